@@ -1,0 +1,104 @@
+/* lt_config: the gateway's settings, one struct filled once from one table
+ * of keys (type, range, default, reloadable). Sources, later ones winning:
+ * built-in defaults, a JSON file (nested objects: {"http": {"listen": ...}}),
+ * then LIENTHONG_<SECTION>_<KEY> environment variables. The table is also
+ * what `lienthong serve -n`, the sample config and the README describe. */
+#ifndef LT_CONFIG_H
+#define LT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    LT_ROUTING_AUTO = 0,
+    LT_ROUTING_3TIER = 1,
+    LT_ROUTING_2TIER = 2,
+} lt_routing_model;
+
+/* Plain data: every string is owned by the struct (freed by lt_config_free),
+ * never NULL after a successful load (empty string = unset). Durations are
+ * milliseconds, sizes bytes. */
+typedef struct lt_config {
+    char *data_dir; /* embedded database and state; default ./var */
+    struct {
+        char *url;                  /* libpq URL; empty = embedded cluster under data_dir */
+        int64_t connect_timeout_ms; /* one connection attempt */
+        int64_t health_interval_ms; /* how often readiness is probed */
+    } database;
+    struct {
+        char *bin_dir; /* PostgreSQL server binaries for the embedded cluster; empty = detect */
+        char *user;    /* OS user the embedded cluster runs as when started by root */
+    } postgres;
+    struct {
+        char *listen;     /* host:port, port 0 = any free port */
+        int64_t max_body; /* bytes; larger bodies get 413 */
+    } http;
+    struct {
+        char *ingress; /* ROUTER for ward systems */
+        char *events;  /* PUB of stored events */
+        char *replay;  /* ROUTER answering replay requests */
+    } zmq;
+    struct {
+        int level; /* an lt_log_level */
+    } log;
+    struct {
+        bool required; /* bearer token on every call that needs one */
+    } auth;
+    struct {
+        char *url, *login_path, *sync_path, *username, *password, *agency;
+    } portal;
+    struct {
+        char *url; /* national catalog base URL; empty = file imports only */
+    } catalog;
+    struct {
+        int model; /* an lt_routing_model */
+    } routing;
+} lt_config;
+
+/* Why a load failed: the key in dotted form ("http.max_body") and a sentence
+ * saying what was expected and what came. */
+typedef struct lt_config_error {
+    char key[128];
+    char message[512];
+} lt_config_error;
+
+/* Fills cfg with the defaults. Returns 0, or -1 when out of memory. */
+int lt_config_init_defaults(lt_config *cfg) __attribute__((warn_unused_result));
+
+/* Loads defaults, then the file at path (NULL: ./lienthong.json when it
+ * exists, else none; a path given explicitly must exist), then the
+ * environment (envp as in main, NULL = environ). On success returns 0 and
+ * *cfg holds the result; ret_source (may be NULL) receives the file used or
+ * "" (at most source_cap bytes). On failure returns -1, fills err and leaves
+ * cfg freed and zeroed. Unknown keys, wrong types and out-of-range values are
+ * failures naming the key. */
+int lt_config_load(lt_config *cfg, const char *path, char *const *envp, lt_config_error *err,
+                   char *ret_source, size_t source_cap) __attribute__((warn_unused_result));
+
+/* Frees every string and zeroes the struct. Safe on a zeroed struct. */
+void lt_config_free(lt_config *cfg);
+
+/* Deep copy. Returns 0 or -1 (out of memory, dst zeroed). */
+int lt_config_copy(lt_config *dst, const lt_config *src) __attribute__((warn_unused_result));
+
+/* For SIGHUP: copies into cur the reloadable keys of next and writes to
+ * changed_restart (may be NULL, at most cap bytes, comma-separated) the
+ * non-reloadable keys whose value differs and so need a restart. Returns the
+ * number of reloadable keys that changed, or -1 when out of memory. */
+int lt_config_apply_reload(lt_config *cur, const lt_config *next, char *changed_restart,
+                           size_t cap) __attribute__((warn_unused_result));
+
+/* Prints every key with its type, default, reloadability and help, as a
+ * Markdown table (the README's table is generated from this). */
+void lt_config_print_table(FILE *out);
+
+/* Prints the effective configuration as JSON, secrets shown as "***". */
+void lt_config_print_json(const lt_config *cfg, FILE *out);
+
+/* Splits "host:port" or "[v6]:port". Returns 0 with the parts, or -1. */
+int lt_config_split_listen(const char *listen, char *ret_host, size_t host_cap, int *ret_port)
+    __attribute__((warn_unused_result));
+
+#endif

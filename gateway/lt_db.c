@@ -1,0 +1,121 @@
+/* lt_db: resolve and connect to the gateway's database (see lt_db.h). */
+#include "lt_db.h"
+#include "lt_log.h"
+#include "lt_pgctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lt_db_target {
+    char *conninfo;  /* owned */
+    lt_pgctl *pgctl; /* NULL with database.url */
+};
+
+int lt_db_target_open(const lt_config *cfg, lt_db_target **ret_self, char *err, size_t cap)
+{
+    lt_db_target *self = calloc(1, sizeof(*self));
+    if (!self)
+        goto oom;
+    if (cfg->database.url[0]) {
+        self->conninfo = strdup(cfg->database.url);
+    } else {
+        if (lt_pgctl_acquire(cfg, &self->pgctl, err, cap) < 0) {
+            free(self);
+            return -1;
+        }
+        self->conninfo = strdup(lt_pgctl_conninfo(self->pgctl));
+    }
+    if (!self->conninfo) {
+        lt_db_target_close(&self);
+        goto oom;
+    }
+    *ret_self = self;
+    return 0;
+oom:
+    snprintf(err, cap, "out of memory");
+    return -1;
+}
+
+const char *lt_db_target_conninfo(const lt_db_target *self)
+{
+    return self->conninfo;
+}
+
+bool lt_db_target_embedded(const lt_db_target *self)
+{
+    return self->pgctl != NULL;
+}
+
+void lt_db_target_close(lt_db_target **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lt_pgctl_release(&(*self_p)->pgctl);
+    free((*self_p)->conninfo);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* Server notices (e.g. "relation already exists, skipping") are for
+ * developers; they go to the debug log instead of a bare line on stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    LT_DEBUG("postgresql: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* Our defaults come first in the arrays: libpq lets later entries, here
+ * the expanded conninfo, override earlier ones. */
+static void fill_params(const char *conninfo, int64_t timeout_ms, char *timeout_buf, size_t cap,
+                        const char *keys[4], const char *vals[4])
+{
+    long secs = (long)((timeout_ms + 999) / 1000);
+    snprintf(timeout_buf, cap, "%ld", secs < 2 ? 2 : secs); /* libpq treats 1 as 2 anyway */
+    keys[0] = "application_name";
+    vals[0] = "lienthong";
+    keys[1] = "connect_timeout";
+    vals[1] = timeout_buf;
+    keys[2] = "dbname";
+    vals[2] = conninfo;
+    keys[3] = NULL;
+    vals[3] = NULL;
+}
+
+PGconn *lt_db_connect(const char *conninfo, int64_t timeout_ms, char *err, size_t cap)
+{
+    const char *keys[4], *vals[4];
+    char tbuf[32];
+    fill_params(conninfo, timeout_ms, tbuf, sizeof(tbuf), keys, vals);
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c && PQstatus(c) == CONNECTION_OK) {
+        PQsetNoticeProcessor(c, on_notice, NULL);
+        return c;
+    }
+    if (c)
+        lt_db_error(c, err, cap);
+    else
+        snprintf(err, cap, "out of memory");
+    PQfinish(c);
+    return NULL;
+}
+
+PGconn *lt_db_connect_start(const char *conninfo, int64_t timeout_ms)
+{
+    const char *keys[4], *vals[4];
+    char tbuf[32];
+    fill_params(conninfo, timeout_ms, tbuf, sizeof(tbuf), keys, vals);
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, on_notice, NULL);
+    return c;
+}
+
+const char *lt_db_error(const PGconn *conn, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", conn ? PQerrorMessage(conn) : "no connection");
+    size_t n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return buf;
+}

@@ -1,0 +1,451 @@
+/* lt_http: the HTTP front (see lt_http.h).
+ *
+ * Requests go through one access handler that collects the body under the
+ * http.max_body limit (413 before reading when Content-Length already says
+ * too much), then one route table decides. Routes answer with JSON through
+ * reply_json/reply_error so every answer has the contract's shape. */
+#include "lt_http.h"
+#include "lt_actor.h"
+#include "lt_dbwatch.h"
+#include "lt_log.h"
+#include "lt_loop.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define DRAIN_LIMIT_MS     10000
+#define KICK_MAX_MS        1000 /* longest sleep between MHD housekeeping runs */
+#define CONNECTION_LIMIT   1024
+#define CONNECTION_TIMEOUT 30 /* seconds of silence before MHD closes */
+#define RETRY_AFTER_SECS   "5"
+
+typedef struct {
+    bool ready;        /* last state from the database watcher */
+    bool known;        /* any state received yet */
+    char reason[512];  /* why not ready, or the schema summary */
+    json_int_t applied, migrations;
+} db_view;
+
+typedef struct {
+    lt_config cfg;          /* our copy; reloadable keys updated by $RELOAD */
+    lt_loop *loop;
+    void *pipe;
+    void *dbstate;          /* SUB to LT_DBSTATE_ENDPOINT */
+    struct MHD_Daemon *mhd;
+    int epoll_fd;           /* MHD's, watched by the loop */
+    int kick_timer;         /* next MHD_run for timeouts, 0 = none */
+    int active;             /* requests between first call and completion */
+    bool draining;          /* $TERM received, listener closed */
+    int64_t drain_deadline;
+    MHD_socket quiesced_fd; /* the listener MHD handed back on quiesce */
+    db_view db;
+} http_server;
+
+/* Per-request state, created on the first call of the access handler. */
+typedef struct {
+    char *body;      /* request body, NUL-terminated, at most max_body */
+    size_t len, cap;
+    bool too_large;  /* body exceeded the limit while streaming */
+    int64_t started; /* lt_loop_now_ms at the first call */
+} http_req;
+
+typedef enum MHD_Result (*route_fn)(http_server *srv, struct MHD_Connection *c, http_req *req);
+
+typedef struct {
+    const char *method;
+    const char *path;
+    route_fn fn;
+} route;
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
+                                  const char *retry_after)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    size_t len = strlen(text);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (retry_after)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
+                                   const char *message, const char *field, const char *retry)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (err && field)
+        json_object_set_new(err, "field", json_string(field));
+    return reply_json(c, status, json_pack("{s:o}", "error", err), retry);
+}
+
+static enum MHD_Result route_healthz(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    (void)srv;
+    (void)req;
+    return reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL);
+}
+
+static enum MHD_Result route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    (void)req;
+    if (srv->draining)
+        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", "gateway is stopping",
+                           NULL, RETRY_AFTER_SECS);
+    if (!srv->db.ready)
+        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
+                           srv->db.known ? srv->db.reason : "database state not yet known",
+                           NULL, RETRY_AFTER_SECS);
+    return reply_json(c, MHD_HTTP_OK,
+                      json_pack("{s:s, s:{s:I, s:I}}", "status", "ready", "migrations", "applied",
+                                srv->db.applied, "known", srv->db.migrations),
+                      NULL);
+}
+
+static const route routes[] = {
+    {"GET", "/healthz", route_healthz},
+    {"GET", "/readyz", route_readyz},
+};
+
+static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *c, const char *method,
+                                const char *url, http_req *req)
+{
+    bool path_known = false;
+    char allow[64] = "";
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(routes[i].path, url) != 0)
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
+            return routes[i].fn(srv, c, req);
+        size_t n = strlen(allow);
+        snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+    char msg[256];
+    if (path_known) {
+        snprintf(msg, sizeof(msg), "%s is not allowed here; use %s", method, allow);
+        return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, NULL, NULL);
+    }
+    snprintf(msg, sizeof(msg), "no such resource: %.200s", url);
+    return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", msg, NULL, NULL);
+}
+
+static bool body_too_large_by_header(http_server *srv, struct MHD_Connection *c)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (!cl)
+        return false;
+    char *end = NULL;
+    unsigned long long v = strtoull(cl, &end, 10);
+    return end != cl && v > (unsigned long long)srv->cfg.http.max_body;
+}
+
+static int append_body(http_server *srv, http_req *req, const char *data, size_t n)
+{
+    if (req->too_large || req->len + n > (size_t)srv->cfg.http.max_body) {
+        req->too_large = true;
+        return 0;
+    }
+    if (req->len + n + 1 > req->cap) {
+        size_t cap = req->cap ? req->cap : 4096;
+        while (cap < req->len + n + 1)
+            cap *= 2;
+        char *b = realloc(req->body, cap);
+        if (!b)
+            return -1;
+        req->body = b;
+        req->cap = cap;
+    }
+    memcpy(req->body + req->len, data, n);
+    req->len += n;
+    req->body[req->len] = '\0';
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    http_server *srv = cls;
+    http_req *req = *con_cls;
+    if (!req) {
+        req = calloc(1, sizeof(*req));
+        if (!req)
+            return MHD_NO;
+        req->started = lt_loop_now_ms();
+        *con_cls = req;
+        srv->active++;
+        if (body_too_large_by_header(srv, c))
+            req->too_large = true;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (append_body(srv, req, upload, *upload_size) < 0)
+            return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (req->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "request body exceeds http.max_body (%lld bytes)",
+                 (long long)srv->cfg.http.max_body);
+        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL, NULL);
+    }
+    return dispatch(srv, c, method, url, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    http_server *srv = cls;
+    http_req *req = *con_cls;
+    if (!req)
+        return;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        LT_DEBUG("request ended early (code %d) after %lld ms", (int)toe,
+                 (long long)(lt_loop_now_ms() - req->started));
+    srv->active--;
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    LT_WARN("http: %s", msg);
+}
+
+static int on_kick(lt_loop *loop, int timer_id, void *arg);
+
+/* MHD keeps work of its own (timeouts, connections with buffered data) that
+ * the epoll descriptor does not announce; MHD_get_timeout says when. */
+static void run_mhd(http_server *srv)
+{
+    MHD_run(srv->mhd);
+    MHD_UNSIGNED_LONG_LONG to = KICK_MAX_MS;
+    if (MHD_get_timeout(srv->mhd, &to) != MHD_YES || to > KICK_MAX_MS)
+        to = KICK_MAX_MS;
+    lt_loop_cancel_timer(srv->loop, srv->kick_timer);
+    srv->kick_timer = lt_loop_add_timer(srv->loop, (int64_t)to, 0, on_kick, srv);
+}
+
+static int drained(http_server *srv)
+{
+    if (!srv->draining)
+        return 0;
+    if (srv->active > 0 && lt_loop_now_ms() < srv->drain_deadline)
+        return 0;
+    if (srv->active > 0)
+        LT_WARN("http: %d request(s) still running after %d ms; closing them", srv->active,
+                DRAIN_LIMIT_MS);
+    return -1;
+}
+
+static int on_kick(lt_loop *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    http_server *srv = arg;
+    srv->kick_timer = 0;
+    run_mhd(srv);
+    return drained(srv);
+}
+
+static int on_epoll(lt_loop *loop, int fd, short revents, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)revents;
+    http_server *srv = arg;
+    run_mhd(srv);
+    return drained(srv);
+}
+
+static void read_dbstate(http_server *srv)
+{
+    char *topic = lt_msg_recv_str(srv->dbstate, NULL);
+    char *text = lt_msg_recv_str(srv->dbstate, NULL);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    int ready = 0;
+    const char *reason = "";
+    if (j && json_unpack(j, "{s:b, s:s, s:I, s:I}", "ready", &ready, "reason", &reason, "applied",
+                         &srv->db.applied, "known", &srv->db.migrations) == 0) {
+        srv->db.ready = ready;
+        srv->db.known = true;
+        snprintf(srv->db.reason, sizeof(srv->db.reason), "%s", reason);
+    }
+    json_decref(j);
+    free(topic);
+    free(text);
+    lt_msg_drain(srv->dbstate);
+}
+
+static int on_dbstate(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    read_dbstate(arg);
+    return 0;
+}
+
+static void start_drain(http_server *srv)
+{
+    srv->draining = true;
+    srv->drain_deadline = lt_loop_now_ms() + DRAIN_LIMIT_MS;
+    srv->quiesced_fd = MHD_quiesce_daemon(srv->mhd);
+    LT_INFO("http: no longer accepting connections; %d request(s) in progress", srv->active);
+}
+
+static int on_pipe(lt_loop *loop, void *pipe, void *arg)
+{
+    (void)loop;
+    http_server *srv = arg;
+    int more = 0;
+    char *cmd = lt_msg_recv_str(pipe, &more);
+    int rc = 0;
+    if (!cmd || strcmp(cmd, "$TERM") == 0) {
+        start_drain(srv);
+        rc = drained(srv);
+    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
+        lt_config *next = lt_msg_recv_ptr(pipe);
+        if (next) {
+            if (lt_config_apply_reload(&srv->cfg, next, NULL, 0) < 0)
+                LT_ERROR("http: reload ran out of memory");
+            lt_config_free(next);
+            free(next);
+        }
+    }
+    lt_msg_drain(pipe);
+    free(cmd);
+    return rc;
+}
+
+/* Resolves http.listen into a socket address MHD binds to. */
+static int resolve_listen(const char *listen, struct sockaddr_storage *ret, bool *ret_v6)
+{
+    char host[256];
+    int port = 0;
+    if (lt_config_split_listen(listen, host, sizeof(host), &port) < 0)
+        return -1;
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ret, res->ai_addr, res->ai_addrlen);
+    *ret_v6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void log_bound_address(http_server *srv)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 16];
+    int port = 0;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            port = ntohs(a->sin6_port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+            port = ntohs(a->sin_port);
+        }
+    }
+    snprintf(addr, sizeof(addr), ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+    /* Scripts and tests that ask for port 0 read the real one from here. */
+    lt_log_json(LT_LOG_INFO, json_pack("{s:s, s:i}", "http_listen", addr, "port", port),
+                "http: listening on %s", addr);
+}
+
+static int start_mhd(http_server *srv)
+{
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    if (resolve_listen(srv->cfg.http.listen, &ss, &v6) < 0) {
+        LT_ERROR("http: cannot resolve http.listen %s", srv->cfg.http.listen);
+        return -1;
+    }
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    srv->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
+    if (!srv->mhd) {
+        LT_ERROR("http: cannot listen on %s (address in use or not available)",
+                 srv->cfg.http.listen);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info)
+        return -1;
+    srv->epoll_fd = info->epoll_fd;
+    log_bound_address(srv);
+    return 0;
+}
+
+void lt_http_actor(void *pipe, void *args)
+{
+    const lt_http_args *a = args;
+    http_server srv = {.pipe = pipe, .epoll_fd = -1, .quiesced_fd = MHD_INVALID_SOCKET};
+    int linger = 0;
+    srv.loop = lt_loop_new();
+    srv.dbstate = zmq_socket(a->zmq_ctx, ZMQ_SUB);
+    if (!srv.loop || !srv.dbstate || lt_config_copy(&srv.cfg, a->cfg) < 0 ||
+        zmq_setsockopt(srv.dbstate, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+        zmq_setsockopt(srv.dbstate, ZMQ_SUBSCRIBE, "dbstate", 7) < 0 ||
+        zmq_connect(srv.dbstate, LT_DBSTATE_ENDPOINT) < 0 || start_mhd(&srv) < 0 ||
+        lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
+        lt_loop_add_socket(srv.loop, srv.dbstate, on_dbstate, &srv) < 0 ||
+        lt_loop_add_fd(srv.loop, srv.epoll_fd, ZMQ_POLLIN, on_epoll, &srv) < 0) {
+        lt_actor_signal(pipe, -1);
+        goto out;
+    }
+    run_mhd(&srv);
+    lt_actor_signal(pipe, 0);
+    lt_loop_run(srv.loop);
+out:
+    if (srv.mhd)
+        MHD_stop_daemon(srv.mhd);
+    if (srv.quiesced_fd != MHD_INVALID_SOCKET)
+        close(srv.quiesced_fd);
+    if (srv.dbstate)
+        zmq_close(srv.dbstate);
+    lt_loop_destroy(&srv.loop);
+    lt_config_free(&srv.cfg);
+}

@@ -1,0 +1,174 @@
+/* lt_serve: wire the actors together and supervise them (see lt_serve.h).
+ *
+ * Start order follows the arrows of the design: the database target first
+ * (the embedded cluster may need starting), then the watcher that publishes
+ * readiness, then the fronts. Stop order is the reverse, so a front never
+ * outlives what it depends on and nothing is half-written: fronts drain
+ * first, writers finish or roll back, the database stops last. */
+#include "lt_serve.h"
+#include "lt_actor.h"
+#include "lt_db.h"
+#include "lt_dbwatch.h"
+#include "lt_http.h"
+#include "lt_log.h"
+#include "lt_loop.h"
+#include "lt_migrate.h"
+#include "lt_paths.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_ACTORS 8
+
+typedef struct {
+    lt_config *cfg;          /* the running configuration (the caller's) */
+    const char *config_path; /* reloaded from on SIGHUP */
+    lt_actor *actors[MAX_ACTORS]; /* in start order */
+    int nactors;
+    int sigfd;
+} supervisor;
+
+/* Each actor keeps its own copy of the configuration; a reload sends every
+ * actor a fresh copy of the new one, which the actor then owns. */
+static void broadcast_reload(supervisor *sv)
+{
+    for (int i = 0; i < sv->nactors; i++) {
+        lt_config *copy = calloc(1, sizeof(*copy));
+        if (!copy || lt_config_copy(copy, sv->cfg) < 0) {
+            free(copy);
+            LT_ERROR("reload: out of memory");
+            return;
+        }
+        if (lt_msg_send_ptr(lt_actor_pipe(sv->actors[i]), "$RELOAD", copy) < 0) {
+            lt_config_free(copy);
+            free(copy);
+        }
+    }
+}
+
+static void reload(supervisor *sv)
+{
+    lt_config next;
+    lt_config_error err;
+    char source[PATH_MAX];
+    if (lt_config_load(&next, sv->config_path, NULL, &err, source, sizeof(source)) < 0) {
+        LT_ERROR("reload refused, keeping the running configuration: %s%s%s", err.key,
+                 err.key[0] ? ": " : "", err.message);
+        return;
+    }
+    char restart[512] = "";
+    int changed = lt_config_apply_reload(sv->cfg, &next, restart, sizeof(restart));
+    lt_config_free(&next);
+    if (changed < 0) {
+        LT_ERROR("reload: out of memory");
+        return;
+    }
+    lt_log_set_level((lt_log_level)sv->cfg->log.level);
+    if (restart[0])
+        LT_WARN("reload: these keys changed but need a restart to take effect: %s", restart);
+    LT_INFO("reload: %d reloadable key(s) changed", changed);
+    broadcast_reload(sv);
+}
+
+static int on_signal(lt_loop *loop, int fd, short revents, void *arg)
+{
+    (void)loop;
+    (void)revents;
+    supervisor *sv = arg;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return 0;
+    if (si.ssi_signo == SIGHUP) {
+        LT_INFO("SIGHUP: reloading configuration");
+        reload(sv);
+        return 0;
+    }
+    LT_INFO("%s: stopping", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    return -1;
+}
+
+/* Blocks the stop and reload signals in every thread (threads inherit the
+ * mask) and returns a descriptor that reads them as events. */
+static int signals_as_fd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int lt_serve_run(lt_config *cfg, const char *config_path)
+{
+    supervisor sv = {.cfg = cfg, .config_path = config_path, .sigfd = -1};
+    lt_db_target *db = NULL;
+    lt_migrations *migrations = NULL;
+    lt_loop *loop = NULL;
+    void *ctx = NULL;
+    int rc = 1;
+    char err[1024], sqldir[PATH_MAX];
+
+    signal(SIGPIPE, SIG_IGN);
+    sv.sigfd = signals_as_fd();
+    if (sv.sigfd < 0) {
+        LT_ERROR("cannot set up signal handling");
+        goto out;
+    }
+    if (lt_paths_dir(LT_PATH_SQL, sqldir, sizeof(sqldir)) < 0 ||
+        !(migrations = lt_migrations_load(sqldir, err, sizeof(err)))) {
+        LT_ERROR("cannot load migrations: %s", err);
+        goto out;
+    }
+    if (lt_db_target_open(cfg, &db, err, sizeof(err)) < 0) {
+        LT_ERROR("database: %s", err);
+        goto out;
+    }
+    ctx = zmq_ctx_new();
+    loop = lt_loop_new();
+    if (!ctx || !loop)
+        goto out;
+
+    lt_dbwatch_args dbargs = {.conninfo = lt_db_target_conninfo(db),
+                              .migrations = migrations,
+                              .cfg = cfg,
+                              .zmq_ctx = ctx};
+    lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
+        goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
+        goto stop;
+    if (lt_loop_add_fd(loop, sv.sigfd, ZMQ_POLLIN, on_signal, &sv) < 0)
+        goto stop;
+    LT_INFO("lienthong %s serving (database: %s)", LT_VERSION,
+            lt_db_target_embedded(db) ? "embedded" : "database.url");
+    lt_loop_run(loop);
+    rc = 0;
+stop:
+    if (rc != 0)
+        LT_ERROR("start-up failed; stopping");
+    /* Reverse start order: fronts drain before what they depend on stops. */
+    while (sv.nactors > 0) {
+        sv.nactors--;
+        lt_actor_destroy(&sv.actors[sv.nactors]);
+    }
+out:
+    lt_loop_destroy(&loop);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    lt_db_target_close(&db);
+    lt_migrations_destroy(&migrations);
+    if (sv.sigfd >= 0)
+        close(sv.sigfd);
+    if (rc == 0)
+        LT_INFO("stopped cleanly");
+    return rc;
+}

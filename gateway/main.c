@@ -1,0 +1,321 @@
+/* main: the `lienthong` command line. One binary, subcommands in one table;
+ * global options (--config, --json, --help) may stand before or after the
+ * subcommand (DESIGN.md, command line). Exit codes: 0 ok, 1 runtime
+ * failure, 2 usage or configuration error, 3 unhealthy. */
+#include "lt_config.h"
+#include "lt_db.h"
+#include "lt_log.h"
+#include "lt_migrate.h"
+#include "lt_paths.h"
+#include "lt_serve.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define EXIT_USAGE 2
+
+/* What every subcommand receives: its own arguments (global options
+ * removed) and the loaded configuration. */
+typedef struct {
+    int argc;
+    char **argv;             /* argv[0] is the subcommand's name */
+    bool json;               /* --json given */
+    const char *config_path; /* --config, or NULL */
+} cli_ctx;
+
+typedef struct {
+    const char *name;
+    int (*run)(cli_ctx *cx);
+    const char *summary;
+    const char *help;
+} command;
+
+static int cmd_help(cli_ctx *cx);
+
+static int load_config(const cli_ctx *cx, lt_config *cfg)
+{
+    lt_config_error err;
+    char source[PATH_MAX];
+    if (lt_config_load(cfg, cx->config_path, NULL, &err, source, sizeof(source)) < 0) {
+        fprintf(stderr, "lienthong: configuration error: %s%s%s\n", err.key,
+                err.key[0] ? ": " : "", err.message);
+        return -1;
+    }
+    lt_log_set_level((lt_log_level)cfg->log.level);
+    return 0;
+}
+
+static int cmd_version(cli_ctx *cx)
+{
+    int maj, min, pat;
+    zmq_version(&maj, &min, &pat);
+    char zmqv[32];
+    snprintf(zmqv, sizeof(zmqv), "%d.%d.%d", maj, min, pat);
+    char pqv[16];
+    snprintf(pqv, sizeof(pqv), "%d", PQlibVersion());
+    const char *curlv = curl_version_info(CURLVERSION_NOW)->version;
+    if (cx->json) {
+        json_t *j = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "version", LT_VERSION,
+                              "libraries", "libzmq", zmqv, "jansson", JANSSON_VERSION, "libpq",
+                              pqv, "libcurl", curlv, "libmicrohttpd", MHD_get_version(),
+                              "libsodium", sodium_version_string());
+        json_dumpf(j, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(j);
+        return 0;
+    }
+    printf("lienthong %s\n", LT_VERSION);
+    printf("  libzmq %s, jansson %s, libpq %s, libcurl %s, libmicrohttpd %s, libsodium %s\n", zmqv,
+           JANSSON_VERSION, pqv, curlv, MHD_get_version(), sodium_version_string());
+    return 0;
+}
+
+static int cmd_serve(cli_ctx *cx)
+{
+    bool check_only = false;
+    for (int i = 1; i < cx->argc; i++) {
+        if (strcmp(cx->argv[i], "-n") == 0 || strcmp(cx->argv[i], "--check-config") == 0) {
+            check_only = true;
+        } else {
+            fprintf(stderr, "lienthong serve: unknown option %s (see lienthong serve --help)\n",
+                    cx->argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    if (check_only) {
+        if (cx->json)
+            lt_config_print_json(&cfg, stdout);
+        else
+            printf("configuration OK\n");
+        lt_config_free(&cfg);
+        return 0;
+    }
+    int rc = lt_serve_run(&cfg, cx->config_path);
+    lt_config_free(&cfg);
+    return rc;
+}
+
+static void print_migrate_result(const cli_ctx *cx, const lt_migrations *m,
+                                 const lt_migrate_state *st, int applied_now, bool status_only)
+{
+    if (cx->json) {
+        json_t *j = json_pack("{s:i, s:i, s:i, s:b}", "known", st->known, "applied", st->applied,
+                              "latest", st->latest, "current", st->applied == st->known);
+        if (!status_only)
+            json_object_set_new(j, "applied_now", json_integer(applied_now));
+        json_dumpf(j, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(j);
+        return;
+    }
+    if (status_only) {
+        for (size_t i = 0; i < lt_migrations_count(m); i++)
+            printf("%-40s %s\n", lt_migrations_name(m, i),
+                   (int)i < st->applied ? "applied" : "pending");
+    } else if (applied_now == 0) {
+        printf("nothing to apply; ");
+    } else {
+        printf("applied %d migration(s); ", applied_now);
+    }
+    char desc[256];
+    lt_migrate_describe(st, desc, sizeof(desc));
+    printf("%s\n", desc);
+}
+
+static int cmd_migrate(cli_ctx *cx)
+{
+    bool status_only = false;
+    for (int i = 1; i < cx->argc; i++) {
+        if (strcmp(cx->argv[i], "--status") == 0) {
+            status_only = true;
+        } else {
+            fprintf(stderr, "lienthong migrate: unknown option %s (see lienthong migrate --help)\n",
+                    cx->argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    char err[1024] = "", sqldir[PATH_MAX];
+    lt_migrations *m = NULL;
+    lt_db_target *db = NULL;
+    PGconn *conn = NULL;
+    int rc = 1, applied_now = 0;
+    lt_migrate_state st;
+    if (lt_paths_dir(LT_PATH_SQL, sqldir, sizeof(sqldir)) < 0 ||
+        !(m = lt_migrations_load(sqldir, err, sizeof(err))))
+        goto out;
+    if (lt_db_target_open(&cfg, &db, err, sizeof(err)) < 0)
+        goto out;
+    conn = lt_db_connect(lt_db_target_conninfo(db), cfg.database.connect_timeout_ms, err,
+                         sizeof(err));
+    if (!conn)
+        goto out;
+    if (!status_only && lt_migrate_apply(conn, m, &applied_now, err, sizeof(err)) < 0)
+        goto out;
+    if (lt_migrate_check(conn, m, &st, err, sizeof(err)) < 0)
+        goto out;
+    print_migrate_result(cx, m, &st, applied_now, status_only);
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "lienthong migrate: %s\n", err[0] ? err : "failed");
+    PQfinish(conn);
+    lt_db_target_close(&db);
+    lt_migrations_destroy(&m);
+    lt_config_free(&cfg);
+    return rc;
+}
+
+static const command commands[] = {
+    {"serve", cmd_serve, "run the gateway",
+     "usage: lienthong serve [-n] [--config FILE] [--json]\n"
+     "\n"
+     "Runs the gateway: the HTTP API on http.listen (/healthz, /readyz), the\n"
+     "database watcher, and, when database.url is empty, an embedded PostgreSQL\n"
+     "under data_dir that it initialises on first run and stops on exit.\n"
+     "Pending migrations are applied whenever the database is (re)connected.\n"
+     "\n"
+     "  -n, --check-config  check the configuration and exit: 0 when valid,\n"
+     "                      2 with the offending key and why (with --json,\n"
+     "                      print the effective configuration, secrets hidden)\n"
+     "\n"
+     "Signals: SIGINT/SIGTERM stop cleanly (requests in progress finish);\n"
+     "SIGHUP reloads the configuration file (log.level, http.max_body,\n"
+     "database.health_interval apply at once; other keys need a restart).\n"
+     "Logs are JSON lines on stderr; personal data is masked.\n"
+     "\n"
+     "Examples:\n"
+     "  lienthong serve                                  # embedded database in ./var\n"
+     "  LIENTHONG_DATABASE_URL=postgresql://gw@db/lienthong lienthong serve\n"
+     "  lienthong serve -n --config /etc/lienthong/lienthong.json\n"},
+    {"migrate", cmd_migrate, "apply pending database migrations",
+     "usage: lienthong migrate [--status] [--config FILE] [--json]\n"
+     "\n"
+     "Applies the SQL migrations this binary carries that the database lacks,\n"
+     "each in its own transaction, recorded in schema_migrations. Safe to run\n"
+     "while gateways are running and from several processes at once (an\n"
+     "advisory lock serialises them); a second run does nothing.\n"
+     "With the embedded database it uses the cluster a running `serve` started\n"
+     "(same data_dir), or starts the cluster for its own duration.\n"
+     "\n"
+     "  --status   only show which migrations are applied and which pending\n"
+     "\n"
+     "Exit status: 0 done, 1 the database could not be reached or a migration\n"
+     "failed (the failing one leaves no trace; the message names it).\n"},
+    {"version", cmd_version, "print the version and library versions",
+     "usage: lienthong version [--json]\n"},
+    {"help", cmd_help, "show help for a command", "usage: lienthong help [COMMAND]\n"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "lienthong %s: integration gateway for one-stop administrative-procedure systems\n"
+            "\n"
+            "usage: lienthong [--config FILE] [--json] COMMAND [OPTIONS]\n"
+            "\n"
+            "commands:\n",
+            LT_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n"
+                 "global options (before or after the command):\n"
+                 "  --config FILE  configuration file (default ./lienthong.json if present);\n"
+                 "                 every key can be overridden by LIENTHONG_<SECTION>_<KEY>\n"
+                 "  --json         machine-readable output\n"
+                 "  -h, --help     help for lienthong or for the command\n"
+                 "\n"
+                 "`lienthong COMMAND --help` explains a command. Exit codes: 0 ok, 1 failure,\n"
+                 "2 usage or configuration error, 3 unhealthy.\n");
+}
+
+static int cmd_help(cli_ctx *cx)
+{
+    if (cx->argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    const command *c = find_command(cx->argv[1]);
+    if (!c) {
+        fprintf(stderr, "lienthong: no command %s\n", cx->argv[1]);
+        return EXIT_USAGE;
+    }
+    fputs(c->help, stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx cx = {0};
+    bool help = false;
+    if (sodium_init() < 0) {
+        fprintf(stderr, "lienthong: libsodium failed to initialise\n");
+        return 1;
+    }
+    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+    if (!rest)
+        return 1;
+    /* Global options are taken out wherever they stand; what is left is the
+     * subcommand and its own arguments. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            cx.json = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help = true;
+        } else if (strcmp(a, "--config") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "lienthong: --config needs a file name\n");
+                free(rest);
+                return EXIT_USAGE;
+            }
+            cx.config_path = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            cx.config_path = a + 9;
+        } else {
+            rest[cx.argc++] = argv[i];
+        }
+    }
+    cx.argv = rest;
+    int rc;
+    if (cx.argc == 0) {
+        usage(help ? stdout : stderr);
+        rc = help ? 0 : EXIT_USAGE;
+    } else {
+        const command *c = find_command(rest[0]);
+        if (!c) {
+            fprintf(stderr, "lienthong: unknown command %s\n\n", rest[0]);
+            usage(stderr);
+            rc = EXIT_USAGE;
+        } else if (help) {
+            fputs(c->help, stdout);
+            rc = 0;
+        } else {
+            rc = c->run(&cx);
+        }
+    }
+    free(rest);
+    return rc;
+}
