@@ -140,8 +140,8 @@ lt_actor *lt_actor_new(void *zmq_ctx, const char *name, lt_actor_fn *fn, void *a
         goto fail;
     snprintf(self->name, sizeof(self->name), "%s", name);
     char endpoint[64];
-    snprintf(endpoint, sizeof(endpoint), "inproc://lt-actor-%u-%s", atomic_fetch_add(&actor_serial, 1),
-             self->name);
+    snprintf(endpoint, sizeof(endpoint), "inproc://lt-actor-%u-%s",
+             atomic_fetch_add(&actor_serial, 1), self->name);
     self->pipe = zmq_socket(zmq_ctx, ZMQ_PAIR);
     child = zmq_socket(zmq_ctx, ZMQ_PAIR);
     if (!self->pipe || !child || zmq_bind(self->pipe, endpoint) < 0 ||

@@ -87,8 +87,8 @@ int lt_config_copy(lt_config *dst, const lt_config *src) __attribute__((warn_unu
  * changed_restart (may be NULL, at most cap bytes, comma-separated) the
  * non-reloadable keys whose value differs and so need a restart. Returns the
  * number of reloadable keys that changed, or -1 when out of memory. */
-int lt_config_apply_reload(lt_config *cur, const lt_config *next, char *changed_restart,
-                           size_t cap) __attribute__((warn_unused_result));
+int lt_config_apply_reload(lt_config *cur, const lt_config *next, char *changed_restart, size_t cap)
+    __attribute__((warn_unused_result));
 
 /* Prints every key with its type, default, reloadability and help, as a
  * Markdown table (the README's table is generated from this). */

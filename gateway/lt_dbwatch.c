@@ -29,23 +29,23 @@ typedef enum {
 } db_phase;
 
 typedef struct {
-    void *pipe;                     /* to our creator */
-    void *pub;                      /* LT_DBSTATE_ENDPOINT */
+    void *pipe; /* to our creator */
+    void *pub;  /* LT_DBSTATE_ENDPOINT */
     lt_loop *loop;
-    lt_config cfg;                  /* our copy, reloadable keys updated by $RELOAD */
-    const char *conninfo;           /* borrowed */
+    lt_config cfg;                   /* our copy, reloadable keys updated by $RELOAD */
+    const char *conninfo;            /* borrowed */
     const lt_migrations *migrations; /* borrowed */
-    PGconn *conn;                   /* NULL when DB_DOWN */
-    int fd;                         /* PQsocket while watched, else -1 */
+    PGconn *conn;                    /* NULL when DB_DOWN */
+    int fd;                          /* PQsocket while watched, else -1 */
     db_phase phase;
-    bool probe_in_flight;           /* a probe query was sent */
-    int64_t probe_deadline;         /* lt_loop_now_ms when a probe is late */
-    int64_t backoff_ms;             /* next reconnect delay */
-    int deadline_timer;             /* connect or probe timeout, 0 = none */
-    int probe_timer;                /* periodic probe */
-    bool ready;                     /* last published state */
-    lt_migrate_state mig;           /* last known migration state */
-    char reason[512];               /* why not ready, for /readyz */
+    bool probe_in_flight;   /* a probe query was sent */
+    int64_t probe_deadline; /* lt_loop_now_ms when a probe is late */
+    int64_t backoff_ms;     /* next reconnect delay */
+    int deadline_timer;     /* connect or probe timeout, 0 = none */
+    int probe_timer;        /* periodic probe */
+    bool ready;             /* last published state */
+    lt_migrate_state mig;   /* last known migration state */
+    char reason[512];       /* why not ready, for /readyz */
 } dbwatch;
 
 static int on_socket(lt_loop *loop, int fd, short revents, void *arg);
@@ -100,7 +100,8 @@ static void schedule_reconnect(dbwatch *self)
 {
     if (lt_loop_add_timer(self->loop, self->backoff_ms, 0, on_reconnect, self) < 0)
         LT_ERROR("timer table full; database reconnect not scheduled");
-    self->backoff_ms = self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
+    self->backoff_ms =
+        self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
 }
 
 /* Drops the connection and says why; the next attempt is on a timer. */
@@ -157,8 +158,8 @@ static int on_deadline(lt_loop *loop, int timer_id, void *arg)
     (void)timer_id;
     dbwatch *self = arg;
     self->deadline_timer = 0;
-    lose(self, self->phase == DB_CONNECTING ? "connection attempt timed out"
-                                            : "health probe timed out");
+    lose(self,
+         self->phase == DB_CONNECTING ? "connection attempt timed out" : "health probe timed out");
     return 0;
 }
 
@@ -278,7 +279,8 @@ static int on_probe(lt_loop *loop, int timer_id, void *arg)
     }
     self->probe_in_flight = true;
     int64_t limit = self->cfg.database.health_interval_ms * 3;
-    self->deadline_timer = lt_loop_add_timer(loop, limit < 2000 ? 2000 : limit, 0, on_deadline, self);
+    self->deadline_timer =
+        lt_loop_add_timer(loop, limit < 2000 ? 2000 : limit, 0, on_deadline, self);
     return 0;
 }
 
@@ -297,8 +299,8 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
             if (lt_config_apply_reload(&self->cfg, next, NULL, 0) >= 0 &&
                 old != self->cfg.database.health_interval_ms) {
                 lt_loop_cancel_timer(loop, self->probe_timer);
-                self->probe_timer = lt_loop_add_timer(loop, 0, self->cfg.database.health_interval_ms,
-                                                      on_probe, self);
+                self->probe_timer = lt_loop_add_timer(
+                    loop, 0, self->cfg.database.health_interval_ms, on_probe, self);
             }
             lt_config_free(next);
             free(next);
@@ -330,9 +332,8 @@ void lt_dbwatch_actor(void *pipe, void *args)
         lt_actor_signal(pipe, -1);
         goto out;
     }
-    self.probe_timer =
-        lt_loop_add_timer(self.loop, self.cfg.database.health_interval_ms,
-                          self.cfg.database.health_interval_ms, on_probe, &self);
+    self.probe_timer = lt_loop_add_timer(self.loop, self.cfg.database.health_interval_ms,
+                                         self.cfg.database.health_interval_ms, on_probe, &self);
     if (lt_loop_add_timer(self.loop, 0, 0, on_reconnect, &self) < 0 || self.probe_timer < 0) {
         lt_actor_signal(pipe, -1);
         goto out;

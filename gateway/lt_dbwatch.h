@@ -16,9 +16,9 @@
 #define LT_DBSTATE_ENDPOINT "inproc://lt-dbstate"
 
 typedef struct lt_dbwatch_args {
-    const char *conninfo;             /* borrowed; outlives the actor */
-    const lt_migrations *migrations;  /* borrowed; outlives the actor */
-    const lt_config *cfg;             /* copied at start; reloads come by message */
+    const char *conninfo;            /* borrowed; outlives the actor */
+    const lt_migrations *migrations; /* borrowed; outlives the actor */
+    const lt_config *cfg;            /* copied at start; reloads come by message */
     void *zmq_ctx;
 } lt_dbwatch_args;
 

@@ -29,22 +29,22 @@
 #define RETRY_AFTER_SECS   "5"
 
 typedef struct {
-    bool ready;        /* last state from the database watcher */
-    bool known;        /* any state received yet */
-    char reason[512];  /* why not ready, or the schema summary */
+    bool ready;       /* last state from the database watcher */
+    bool known;       /* any state received yet */
+    char reason[512]; /* why not ready, or the schema summary */
     json_int_t applied, migrations;
 } db_view;
 
 typedef struct {
-    lt_config cfg;          /* our copy; reloadable keys updated by $RELOAD */
+    lt_config cfg; /* our copy; reloadable keys updated by $RELOAD */
     lt_loop *loop;
     void *pipe;
-    void *dbstate;          /* SUB to LT_DBSTATE_ENDPOINT */
+    void *dbstate; /* SUB to LT_DBSTATE_ENDPOINT */
     struct MHD_Daemon *mhd;
-    int epoll_fd;           /* MHD's, watched by the loop */
-    int kick_timer;         /* next MHD_run for timeouts, 0 = none */
-    int active;             /* requests between first call and completion */
-    bool draining;          /* $TERM received, listener closed */
+    int epoll_fd;   /* MHD's, watched by the loop */
+    int kick_timer; /* next MHD_run for timeouts, 0 = none */
+    int active;     /* requests between first call and completion */
+    bool draining;  /* $TERM received, listener closed */
     int64_t drain_deadline;
     MHD_socket quiesced_fd; /* the listener MHD handed back on quiesce */
     db_view db;
@@ -52,7 +52,7 @@ typedef struct {
 
 /* Per-request state, created on the first call of the access handler. */
 typedef struct {
-    char *body;      /* request body, NUL-terminated, at most max_body */
+    char *body; /* request body, NUL-terminated, at most max_body */
     size_t len, cap;
     bool too_large;  /* body exceeded the limit while streaming */
     int64_t started; /* lt_loop_now_ms at the first call */
@@ -66,58 +66,72 @@ typedef struct {
     route_fn fn;
 } route;
 
+/* Every answer is JSON; header (may be NULL) adds one header such as
+ * Retry-After or Allow. Takes ownership of body. */
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
-                                  const char *retry_after)
+                                  const char *header, const char *value)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text)
         return MHD_NO;
-    size_t len = strlen(text);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (retry_after)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    if (header)
+        MHD_add_response_header(r, header, value);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
-                                   const char *message, const char *field, const char *retry)
+static enum MHD_Result reply_error_h(struct MHD_Connection *c, unsigned status, const char *code,
+                                     const char *message, const char *field, const char *header,
+                                     const char *value)
 {
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (err && field)
         json_object_set_new(err, "field", json_string(field));
-    return reply_json(c, status, json_pack("{s:o}", "error", err), retry);
+    return reply_json(c, status, json_pack("{s:o}", "error", err), header, value);
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
+                                   const char *message, const char *field)
+{
+    return reply_error_h(c, status, code, message, field, NULL, NULL);
+}
+
+/* 503 always says when to come back (DESIGN.md, HTTP errors). */
+static enum MHD_Result reply_unavailable(struct MHD_Connection *c, const char *message)
+{
+    return reply_error_h(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", message, NULL,
+                         MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECS);
 }
 
 static enum MHD_Result route_healthz(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     (void)srv;
     (void)req;
-    return reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL);
+    return reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL, NULL);
 }
 
 static enum MHD_Result route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     (void)req;
     if (srv->draining)
-        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", "gateway is stopping",
-                           NULL, RETRY_AFTER_SECS);
+        return reply_unavailable(c, "gateway is stopping");
     if (!srv->db.ready)
-        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
-                           srv->db.known ? srv->db.reason : "database state not yet known",
-                           NULL, RETRY_AFTER_SECS);
+        return reply_unavailable(c,
+                                 srv->db.known ? srv->db.reason : "database state not yet known");
     return reply_json(c, MHD_HTTP_OK,
                       json_pack("{s:s, s:{s:I, s:I}}", "status", "ready", "migrations", "applied",
                                 srv->db.applied, "known", srv->db.migrations),
-                      NULL);
+                      NULL, NULL);
 }
 
 static const route routes[] = {
@@ -142,11 +156,13 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *c, cons
     }
     char msg[256];
     if (path_known) {
-        snprintf(msg, sizeof(msg), "%s is not allowed here; use %s", method, allow);
-        return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, NULL, NULL);
+        /* RFC 9110: a 405 names the methods the resource takes. */
+        snprintf(msg, sizeof(msg), "%.16s is not allowed here; use %s", method, allow);
+        return reply_error_h(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, NULL,
+                             MHD_HTTP_HEADER_ALLOW, allow);
     }
     snprintf(msg, sizeof(msg), "no such resource: %.200s", url);
-    return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", msg, NULL, NULL);
+    return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", msg, NULL);
 }
 
 static bool body_too_large_by_header(http_server *srv, struct MHD_Connection *c)
@@ -209,7 +225,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char msg[128];
         snprintf(msg, sizeof(msg), "request body exceeds http.max_body (%lld bytes)",
                  (long long)srv->cfg.http.max_body);
-        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL, NULL);
+        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL);
     }
     return dispatch(srv, c, method, url, req);
 }
@@ -401,11 +417,9 @@ static int start_mhd(http_server *srv)
         flags |= MHD_USE_IPv6;
     srv->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!srv->mhd) {
         LT_ERROR("http: cannot listen on %s (address in use or not available)",
                  srv->cfg.http.listen);

@@ -19,29 +19,29 @@
 #define LT_LOOP_MAX_TIMERS 64
 
 typedef struct {
-    bool is_socket;           /* dispatch through socket_fn or fd_fn */
-    bool removed;             /* removed during dispatch; compacted after */
-    lt_loop_socket_fn *sfn;   /* handler for a ZeroMQ socket */
-    lt_loop_fd_fn *ffn;       /* handler for a raw descriptor */
-    void *arg;                /* passed back to the handler */
+    bool is_socket;         /* dispatch through socket_fn or fd_fn */
+    bool removed;           /* removed during dispatch; compacted after */
+    lt_loop_socket_fn *sfn; /* handler for a ZeroMQ socket */
+    lt_loop_fd_fn *ffn;     /* handler for a raw descriptor */
+    void *arg;              /* passed back to the handler */
 } lt_loop_handler;
 
 typedef struct {
-    int id;              /* 0 = free slot */
-    int64_t when;        /* next expiry, lt_loop_now_ms clock */
-    int64_t interval;    /* 0 = one-shot */
+    int id;           /* 0 = free slot */
+    int64_t when;     /* next expiry, lt_loop_now_ms clock */
+    int64_t interval; /* 0 = one-shot */
     lt_loop_timer_fn *fn;
     void *arg;
 } lt_loop_timer;
 
 struct lt_loop {
-    zmq_pollitem_t items[LT_LOOP_MAX_ITEMS];    /* what zmq_poll waits on */
+    zmq_pollitem_t items[LT_LOOP_MAX_ITEMS];     /* what zmq_poll waits on */
     lt_loop_handler handlers[LT_LOOP_MAX_ITEMS]; /* parallel to items */
     int nitems;                                  /* used slots in items */
     bool dirty;                                  /* some handler removed */
     lt_loop_timer timers[LT_LOOP_MAX_TIMERS];
-    int next_timer_id;                           /* ids are never reused */
-    bool stop;                                   /* set by lt_loop_stop */
+    int next_timer_id; /* ids are never reused */
+    bool stop;         /* set by lt_loop_stop */
 };
 
 int64_t lt_loop_now_ms(void)
@@ -74,8 +74,8 @@ static int add_item(lt_loop *self, void *socket, int fd, short events, lt_loop_s
         return -1;
     int i = self->nitems++;
     self->items[i] = (zmq_pollitem_t){.socket = socket, .fd = fd, .events = events};
-    self->handlers[i] = (lt_loop_handler){
-        .is_socket = socket != NULL, .sfn = sfn, .ffn = ffn, .arg = arg};
+    self->handlers[i] =
+        (lt_loop_handler){.is_socket = socket != NULL, .sfn = sfn, .ffn = ffn, .arg = arg};
     return 0;
 }
 
@@ -217,8 +217,8 @@ static int dispatch(lt_loop *self)
             continue;
         short revents = it->revents;
         it->revents = 0;
-        int rc = h->is_socket ? h->sfn(self, it->socket, h->arg)
-                              : h->ffn(self, it->fd, revents, h->arg);
+        int rc =
+            h->is_socket ? h->sfn(self, it->socket, h->arg) : h->ffn(self, it->fd, revents, h->arg);
         if (rc < 0)
             return -1;
     }

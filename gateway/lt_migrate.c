@@ -14,15 +14,15 @@
 
 /* Any constant works as long as every lienthong process uses the same one;
  * these spell "lien" and "mig" so they are recognisable in pg_locks. */
-#define LOCK_KEY1 "1818846574"
-#define LOCK_KEY2 "6777191"
+#define LOCK_KEY1      "1818846574"
+#define LOCK_KEY2      "6777191"
 #define MAX_MIGRATIONS 1000
 #define MAX_SQL_BYTES  (16 * 1024 * 1024)
 
 typedef struct {
     int version;
-    char name[128];   /* file name without .sql */
-    char *sql;        /* file contents */
+    char name[128];                                  /* file name without .sql */
+    char *sql;                                       /* file contents */
     char checksum[crypto_hash_sha256_BYTES * 2 + 1]; /* hex SHA-256 of sql */
 } lt_migration;
 

@@ -38,8 +38,8 @@ int lt_migrate_check(PGconn *conn, const lt_migrations *m, lt_migrate_state *ret
 /* Applies what is missing. *ret_applied (may be NULL) receives how many were
  * applied now. Returns 0, or -1 with err naming the failing file; earlier
  * files stay applied, the failing one leaves no trace. */
-int lt_migrate_apply(PGconn *conn, const lt_migrations *m, int *ret_applied, char *err,
-                     size_t cap) __attribute__((warn_unused_result));
+int lt_migrate_apply(PGconn *conn, const lt_migrations *m, int *ret_applied, char *err, size_t cap)
+    __attribute__((warn_unused_result));
 
 /* The state of a check result as one line, for readiness answers. */
 void lt_migrate_describe(const lt_migrate_state *st, char *buf, size_t cap);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static const struct {
-    const char *source; /* below the source tree */
+    const char *source;    /* below the source tree */
     const char *installed; /* below share/lienthong */
 } kinds[] = {
     [LT_PATH_SQL] = {"schemas/sql", "sql"},

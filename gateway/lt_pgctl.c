@@ -72,7 +72,8 @@ static int fail(char *err, size_t cap, const char *format, ...)
 
 /* snprintf that reports truncation; every path below is bounded by the
  * data_dir length check in setup_paths, so -1 means a bug, not input. */
-static int fmt(char *buf, size_t cap, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static int fmt(char *buf, size_t cap, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fmt(char *buf, size_t cap, const char *format, ...)
 {
     va_list ap;
@@ -326,8 +327,18 @@ static int init_cluster(lt_pgctl *self, char *err, size_t cap)
     if (own_dir(self, tmp, 0700) < 0)
         return fail(err, cap, "cannot create %s: %s", tmp, strerror(errno));
     LT_INFO("initialising the embedded PostgreSQL cluster in %s", self->pgdata);
-    char *argv[] = {initdb, "-D", tmp, "-U", PG_SUPERUSER, "--auth=trust", "-E", "UTF8",
-                    "--locale=C.UTF-8", "--data-checksums", "--no-instructions", NULL};
+    char *argv[] = {initdb,
+                    "-D",
+                    tmp,
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--data-checksums",
+                    "--no-instructions",
+                    NULL};
     int rc = run_as(self, argv, false, NULL);
     if (rc != 0) {
         rm_rf(tmp);
@@ -341,8 +352,8 @@ static int init_cluster(lt_pgctl *self, char *err, size_t cap)
 static PGPing ping(const lt_pgctl *self)
 {
     char ci[PATH_MAX + 64];
-    fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=5",
-             self->rundir, PG_PORT, PG_SUPERUSER);
+    fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=5", self->rundir,
+        PG_PORT, PG_SUPERUSER);
     return PQping(ci);
 }
 
@@ -391,8 +402,18 @@ static int start_server(lt_pgctl *self, char *err, size_t cap)
         return fail(err, cap, "bin_dir path is too long");
     snprintf(sockdir_opt, sizeof(sockdir_opt), "unix_socket_directories=%s", self->rundir);
     snprintf(port_opt, sizeof(port_opt), "port=%d", PG_PORT);
-    char *argv[] = {postgres, "-D", self->pgdata, "-c", "listen_addresses=", "-c", sockdir_opt,
-                    "-c", port_opt, "-c", "unix_socket_permissions=0700", NULL};
+    char *argv[] = {postgres,
+                    "-D",
+                    self->pgdata,
+                    "-c",
+                    "listen_addresses=",
+                    "-c",
+                    sockdir_opt,
+                    "-c",
+                    port_opt,
+                    "-c",
+                    "unix_socket_permissions=0700",
+                    NULL};
     for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
         clear_stale_pid_files(self);
         pid_t pid = -1;
@@ -419,8 +440,8 @@ static int start_server(lt_pgctl *self, char *err, size_t cap)
 static int ensure_database(const lt_pgctl *self, char *err, size_t cap)
 {
     char ci[PATH_MAX + 64];
-    fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=10",
-             self->rundir, PG_PORT, PG_SUPERUSER);
+    fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=10", self->rundir,
+        PG_PORT, PG_SUPERUSER);
     PGconn *c = PQconnectdb(ci);
     PGresult *r = NULL;
     int rc = -1;
@@ -503,8 +524,8 @@ static int setup_paths(lt_pgctl *self, const lt_config *cfg, char *err, size_t c
                     "directories it may traverse (e.g. under /var/lib or /tmp)",
                     cfg->postgres.user, self->data_dir);
     snprintf(self->conninfo, sizeof(self->conninfo),
-             "host=%s port=%d dbname=%s user=%s application_name=lienthong", self->rundir,
-             PG_PORT, PG_DB, PG_SUPERUSER);
+             "host=%s port=%d dbname=%s user=%s application_name=lienthong", self->rundir, PG_PORT,
+             PG_DB, PG_SUPERUSER);
     return 0;
 }
 
@@ -534,8 +555,7 @@ int lt_pgctl_acquire(const lt_config *cfg, lt_pgctl **ret_self, char *err, size_
         goto bad;
     }
     if (own_dir(self, self->rundir, 0700) < 0) {
-        fail(err, err_cap, "cannot create socket directory %s: %s", self->rundir,
-             strerror(errno));
+        fail(err, err_cap, "cannot create socket directory %s: %s", self->rundir, strerror(errno));
         goto bad;
     }
     if (!exists(self->pgdata, "PG_VERSION") && init_cluster(self, err, err_cap) < 0)
@@ -594,7 +614,8 @@ static void stop_server(const lt_pgctl *self)
         }
         sleep_ms(50);
     }
-    LT_WARN("embedded PostgreSQL did not stop within %d s; sending SIGQUIT", STOP_TIMEOUT_MS / 1000);
+    LT_WARN("embedded PostgreSQL did not stop within %d s; sending SIGQUIT",
+            STOP_TIMEOUT_MS / 1000);
     kill(pid, SIGQUIT);
 }
 

@@ -27,8 +27,8 @@
 #define MAX_ACTORS 8
 
 typedef struct {
-    lt_config *cfg;          /* the running configuration (the caller's) */
-    const char *config_path; /* reloaded from on SIGHUP */
+    lt_config *cfg;               /* the running configuration (the caller's) */
+    const char *config_path;      /* reloaded from on SIGHUP */
     lt_actor *actors[MAX_ACTORS]; /* in start order */
     int nactors;
     int sigfd;

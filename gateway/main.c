@@ -45,8 +45,8 @@ static int load_config(const cli_ctx *cx, lt_config *cfg)
     lt_config_error err;
     char source[PATH_MAX];
     if (lt_config_load(cfg, cx->config_path, NULL, &err, source, sizeof(source)) < 0) {
-        fprintf(stderr, "lienthong: configuration error: %s%s%s\n", err.key,
-                err.key[0] ? ": " : "", err.message);
+        fprintf(stderr, "lienthong: configuration error: %s%s%s\n", err.key, err.key[0] ? ": " : "",
+                err.message);
         return -1;
     }
     lt_log_set_level((lt_log_level)cfg->log.level);
@@ -63,10 +63,10 @@ static int cmd_version(cli_ctx *cx)
     snprintf(pqv, sizeof(pqv), "%d", PQlibVersion());
     const char *curlv = curl_version_info(CURLVERSION_NOW)->version;
     if (cx->json) {
-        json_t *j = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "version", LT_VERSION,
-                              "libraries", "libzmq", zmqv, "jansson", JANSSON_VERSION, "libpq",
-                              pqv, "libcurl", curlv, "libmicrohttpd", MHD_get_version(),
-                              "libsodium", sodium_version_string());
+        json_t *j =
+            json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "version", LT_VERSION, "libraries",
+                      "libzmq", zmqv, "jansson", JANSSON_VERSION, "libpq", pqv, "libcurl", curlv,
+                      "libmicrohttpd", MHD_get_version(), "libsodium", sodium_version_string());
         json_dumpf(j, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(j);
@@ -159,8 +159,8 @@ static int cmd_migrate(cli_ctx *cx)
         goto out;
     if (lt_db_target_open(&cfg, &db, err, sizeof(err)) < 0)
         goto out;
-    conn = lt_db_connect(lt_db_target_conninfo(db), cfg.database.connect_timeout_ms, err,
-                         sizeof(err));
+    conn =
+        lt_db_connect(lt_db_target_conninfo(db), cfg.database.connect_timeout_ms, err, sizeof(err));
     if (!conn)
         goto out;
     if (!status_only && lt_migrate_apply(conn, m, &applied_now, err, sizeof(err)) < 0)

@@ -59,7 +59,7 @@ static void test_round_trip_and_term(void **state)
     lt_actor_destroy(&a);
     assert_null(a);
     assert_int_equal(echo_exited, 1);
-    lt_actor_destroy(&a); /* NULL-safe */
+    lt_actor_destroy(&a);                   /* NULL-safe */
     assert_int_equal(zmq_ctx_term(ctx), 0); /* no socket left open */
 }
 

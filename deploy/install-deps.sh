@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs from Debian 12 exactly what building, running and testing lienthong
+# need. Idempotent and quiet when everything is already there; works as root
+# and, for other users, through sudo.
+#
+#   deploy/install-deps.sh          build + run + test dependencies
+#   deploy/install-deps.sh --check  exit 1 and list what is missing, install nothing
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # libraries (DESIGN.md's fixed choices)
+  libzmq3-dev libjansson-dev libpq-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libsodium-dev
+  # the embedded database and its client
+  postgresql-15 postgresql-client-15
+  # tests: unit framework, HTTP client, JSON on the command line, static checks
+  libcmocka-dev curl jq procps cppcheck clang-format
+  ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${1:-}" = "--check" ]; then
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "missing: ${missing[*]}"
+    exit 1
+  fi
+  exit 0
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "install-deps: missing packages (${missing[*]}) and not root, and sudo is not available" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+# Debian's postgresql package creates and starts a system-wide cluster on
+# port 5432; lienthong runs its own, so ask postgresql-common not to.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  "${sudo[@]}" mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

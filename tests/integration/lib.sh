@@ -1,0 +1,193 @@
+# Integration harness: sourced by every tests/integration/t_*.sh.
+#
+# Starts real processes on loopback: a throwaway PostgreSQL (as the postgres
+# user when run as root, on a Unix socket in a private directory, so no port
+# can collide) and the real lienthong binary (HTTP on port 0; the port is read
+# from its log). Every process started is recorded by PID and stopped on exit,
+# whether the test passed, failed or hit its time limit.
+#
+# Environment (set by ctest): LIENTHONG_BIN, LT_SOURCE_DIR, LT_BUILD_DIR.
+set -euo pipefail
+
+LT_TEST_NAME=$(basename "$0" .sh)
+LT_TEST_TIMEOUT=${LT_TEST_TIMEOUT:-240}
+LIENTHONG_BIN=${LIENTHONG_BIN:?LIENTHONG_BIN must name the lienthong binary}
+LT_PG_BIN=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+
+# Short path: Unix socket addresses hold ~107 bytes.
+LT_TMP=$(mktemp -d /tmp/lt-it.XXXXXX)
+chmod 755 "$LT_TMP"
+LT_PIDS=()
+LT_PG_DIRS=()
+LT_FAILED=0
+
+lt_log() { printf '[%s %s] %s\n' "$(date +%T)" "$LT_TEST_NAME" "$*" >&2; }
+
+lt_fail() {
+  lt_log "FAIL: $*"
+  LT_FAILED=1
+  exit 1
+}
+
+# Runs a command as the PostgreSQL user when we are root.
+lt_as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+lt_cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT TERM INT
+  [ -n "${LT_WATCHDOG:-}" ] && kill "$LT_WATCHDOG" 2>/dev/null
+  for pid in "${LT_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "${LT_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  # PostgreSQL servers: ours and any embedded one a gateway left behind.
+  for d in "${LT_PG_DIRS[@]}" $(find "$LT_TMP" -name postmaster.pid -printf '%h\n' 2>/dev/null); do
+    local pm
+    pm=$(head -1 "$d/postmaster.pid" 2>/dev/null)
+    [ -n "$pm" ] && kill -QUIT "$pm" 2>/dev/null
+  done
+  if [ $rc -ne 0 ] || [ $LT_FAILED -ne 0 ]; then
+    lt_log "logs kept in $LT_TMP"
+    for f in "$LT_TMP"/*.log "$LT_TMP"/*/*.log; do
+      [ -f "$f" ] || continue
+      echo "----- $f (last 40 lines)" >&2
+      tail -n 40 "$f" >&2
+    done
+  else
+    rm -rf "$LT_TMP"
+  fi
+  exit $rc
+}
+trap lt_cleanup EXIT
+trap 'lt_log "time limit of ${LT_TEST_TIMEOUT}s reached"; exit 124' TERM INT
+# The watchdog holds none of our output descriptors (a reader of our output
+# would wait for it) and takes its sleep along when it is killed.
+bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
+  watchdog "$LT_TEST_TIMEOUT" $$ </dev/null >/dev/null 2>&1 &
+LT_WATCHDOG=$!
+
+# lt_wait SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails after SECONDS.
+lt_wait() {
+  local limit=$1; shift
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.1
+  done
+}
+
+lt_assert_eq() { # expected actual what
+  [ "$1" = "$2" ] || lt_fail "$3: expected [$1], got [$2]"
+}
+
+lt_assert_contains() { # haystack needle what
+  case "$1" in *"$2"*) ;; *) lt_fail "$3: [$2] not found in [$1]" ;; esac
+}
+
+# ---- a throwaway PostgreSQL for database.url tests --------------------------
+# lt_pg_start NAME: initdb (first time) and start; sets LT_PG_URL.
+lt_pg_start() {
+  local name=$1 dir="$LT_TMP/$1"
+  if [ ! -d "$dir/data" ]; then
+    mkdir -p "$dir/sock"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+    lt_as_pg "$LT_PG_BIN/initdb" -D "$dir/data" -U lienthong --auth=trust -E UTF8 \
+      --locale=C.UTF-8 --no-instructions >"$LT_TMP/$name-initdb.log" 2>&1 ||
+      lt_fail "initdb failed"
+    LT_PG_DIRS+=("$dir/data")
+  fi
+  lt_as_pg "$LT_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+    -o "-c listen_addresses= -k $dir/sock -c fsync=off" start >/dev/null ||
+    lt_fail "PostgreSQL $name did not start"
+  psql "host=$dir/sock user=lienthong dbname=postgres" -qAtc \
+    "SELECT 1 FROM pg_database WHERE datname='lienthong'" | grep -q 1 ||
+    psql "host=$dir/sock user=lienthong dbname=postgres" -qc "CREATE DATABASE lienthong"
+  LT_PG_URL="postgresql:///lienthong?host=$dir/sock&user=lienthong"
+  export LT_PG_URL
+}
+
+lt_pg_stop() { # NAME [mode]
+  lt_as_pg "$LT_PG_BIN/pg_ctl" -D "$LT_TMP/$1/data" -m "${2:-fast}" -w stop >/dev/null
+}
+
+lt_psql() { # URL SQL: prints unaligned tuples
+  psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"
+}
+
+# ---- the gateway -------------------------------------------------------------
+# lt_gw_start NAME [VAR=value ...] [-- ARGS]: starts `lienthong serve` with the given
+# environment, HTTP on a free port; waits until it listens. Sets
+# LT_GW_PID[NAME] and LT_GW_PORT[NAME]; the log is $LT_TMP/NAME.log.
+declare -A LT_GW_PID LT_GW_PORT
+# Arguments: NAME [VAR=value ...] [-- serve arguments ...]
+lt_gw_spawn() {
+  local name=$1; shift
+  local log="$LT_TMP/$name.log"
+  local -a envs=() args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  args=("$@")
+  : >"$log"
+  env LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_DATA_DIR="$LT_TMP/$name-data" "${envs[@]}" \
+    "$LIENTHONG_BIN" serve "${args[@]}" >>"$log" 2>&1 &
+  LT_PIDS+=("$!")
+  LT_GW_PID[$name]=$!
+}
+
+# lt_gw_listening NAME: waits until the gateway logs its HTTP port.
+lt_gw_listening() {
+  local log="$LT_TMP/$1.log"
+  lt_wait 90 grep -q '"http_listen"' "$log" || lt_fail "gateway $1 did not start listening"
+  LT_GW_PORT[$1]=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2)
+}
+
+lt_gw_start() {
+  lt_gw_spawn "$@"
+  lt_gw_listening "$1"
+}
+
+# lt_gw_stop NAME [SIGNAL]: signals the gateway and waits (bounded) for it to
+# exit; fails unless it exits 0. Sanitizer reports fail the test too.
+lt_gw_stop() {
+  local name=$1 sig=${2:-INT} pid=${LT_GW_PID[$1]} rc=0
+  kill -"$sig" "$pid"
+  local deadline=$((SECONDS + 60))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && lt_fail "gateway $name did not stop within 60 s"
+    sleep 0.1
+  done
+  wait "$pid" || rc=$?
+  lt_check_sanitizer "$LT_TMP/$name.log"
+  [ "$rc" -eq 0 ] || lt_fail "gateway $name exited with $rc after SIG$sig"
+}
+
+lt_check_sanitizer() {
+  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; then
+    lt_fail "sanitizer report in $1"
+  fi
+}
+
+lt_url() { echo "http://127.0.0.1:${LT_GW_PORT[$1]}$2"; }
+
+# lt_http NAME PATH [curl args]: prints "STATUS BODY".
+lt_http() {
+  local name=$1 path=$2; shift 2
+  local out status
+  out=$(curl -s -m 10 -o "$LT_TMP/body" -w '%{http_code}' "$@" "$(lt_url "$name" "$path")") || true
+  status=$out
+  echo "$status $(cat "$LT_TMP/body" 2>/dev/null)"
+}
+
+lt_status() { lt_http "$@" | cut -d' ' -f1; }
+
+# status_is NAME PATH CODE: true when PATH answers CODE (for lt_wait).
+status_is() { [ "$(lt_status "$1" "$2")" = "$3" ]; }
+
+# Whether any process still runs with ARG in its command line.
+lt_no_process_with() { ! pgrep -f -- "$1" >/dev/null; }
