@@ -85,8 +85,7 @@ static int fmt(char *buf, size_t cap, const char *format, ...)
 
 static int path_join(char *buf, size_t cap, const char *a, const char *b)
 {
-    int n = snprintf(buf, cap, "%s/%s", a, b);
-    return n > 0 && (size_t)n < cap ? 0 : -1;
+    return fmt(buf, cap, "%s/%s", a, b);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -369,8 +368,9 @@ static void sleep_ms(long ms)
 static void clear_stale_pid_files(const lt_pgctl *self)
 {
     char paths[2][PATH_MAX];
-    path_join(paths[0], sizeof(paths[0]), self->pgdata, "postmaster.pid");
-    fmt(paths[1], sizeof(paths[1]), "%s/.s.PGSQL.%d.lock", self->rundir, PG_PORT);
+    if (path_join(paths[0], sizeof(paths[0]), self->pgdata, "postmaster.pid") < 0 ||
+        fmt(paths[1], sizeof(paths[1]), "%s/.s.PGSQL.%d.lock", self->rundir, PG_PORT) < 0)
+        return;
     for (int i = 0; i < 2; i++) {
         pid_t pid = read_pid_file(paths[i]);
         if (pid > 0 && !pid_is_live_postgres(pid)) {

@@ -217,7 +217,12 @@ static const command commands[] = {
      "failed (the failing one leaves no trace; the message names it).\n"},
     {"version", cmd_version, "print the version and library versions",
      "usage: lienthong version [--json]\n"},
-    {"help", cmd_help, "show help for a command", "usage: lienthong help [COMMAND]\n"},
+    {"help", cmd_help, "show help for a command, or every configuration key",
+     "usage: lienthong help [COMMAND | config]\n"
+     "\n"
+     "  help COMMAND  what the command does and its options\n"
+     "  help config   every configuration key: environment variable, type,\n"
+     "                default, whether SIGHUP reloads it, meaning\n"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -255,6 +260,10 @@ static int cmd_help(cli_ctx *cx)
 {
     if (cx->argc < 2) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(cx->argv[1], "config") == 0) {
+        lt_config_print_table(stdout);
         return 0;
     }
     const command *c = find_command(cx->argv[1]);
