@@ -1,5 +1,6 @@
 /* lt_migrate: apply and check SQL migrations (see lt_migrate.h). */
 #include "lt_migrate.h"
+#include "lt_fmt.h"
 #include "lt_log.h"
 
 #include <ctype.h>
@@ -31,16 +32,6 @@ struct lt_migrations {
     size_t n;
 };
 
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* NNNN_name.sql with 4 digits and a name of [a-z0-9_]. */
 static bool parse_name(const char *file, int *ret_version)
 {
@@ -65,7 +56,7 @@ static char *read_file(const char *path, char *err, size_t cap)
     FILE *f = fopen(path, "re");
     char *buf = NULL;
     if (!f) {
-        fail(err, cap, "cannot open %s: %s", path, strerror(errno));
+        lt_errf(err, cap, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     if (fseek(f, 0, SEEK_END) < 0)
@@ -80,7 +71,7 @@ static char *read_file(const char *path, char *err, size_t cap)
     fclose(f);
     return buf;
 bad:
-    fail(err, cap, "cannot read %s", path);
+    lt_errf(err, cap, "cannot read %s", path);
     free(buf);
     fclose(f);
     return NULL;
@@ -97,12 +88,12 @@ lt_migrations *lt_migrations_load(const char *dir, char *err, size_t cap)
     lt_migrations *self = calloc(1, sizeof(*self));
     DIR *d = opendir(dir);
     if (!self || !d) {
-        fail(err, cap, "cannot read migrations directory %s: %s", dir, strerror(errno));
+        lt_errf(err, cap, "cannot read migrations directory %s: %s", dir, strerror(errno));
         goto bad;
     }
     self->items = calloc(MAX_MIGRATIONS, sizeof(*self->items));
     if (!self->items) {
-        fail(err, cap, "out of memory");
+        lt_errf(err, cap, "out of memory");
         goto bad;
     }
     struct dirent *e;
@@ -111,11 +102,11 @@ lt_migrations *lt_migrations_load(const char *dir, char *err, size_t cap)
             continue;
         int version = 0;
         if (!parse_name(e->d_name, &version)) {
-            fail(err, cap, "migration file %s/%s is not named NNNN_name.sql", dir, e->d_name);
+            lt_errf(err, cap, "migration file %s/%s is not named NNNN_name.sql", dir, e->d_name);
             goto bad;
         }
         if (self->n >= MAX_MIGRATIONS) {
-            fail(err, cap, "more than %d migrations", MAX_MIGRATIONS);
+            lt_errf(err, cap, "more than %d migrations", MAX_MIGRATIONS);
             goto bad;
         }
         lt_migration *m = &self->items[self->n];
@@ -134,13 +125,13 @@ lt_migrations *lt_migrations_load(const char *dir, char *err, size_t cap)
     qsort(self->items, self->n, sizeof(*self->items), by_version);
     for (size_t i = 1; i < self->n; i++) {
         if (self->items[i].version == self->items[i - 1].version) {
-            fail(err, cap, "migrations %s and %s share version %04d", self->items[i - 1].name,
-                 self->items[i].name, self->items[i].version);
+            lt_errf(err, cap, "migrations %s and %s share version %04d", self->items[i - 1].name,
+                    self->items[i].name, self->items[i].version);
             goto bad;
         }
     }
     if (self->n == 0) {
-        fail(err, cap, "no migrations found in %s", dir);
+        lt_errf(err, cap, "no migrations found in %s", dir);
         goto bad;
     }
     closedir(d);
@@ -191,7 +182,7 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t cap, const char
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
         msg[strcspn(msg, "\n")] = '\0';
-        rc = fail(err, cap, "%s: %s", what, msg);
+        rc = lt_errf(err, cap, "%s: %s", what, msg);
     }
     PQclear(r);
     return rc;
@@ -207,7 +198,7 @@ static int read_applied(PGconn *c, const lt_migrations *m, lt_migrate_state *st,
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (!state || strcmp(state, "42P01") != 0) /* undefined_table: nothing applied yet */
-            rc = fail(err, cap, "cannot read schema_migrations: %s", PQerrorMessage(c));
+            rc = lt_errf(err, cap, "cannot read schema_migrations: %s", PQerrorMessage(c));
         goto out;
     }
     for (int i = 0; i < PQntuples(r); i++) {
@@ -220,10 +211,11 @@ static int read_applied(PGconn *c, const lt_migrations *m, lt_migrate_state *st,
             continue;
         }
         if (strcmp(mig->checksum, PQgetvalue(r, i, 1)) != 0) {
-            rc = fail(err, cap,
-                      "migration %s was changed after it was applied (checksum differs); applied "
-                      "migrations are never edited, add a new one",
-                      mig->name);
+            rc =
+                lt_errf(err, cap,
+                        "migration %s was changed after it was applied (checksum differs); applied "
+                        "migrations are never edited, add a new one",
+                        mig->name);
             goto out;
         }
         st->applied++;
@@ -261,7 +253,7 @@ static int apply_one(PGconn *c, const lt_migration *mig, char *err, size_t cap)
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        fail(err, cap, "%s: cannot record it: %s", what, PQerrorMessage(c));
+        lt_errf(err, cap, "%s: cannot record it: %s", what, PQerrorMessage(c));
         goto rollback;
     }
     return exec_ok(c, "COMMIT", err, cap, what);
@@ -291,7 +283,7 @@ int lt_migrate_apply(PGconn *conn, const lt_migrations *m, int *ret_applied, cha
         goto out;
     PGresult *r = PQexec(conn, "SELECT version FROM schema_migrations");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fail(err, cap, "cannot read schema_migrations: %s", PQerrorMessage(conn));
+        lt_errf(err, cap, "cannot read schema_migrations: %s", PQerrorMessage(conn));
         PQclear(r);
         goto out;
     }

@@ -14,6 +14,7 @@
  * finishes its work and stops the database itself) with a clean signal mask,
  * and without a shell between us and the arguments. */
 #include "lt_pgctl.h"
+#include "lt_fmt.h"
 #include "lt_log.h"
 
 #include <dirent.h>
@@ -59,33 +60,9 @@ struct lt_pgctl {
     bool started_here;
 };
 
-static int fail(char *err, size_t cap, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    vsnprintf(err, cap, format, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* snprintf that reports truncation; every path below is bounded by the
- * data_dir length check in setup_paths, so -1 means a bug, not input. */
-static int fmt(char *buf, size_t cap, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fmt(char *buf, size_t cap, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    int n = vsnprintf(buf, cap, format, ap);
-    va_end(ap);
-    return n >= 0 && (size_t)n < cap ? 0 : -1;
-}
-
 static int path_join(char *buf, size_t cap, const char *a, const char *b)
 {
-    return fmt(buf, cap, "%s/%s", a, b);
+    return lt_fmt(buf, cap, "%s/%s", a, b);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -207,8 +184,8 @@ static void choose_rundir(lt_pgctl *self)
 {
     struct sockaddr_un sa;
     char sock[PATH_MAX];
-    if (fmt(self->rundir, sizeof(self->rundir), "%s/run", self->data_dir) == 0 &&
-        fmt(sock, sizeof(sock), "%s/.s.PGSQL.%d", self->rundir, PG_PORT) == 0 &&
+    if (lt_fmt(self->rundir, sizeof(self->rundir), "%s/run", self->data_dir) == 0 &&
+        lt_fmt(sock, sizeof(sock), "%s/.s.PGSQL.%d", self->rundir, PG_PORT) == 0 &&
         strlen(sock) < sizeof(sa.sun_path))
         return;
     unsigned char h[crypto_hash_sha256_BYTES];
@@ -312,19 +289,20 @@ static int init_cluster(lt_pgctl *self, char *err, size_t cap)
     char tmp[PATH_MAX], initdb[PATH_MAX];
     if (snprintf(tmp, sizeof(tmp), "%s.init-tmp", self->pgdata) >= (int)sizeof(tmp) ||
         path_join(initdb, sizeof(initdb), self->bindir, "initdb") < 0)
-        return fail(err, cap, "data_dir path is too long");
+        return lt_errf(err, cap, "data_dir path is too long");
     if (rm_rf(tmp) < 0)
-        return fail(err, cap, "cannot remove the unfinished cluster %s: %s", tmp, strerror(errno));
+        return lt_errf(err, cap, "cannot remove the unfinished cluster %s: %s", tmp,
+                       strerror(errno));
     if (access(self->pgdata, F_OK) == 0) {
         /* pg/ without PG_VERSION is not a cluster: set it aside, never delete. */
         char aside[PATH_MAX];
-        fmt(aside, sizeof(aside), "%s.incomplete-%ld", self->pgdata, (long)time(NULL));
+        lt_fmt(aside, sizeof(aside), "%s.incomplete-%ld", self->pgdata, (long)time(NULL));
         if (rename(self->pgdata, aside) < 0)
-            return fail(err, cap, "cannot move aside %s: %s", self->pgdata, strerror(errno));
+            return lt_errf(err, cap, "cannot move aside %s: %s", self->pgdata, strerror(errno));
         LT_WARN("moved an incomplete cluster directory aside to %s", aside);
     }
     if (own_dir(self, tmp, 0700) < 0)
-        return fail(err, cap, "cannot create %s: %s", tmp, strerror(errno));
+        return lt_errf(err, cap, "cannot create %s: %s", tmp, strerror(errno));
     LT_INFO("initialising the embedded PostgreSQL cluster in %s", self->pgdata);
     char *argv[] = {initdb,
                     "-D",
@@ -341,18 +319,18 @@ static int init_cluster(lt_pgctl *self, char *err, size_t cap)
     int rc = run_as(self, argv, false, NULL);
     if (rc != 0) {
         rm_rf(tmp);
-        return fail(err, cap, "initdb failed (exit %d); see %s", rc, self->logfile);
+        return lt_errf(err, cap, "initdb failed (exit %d); see %s", rc, self->logfile);
     }
     if (rename(tmp, self->pgdata) < 0)
-        return fail(err, cap, "cannot rename %s: %s", tmp, strerror(errno));
+        return lt_errf(err, cap, "cannot rename %s: %s", tmp, strerror(errno));
     return 0;
 }
 
 static PGPing ping(const lt_pgctl *self)
 {
     char ci[PATH_MAX + 64];
-    fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=5", self->rundir,
-        PG_PORT, PG_SUPERUSER);
+    lt_fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=5",
+           self->rundir, PG_PORT, PG_SUPERUSER);
     return PQping(ci);
 }
 
@@ -369,7 +347,7 @@ static void clear_stale_pid_files(const lt_pgctl *self)
 {
     char paths[2][PATH_MAX];
     if (path_join(paths[0], sizeof(paths[0]), self->pgdata, "postmaster.pid") < 0 ||
-        fmt(paths[1], sizeof(paths[1]), "%s/.s.PGSQL.%d.lock", self->rundir, PG_PORT) < 0)
+        lt_fmt(paths[1], sizeof(paths[1]), "%s/.s.PGSQL.%d.lock", self->rundir, PG_PORT) < 0)
         return;
     for (int i = 0; i < 2; i++) {
         pid_t pid = read_pid_file(paths[i]);
@@ -399,7 +377,7 @@ static int start_server(lt_pgctl *self, char *err, size_t cap)
 {
     char postgres[PATH_MAX], sockdir_opt[PATH_MAX + 32], port_opt[32];
     if (path_join(postgres, sizeof(postgres), self->bindir, "postgres") < 0)
-        return fail(err, cap, "bin_dir path is too long");
+        return lt_errf(err, cap, "bin_dir path is too long");
     snprintf(sockdir_opt, sizeof(sockdir_opt), "unix_socket_directories=%s", self->rundir);
     snprintf(port_opt, sizeof(port_opt), "port=%d", PG_PORT);
     char *argv[] = {postgres,
@@ -418,7 +396,7 @@ static int start_server(lt_pgctl *self, char *err, size_t cap)
         clear_stale_pid_files(self);
         pid_t pid = -1;
         if (run_as(self, argv, true, &pid) != 0)
-            return fail(err, cap, "cannot start %s", postgres);
+            return lt_errf(err, cap, "cannot start %s", postgres);
         if (wait_ready(self, pid) == 0) {
             LT_INFO("embedded PostgreSQL started (pid %d, socket in %s)", (int)pid, self->rundir);
             self->started_here = true;
@@ -426,39 +404,39 @@ static int start_server(lt_pgctl *self, char *err, size_t cap)
         }
         if (pid_alive(pid)) {
             kill(pid, SIGQUIT);
-            return fail(err, cap, "PostgreSQL did not become ready within %d s; see %s",
-                        START_TIMEOUT_MS / 1000, self->logfile);
+            return lt_errf(err, cap, "PostgreSQL did not become ready within %d s; see %s",
+                           START_TIMEOUT_MS / 1000, self->logfile);
         }
         LT_WARN("embedded PostgreSQL exited during start (attempt %d of %d); see %s", attempt,
                 START_ATTEMPTS, self->logfile);
         sleep_ms(1000);
     }
-    return fail(err, cap, "PostgreSQL failed to start %d times; see %s", START_ATTEMPTS,
-                self->logfile);
+    return lt_errf(err, cap, "PostgreSQL failed to start %d times; see %s", START_ATTEMPTS,
+                   self->logfile);
 }
 
 static int ensure_database(const lt_pgctl *self, char *err, size_t cap)
 {
     char ci[PATH_MAX + 64];
-    fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=10", self->rundir,
-        PG_PORT, PG_SUPERUSER);
+    lt_fmt(ci, sizeof(ci), "host=%s port=%d dbname=postgres user=%s connect_timeout=10",
+           self->rundir, PG_PORT, PG_SUPERUSER);
     PGconn *c = PQconnectdb(ci);
     PGresult *r = NULL;
     int rc = -1;
     if (PQstatus(c) != CONNECTION_OK) {
-        fail(err, cap, "cannot connect to the embedded cluster: %s", PQerrorMessage(c));
+        lt_errf(err, cap, "cannot connect to the embedded cluster: %s", PQerrorMessage(c));
         goto out;
     }
     r = PQexec(c, "SELECT 1 FROM pg_database WHERE datname = '" PG_DB "'");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fail(err, cap, "cannot list databases: %s", PQerrorMessage(c));
+        lt_errf(err, cap, "cannot list databases: %s", PQerrorMessage(c));
         goto out;
     }
     if (PQntuples(r) == 0) {
         PQclear(r);
         r = PQexec(c, "CREATE DATABASE " PG_DB);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            fail(err, cap, "cannot create database %s: %s", PG_DB, PQerrorMessage(c));
+            lt_errf(err, cap, "cannot create database %s: %s", PG_DB, PQerrorMessage(c));
             goto out;
         }
         LT_INFO("created database %s in the embedded cluster", PG_DB);
@@ -490,27 +468,27 @@ static int lock(int fd, int op)
 static int setup_paths(lt_pgctl *self, const lt_config *cfg, char *err, size_t cap)
 {
     if (mkdir_p(cfg->data_dir, 0755) < 0)
-        return fail(err, cap, "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
+        return lt_errf(err, cap, "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
     if (!realpath(cfg->data_dir, self->data_dir))
-        return fail(err, cap, "cannot resolve data_dir %s: %s", cfg->data_dir, strerror(errno));
+        return lt_errf(err, cap, "cannot resolve data_dir %s: %s", cfg->data_dir, strerror(errno));
     if (strlen(self->data_dir) > PATH_MAX - 64)
-        return fail(err, cap, "data_dir path is too long");
+        return lt_errf(err, cap, "data_dir path is too long");
     if (path_join(self->pgdata, sizeof(self->pgdata), self->data_dir, "pg") < 0 ||
         path_join(self->logfile, sizeof(self->logfile), self->data_dir, "postgresql.log") < 0)
-        return fail(err, cap, "data_dir path is too long");
+        return lt_errf(err, cap, "data_dir path is too long");
     choose_rundir(self);
     if (find_bindir(cfg, self->bindir, sizeof(self->bindir)) < 0)
-        return fail(err, cap,
-                    "PostgreSQL server binaries not found (set postgres.bin_dir, or install "
-                    "postgresql-15 with deploy/install-deps.sh)");
+        return lt_errf(err, cap,
+                       "PostgreSQL server binaries not found (set postgres.bin_dir, or install "
+                       "postgresql-15 with deploy/install-deps.sh)");
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam(cfg->postgres.user);
         if (!pw)
-            return fail(err, cap,
-                        "postgres.user %s does not exist; PostgreSQL refuses to run as root",
-                        cfg->postgres.user);
+            return lt_errf(err, cap,
+                           "postgres.user %s does not exist; PostgreSQL refuses to run as root",
+                           cfg->postgres.user);
         if (pw->pw_uid == 0)
-            return fail(err, cap, "postgres.user must not be root");
+            return lt_errf(err, cap, "postgres.user must not be root");
         self->uid = pw->pw_uid;
         self->gid = pw->pw_gid;
         self->drop_privileges = true;
@@ -519,10 +497,10 @@ static int setup_paths(lt_pgctl *self, const lt_config *cfg, char *err, size_t c
         self->gid = getegid();
     }
     if (!server_user_can_enter(self))
-        return fail(err, cap,
-                    "user %s cannot enter data_dir %s; choose a data_dir whose parent "
-                    "directories it may traverse (e.g. under /var/lib or /tmp)",
-                    cfg->postgres.user, self->data_dir);
+        return lt_errf(err, cap,
+                       "user %s cannot enter data_dir %s; choose a data_dir whose parent "
+                       "directories it may traverse (e.g. under /var/lib or /tmp)",
+                       cfg->postgres.user, self->data_dir);
     snprintf(self->conninfo, sizeof(self->conninfo),
              "host=%s port=%d dbname=%s user=%s application_name=lienthong", self->rundir, PG_PORT,
              PG_DB, PG_SUPERUSER);
@@ -534,7 +512,7 @@ int lt_pgctl_acquire(const lt_config *cfg, lt_pgctl **ret_self, char *err, size_
     lt_pgctl *self = calloc(1, sizeof(*self));
     int start_fd = -1;
     if (!self)
-        return fail(err, err_cap, "out of memory");
+        return lt_errf(err, err_cap, "out of memory");
     /* The server is double-forked into its own session; as a subreaper we
      * become its parent again and can reap it when we stop it, instead of
      * leaving a zombie under an init that may not reap. */
@@ -545,17 +523,18 @@ int lt_pgctl_acquire(const lt_config *cfg, lt_pgctl **ret_self, char *err, size_
     start_fd = open_lock(self, ".start.lock");
     self->users_fd = open_lock(self, ".users.lock");
     if (start_fd < 0 || self->users_fd < 0) {
-        fail(err, err_cap, "cannot open lock files in %s: %s", self->data_dir, strerror(errno));
+        lt_errf(err, err_cap, "cannot open lock files in %s: %s", self->data_dir, strerror(errno));
         goto bad;
     }
     /* Order matters: starters queue on .start.lock; the shared lock on
      * .users.lock waits for a process that is stopping the cluster. */
     if (lock(start_fd, LOCK_EX) < 0 || lock(self->users_fd, LOCK_SH) < 0) {
-        fail(err, err_cap, "cannot lock %s: %s", self->data_dir, strerror(errno));
+        lt_errf(err, err_cap, "cannot lock %s: %s", self->data_dir, strerror(errno));
         goto bad;
     }
     if (own_dir(self, self->rundir, 0700) < 0) {
-        fail(err, err_cap, "cannot create socket directory %s: %s", self->rundir, strerror(errno));
+        lt_errf(err, err_cap, "cannot create socket directory %s: %s", self->rundir,
+                strerror(errno));
         goto bad;
     }
     if (!exists(self->pgdata, "PG_VERSION") && init_cluster(self, err, err_cap) < 0)
