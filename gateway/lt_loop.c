@@ -186,20 +186,28 @@ static long next_timeout(const lt_loop *self, int64_t now)
     return (long)best; /* -1: wait for I/O only */
 }
 
+/* Fires expired timers earliest-due first, so a late wake-up (a busy
+ * machine) keeps their order. Each round fires at most one table's worth, so
+ * a timer re-armed for "now" cannot starve the sockets. */
 static int fire_timers(lt_loop *self)
 {
     int64_t now = lt_loop_now_ms();
-    for (int i = 0; i < LT_LOOP_MAX_TIMERS && !self->stop; i++) {
-        lt_loop_timer *t = &self->timers[i];
-        if (!t->id || t->when > now)
-            continue;
-        int id = t->id;
-        lt_loop_timer_fn *fn = t->fn;
-        void *arg = t->arg;
-        if (t->interval)
-            t->when = now + t->interval;
+    for (int round = 0; round < LT_LOOP_MAX_TIMERS && !self->stop; round++) {
+        lt_loop_timer *next = NULL;
+        for (int i = 0; i < LT_LOOP_MAX_TIMERS; i++) {
+            lt_loop_timer *t = &self->timers[i];
+            if (t->id && t->when <= now && (!next || t->when < next->when))
+                next = t;
+        }
+        if (!next)
+            break;
+        int id = next->id;
+        lt_loop_timer_fn *fn = next->fn;
+        void *arg = next->arg;
+        if (next->interval)
+            next->when = now + next->interval;
         else
-            t->id = 0;
+            next->id = 0;
         if (fn(self, id, arg) < 0)
             return -1;
     }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -25,26 +26,49 @@ static int record_timer(lt_loop *loop, int id, void *arg)
     return t->n >= 4 ? -1 : 0;
 }
 
-static void test_timers_fire_in_order_and_repeat(void **state)
+static int stop_timer(lt_loop *loop, int id, void *arg)
+{
+    (void)id;
+    (void)arg;
+    lt_loop_stop(loop);
+    return 0;
+}
+
+static void test_expired_timers_fire_in_due_order(void **state)
 {
     (void)state;
     lt_loop *loop = lt_loop_new();
     trace t = {0};
-    int slow = lt_loop_add_timer(loop, 60, 0, record_timer, &t);
-    int fast = lt_loop_add_timer(loop, 10, 0, record_timer, &t);
-    int every = lt_loop_add_timer(loop, 20, 30, record_timer, &t);
-    assert_true(slow > 0 && fast > 0 && every > 0);
-    int64_t start = lt_loop_now_ms();
+    int late = lt_loop_add_timer(loop, 30, 0, record_timer, &t);
+    int early = lt_loop_add_timer(loop, 10, 0, record_timer, &t);
+    int middle = lt_loop_add_timer(loop, 20, 0, record_timer, &t);
+    int stop = lt_loop_add_timer(loop, 40, 0, stop_timer, NULL);
+    assert_true(late > 0 && early > 0 && middle > 0 && stop > 0);
+    /* All are overdue when the loop first looks: as after a stalled wake-up. */
+    struct timespec ts = {.tv_nsec = 60 * 1000000L};
+    nanosleep(&ts, NULL);
     assert_int_equal(lt_loop_run(loop), 0);
-    /* fast(10) every(20) every(50) slow(60)... stops at the 4th */
-    assert_int_equal(t.n, 4);
-    assert_int_equal(t.fired[0], fast);
-    assert_int_equal(t.fired[1], every);
-    assert_int_equal(t.fired[2], every);
-    assert_int_equal(t.fired[3], slow);
-    assert_true(lt_loop_now_ms() - start >= 50);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.fired[0], early);
+    assert_int_equal(t.fired[1], middle);
+    assert_int_equal(t.fired[2], late);
     lt_loop_destroy(&loop);
     assert_null(loop);
+}
+
+static void test_interval_timer_repeats(void **state)
+{
+    (void)state;
+    lt_loop *loop = lt_loop_new();
+    trace t = {0};
+    int every = lt_loop_add_timer(loop, 0, 20, record_timer, &t);
+    int64_t start = lt_loop_now_ms();
+    assert_int_equal(lt_loop_run(loop), 0); /* record_timer stops at the 4th */
+    assert_int_equal(t.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(t.fired[i], every);
+    assert_true(lt_loop_now_ms() - start >= 60); /* three intervals at least */
+    lt_loop_destroy(&loop);
 }
 
 static int never(lt_loop *loop, int id, void *arg)
@@ -52,14 +76,6 @@ static int never(lt_loop *loop, int id, void *arg)
     (void)loop;
     (void)id;
     *(int *)arg = 1;
-    return 0;
-}
-
-static int stop_timer(lt_loop *loop, int id, void *arg)
-{
-    (void)id;
-    (void)arg;
-    lt_loop_stop(loop);
     return 0;
 }
 
@@ -176,7 +192,8 @@ static void test_tables_are_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timers_fire_in_order_and_repeat),
+        cmocka_unit_test(test_expired_timers_fire_in_due_order),
+        cmocka_unit_test(test_interval_timer_repeats),
         cmocka_unit_test(test_cancelled_timer_does_not_fire),
         cmocka_unit_test(test_fd_dispatch_and_removal_during_dispatch),
         cmocka_unit_test(test_zmq_socket_dispatch),
