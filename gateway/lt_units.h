@@ -99,8 +99,10 @@ typedef struct lt_units_summary {
 /* `lienthong units import FILE` (and `units --help`): argv[0] is "units",
  * argv[1] the action. Uses the database of cfg (lt_db_target_open) and
  * applies pending migrations first, as `serve` does at start-up. Prints the
- * summary (a table line, or JSON with json). Returns the exit code: 0 done,
- * 1 file refused or database failure (nothing written), 2 usage. */
+ * summary (a table line, or JSON with json). cfg is only read once the
+ * arguments are valid, so a caller may pass NULL to have usage checked
+ * before loading a configuration. Returns the exit code: 0 done, 1 file
+ * refused or database failure (nothing written), 2 usage. */
 int lt_units_import_main(const lt_config *cfg, int argc, char **argv, bool json)
     __attribute__((warn_unused_result));
 

@@ -92,4 +92,10 @@ lt_assert_eq "0" "$(lt_psql "$LIENTHONG_DATABASE_URL" "SELECT count(*) FROM unit
 lt_assert_eq "08866" "$(lt_psql "$LIENTHONG_DATABASE_URL" "SELECT unit_code FROM unit_aliases WHERE code = '08869' AND valid_to = '2025-06-30'")" "old code as alias"
 out=$(import "$ex/example-2tier.json" 2>&1) || lt_fail "2-tier re-import failed"
 lt_assert_contains "$out" "0 added, 0 updated, 4 unchanged" "2-tier re-import"
+
+# The embedded cluster: started for the import's own duration, then stopped.
+out=$(env -u LIENTHONG_DATABASE_URL LIENTHONG_DATA_DIR="$LT_TMP/emb" "$LIENTHONG_BIN" units import \
+  "$ex/example-2tier.json" --json 2>"$LT_TMP/emb.log") || lt_fail "embedded import failed"
+lt_assert_eq "4" "$(jq -r .added <<<"$out")" "embedded import"
+[ ! -e "$LT_TMP/emb/pg/postmaster.pid" ] || lt_fail "units import left its cluster running"
 lt_log "ok"
