@@ -8,6 +8,7 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_serve.h"
+#include "lt_units.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -179,6 +180,19 @@ out:
     return rc;
 }
 
+static int cmd_units(cli_ctx *cx)
+{
+    /* Usage errors are answered before any configuration or database. */
+    if (cx->argc < 2 || strcmp(cx->argv[1], "import") != 0 || cx->argc != 3)
+        return lt_units_import_main(NULL, cx->argc, cx->argv, cx->json);
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_units_import_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static const command commands[] = {
     {"serve", cmd_serve, "run the gateway",
      "usage: lienthong serve [-n] [--config FILE] [--json]\n"
@@ -215,6 +229,39 @@ static const command commands[] = {
      "\n"
      "Exit status: 0 done, 1 the database could not be reached or a migration\n"
      "failed (the failing one leaves no trace; the message names it).\n"},
+    {"units", cmd_units, "load the tree of administrative units",
+     "usage: lienthong units import FILE [--config FILE] [--json]\n"
+     "\n"
+     "Loads the unit tree (provinces, districts, communes, agencies) from FILE\n"
+     "(\"-\" = standard input): a JSON array of\n"
+     "  {\"code\", \"name\", \"level\", \"parent\", \"agency_id\", \"code_system\",\n"
+     "   \"aliases\": [{\"code\" or \"agency_id\", \"valid_from\", \"valid_to\"}],\n"
+     "   \"url\", \"dialect\"}\n"
+     "level: \"ministry\", \"province\", \"district\", \"commune\" or 0..3; parent: a\n"
+     "unit code (in the file or already stored) or null; dates YYYY-MM-DD;\n"
+     "code_system defaults to \"gso\". Three-tier (province > district > commune)\n"
+     "and two-tier (province > commune, since 2025-07-01) trees both load.\n"
+     "\n"
+     "The whole file is checked before anything is written: fields and types,\n"
+     "levels, dates (valid_from <= valid_to), each alias has exactly one of\n"
+     "code/agency_id, no repeated code or agency id, every parent known, no\n"
+     "cycle, no parent of a lower level than its child, no alias equal to a\n"
+     "live unit's code or agency id. One broken entry refuses the whole file,\n"
+     "naming the entry (index and code) and the rule; nothing is written.\n"
+     "Then everything is written in one transaction: new units are added,\n"
+     "stored ones updated in place, each changed unit's aliases replaced.\n"
+     "Units stored but missing from the file are KEPT, not deleted (dossiers\n"
+     "and tokens may refer to them). Running gateways see the new tree at once.\n"
+     "\n"
+     "Uses the same database as serve (database.url, or the embedded cluster\n"
+     "under data_dir) and applies pending migrations first, as serve does.\n"
+     "Prints what changed: added, updated, unchanged, alias rows written, units\n"
+     "kept (--json: one JSON object; a refusal: {\"error\": {...}}).\n"
+     "\n"
+     "Exit status: 0 done, 1 file refused or database failure (nothing\n"
+     "written), 2 usage error.\n"
+     "\n"
+     "Example: lienthong units import deploy/units/example-2tier.json\n"},
     {"version", cmd_version, "print the version and library versions",
      "usage: lienthong version [--json]\n"},
     {"help", cmd_help, "show help for a command, or every configuration key",

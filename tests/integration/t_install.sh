@@ -8,7 +8,8 @@ prefix="$LT_TMP/prefix"
 cmake --install "$LT_BUILD_DIR" --prefix "$prefix" >"$LT_TMP/install.log" 2>&1 ||
   lt_fail "cmake --install failed"
 for f in bin/lienthong share/lienthong/sql/0001_init.sql share/lienthong/lienthong.example.json \
-  share/lienthong/systemd/lienthong.service share/lienthong/schemas/openapi.yaml; do
+  share/lienthong/systemd/lienthong.service share/lienthong/schemas/openapi.yaml \
+  share/lienthong/units/example-2tier.json; do
   [ -e "$prefix/$f" ] || lt_fail "$f not installed"
 done
 mv "$prefix" "$LT_TMP/moved"
