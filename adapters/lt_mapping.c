@@ -656,7 +656,8 @@ static int compile_rule(struct rule *r, const json_t *spec, const char *where, b
         if (!r->items)
             return load_err(ld, where, label, "out of memory");
         char sub[192];
-        snprintf(sub, sizeof(sub), "%s.items", where);
+        if (snprintf(sub, sizeof(sub), "%s.items", where) >= (int)sizeof(sub))
+            return load_err(ld, where, label, "items nested too deep");
         const char *const *item_known =
             known && !extra && r->canonical.n == 1 ? known_items(r->canonical.seg[0]) : NULL;
         if (compile_ruleset(r->items, items, item_keep, item_known, sub, outbound, ld) != 0)
@@ -705,7 +706,8 @@ static int compile_ruleset(struct ruleset *rs, const json_t *fields, bool keep,
     if (!rs->rules)
         return load_err(ld, where, NULL, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        snprintf(at, sizeof(at), "%s[%zu]", where, i);
+        if (snprintf(at, sizeof(at), "%s[%zu]", where, i) >= (int)sizeof(at))
+            return load_err(ld, where, NULL, "items nested too deep");
         struct rule *r = &rs->rules[i];
         rs->n = i + 1;
         if (compile_rule(r, json_array_get(fields, i), at, keep, known, outbound, ld) != 0)
@@ -714,8 +716,7 @@ static int compile_ruleset(struct ruleset *rs, const json_t *fields, bool keep,
             (r->canonical.n && trie_add(rs->canon_trie, &r->canonical) != 0))
             return load_err(ld, at, NULL, "out of memory");
     }
-    snprintf(at, sizeof(at), "%s", where);
-    return check_duplicates(rs, at, ld);
+    return check_duplicates(rs, where, ld);
 }
 
 static void dialect_free(lt_dialect *d)
