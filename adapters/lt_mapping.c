@@ -1358,7 +1358,9 @@ static void rule_in(struct ctx *cx, const struct rule *r, const json_t *src, jso
             add_error(cx, w, r, "a value", v);
             return;
         }
-        put(cx, dst, &r->canonical, json_stringn(json_string_value(v), json_string_length(v)));
+        /* Already a jansson string, hence valid UTF-8: skip the re-check. */
+        put(cx, dst, &r->canonical,
+            json_stringn_nocheck(json_string_value(v), json_string_length(v)));
         return;
     case T_NUMBER: {
         const char *s = scalar_text(v, num, sizeof(num));
@@ -1453,7 +1455,7 @@ static void rule_out(struct ctx *cx, const struct rule *r, const json_t *src, js
     }
     switch (r->type) {
     case T_STRING:
-        put(cx, dst, &r->vendor, json_stringn(s, json_string_length(v)));
+        put(cx, dst, &r->vendor, json_stringn_nocheck(s, json_string_length(v)));
         return;
     case T_NUMBER: {
         if (!*s)
