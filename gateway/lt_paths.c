@@ -15,6 +15,7 @@ static const struct {
 } kinds[] = {
     [LT_PATH_SQL] = {"schemas/sql", "sql"},
     [LT_PATH_SCHEMAS] = {"schemas", "schemas"},
+    [LT_PATH_DIALECTS] = {"adapters/dialects", "dialects"},
 };
 
 static bool starts_with_dir(const char *path, const char *dir)

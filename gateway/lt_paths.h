@@ -10,8 +10,9 @@
 
 /* Kinds of data: the name under share/lienthong when installed. */
 typedef enum {
-    LT_PATH_SQL,     /* schemas/sql in the source tree, sql/ installed */
-    LT_PATH_SCHEMAS, /* schemas/ in the source tree, schemas/ installed */
+    LT_PATH_SQL,      /* schemas/sql in the source tree, sql/ installed */
+    LT_PATH_SCHEMAS,  /* schemas/ in the source tree, schemas/ installed */
+    LT_PATH_DIALECTS, /* adapters/dialects in the source tree, dialects/ installed */
 } lt_path_kind;
 
 /* Writes the directory holding kind into buf. Returns 0, or -1 when it

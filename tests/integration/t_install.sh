@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `cmake --install` puts the binary, migrations, schemas, sample config and
+# `cmake --install` puts the binary, migrations, schemas, dialect files, sample config and
 # systemd unit under a prefix, and the installed binary finds its data there,
 # even after the prefix is moved.
 source "$(dirname "$0")/lib.sh"
@@ -9,7 +9,8 @@ cmake --install "$LT_BUILD_DIR" --prefix "$prefix" >"$LT_TMP/install.log" 2>&1 |
   lt_fail "cmake --install failed"
 for f in bin/lienthong share/lienthong/sql/0001_init.sql share/lienthong/lienthong.example.json \
   share/lienthong/systemd/lienthong.service share/lienthong/schemas/openapi.yaml \
-  share/lienthong/units/example-2tier.json; do
+  share/lienthong/units/example-2tier.json \
+  share/lienthong/dialects/vendor-a.json share/lienthong/dialects/portal-national.json; do
   [ -e "$prefix/$f" ] || lt_fail "$f not installed"
 done
 mv "$prefix" "$LT_TMP/moved"
