@@ -490,10 +490,12 @@ static size_t digit_run(const char *s, size_t n, size_t i)
 static bool agency_id(const char *s, size_t n)
 {
     size_t i = 0;
-    if (n == 13)
-        return digits_at(s, n, &i, 3) && s[i++] == '.' && digits_at(s, n, &i, 2) && s[i++] == '.' &&
-               digits_at(s, n, &i, 2) && s[i++] == '.' && is_upper(s[i++]) &&
-               digits_at(s, n, &i, 2) && i == n;
+    /* The full form is tried first; a 13-character short form is possible
+     * too (H56.14.22.333), so a failed full form falls through. */
+    if (n == 13 && digits_at(s, n, &i, 3) && s[i++] == '.' && digits_at(s, n, &i, 2) &&
+        s[i++] == '.' && digits_at(s, n, &i, 2) && s[i++] == '.' && is_upper(s[i++]) &&
+        digits_at(s, n, &i, 2) && i == n)
+        return true;
     i = 1;
     if (n < 6 || !is_upper(s[0]) || !digits_at(s, n, &i, 2))
         return false;
