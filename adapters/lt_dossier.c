@@ -703,12 +703,12 @@ static bool in_set(const char *set, const char *s, size_t n)
     return false;
 }
 
-static void join_path(char *buf, size_t cap, const char *prefix, const char *name)
+/* Paths are short (a list name, an index, a field name); a path that would
+ * not fit is cut, which only shortens a message. Returns -1 when cut. */
+static int join_path(char *buf, size_t cap, const char *prefix, const char *name)
 {
-    if (prefix[0])
-        snprintf(buf, cap, "%s.%s", prefix, name);
-    else
-        snprintf(buf, cap, "%s", name);
+    int n = prefix[0] ? snprintf(buf, cap, "%s.%s", prefix, name) : snprintf(buf, cap, "%s", name);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 /* Checks a string-valued field. required_why, when not NULL, makes an empty
@@ -788,7 +788,7 @@ static void check_entry(struct vctx *cx, const struct rule *rules, const char *p
 {
     for (const struct rule *r = rules; r->name; r++) {
         char path[160];
-        join_path(path, sizeof(path), prefix, r->name);
+        (void)join_path(path, sizeof(path), prefix, r->name);
         check_string(cx, r, path, json_object_get(entry, r->name), r->required ? "required" : NULL);
     }
 }
@@ -806,7 +806,7 @@ static void check_list(struct vctx *cx, const struct rule *r, const json_t *v)
     const json_t *entry;
     json_array_foreach(v, i, entry)
     {
-        char path[160];
+        char path[96]; /* a list name and an index; entry paths add a field name */
         snprintf(path, sizeof(path), "%s[%zu]", r->name, i);
         if (r->kind == K_IDLIST) {
             if (json_is_string(entry)) {
