@@ -20,6 +20,14 @@ packages=(
   ca-certificates
 )
 
+# Schema tests run ajv and Redocly CLI on Node (tests/schema). Debian 12's
+# nodejs (18) and npm (9) are enough; a machine that already has node and npm
+# from elsewhere (e.g. NodeSource, whose nodejs bundles npm and conflicts with
+# Debian's npm package) keeps them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

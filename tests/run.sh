@@ -11,6 +11,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 ./deploy/install-deps.sh
+# The schema tests' Node tools, from the lock file, once before both builds
+# (the tests reuse them; they install by themselves only when missing).
+echo "== schema test tools: npm ci (tests/schema)"
+(cd tests/schema && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+  sha256sum package-lock.json | cut -d' ' -f1 >node_modules/.lienthong-lock-sha256)
 
 jobs=$(nproc)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}

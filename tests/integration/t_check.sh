@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# `lienthong check`: every example in schemas/examples judged offline (exit 0
+# for valid ones, 1 naming the manifest's field for invalid ones), standard
+# input, the --json results document, request-level refusals, personal data
+# masked, usage errors and --dialect.
+source "$(dirname "$0")/lib.sh"
+ex="$LT_SOURCE_DIR/schemas/examples"
+manifest="$ex/invalid/MANIFEST.json"
+
+for f in "$ex"/valid/*.json; do
+  rc=0; out=$("$LIENTHONG_BIN" check "$f" 2>"$LT_TMP/err") || rc=$?
+  lt_assert_eq 0 "$rc" "check $(basename "$f")"
+  # The canonical form: the same record, keys sorted.
+  lt_assert_eq "$(jq -cS . "$f")" "$(jq -cS . <<<"$out")" "canonical output of $(basename "$f")"
+  lt_assert_contains "$(cat "$LT_TMP/err")" "1 record(s): 1 valid, 0 rejected" "summary line"
+done
+
+n=0
+for f in "$ex"/invalid/*.json; do
+  name=$(basename "$f")
+  [ "$name" = MANIFEST.json ] && continue
+  field=$(jq -r --arg k "$name" '.[$k].field' "$manifest")
+  path=$(jq -r --arg k "$name" '.[$k].path' "$manifest")
+  rc=0; out=$("$LIENTHONG_BIN" check "$f" 2>/dev/null) || rc=$?
+  lt_assert_eq 1 "$rc" "check $name"
+  lt_assert_contains "$out" ": $path: field $field: expected " "error line of $name"
+  n=$((n + 1))
+done
+[ $n -ge 40 ] || lt_fail "only $n invalid examples"
+
+# Standard input.
+good="$ex/valid/10-da-tra-ket-qua-day-du.json"
+rc=0; "$LIENTHONG_BIN" check - <"$good" >/dev/null 2>&1 || rc=$?
+lt_assert_eq 0 "$rc" "valid record on stdin"
+rc=0; "$LIENTHONG_BIN" check - <"$ex/invalid/NgayHenTra-format-dd-mm-yyyy.json" >/dev/null 2>&1 || rc=$?
+lt_assert_eq 1 "$rc" "invalid record on stdin"
+
+# --json: the HTTP answer's document, before or after the command.
+out=$("$LIENTHONG_BIN" check --json "$good")
+lt_assert_eq '{"results":[{"MaHoSo":"000.00.06.H56-20241231-000123","result":"accepted"}]}' "$out" \
+  "--json for a valid record"
+lt_assert_eq "$out" "$("$LIENTHONG_BIN" --json check "$good")" "--json before the command"
+rc=0; out=$("$LIENTHONG_BIN" check --json "$ex/invalid/QuaTrinhXuLy-ThoiDiemXuLy-not-real.json") || rc=$?
+lt_assert_eq 1 "$rc" "--json exit status for a rejected record"
+lt_assert_eq 'MaHoSo,code,errors,field,message,path,result' "$(jq -r '.results[0] | keys | join(",")' <<<"$out")" \
+  "keys of a rejected result"
+lt_assert_eq 'rejected 422 ThoiDiemXuLy QuaTrinhXuLy[3].ThoiDiemXuLy' \
+  "$(jq -r '.results[0] | "\(.result) \(.code) \(.field) \(.path)"' <<<"$out")" "rejected result"
+lt_assert_eq 'field,path,expected,got' "$(jq -r '.results[0].errors[0] | keys_unsorted | join(",")' <<<"$out")" \
+  "keys of an error"
+lt_assert_eq 'field ThoiDiemXuLy: expected a real date and time yyyyMMddHHmmss, got "20241231103061"' \
+  "$(jq -r '.results[0].message' <<<"$out")" "message"
+
+# A batch: one result per record, in order; any rejection makes the exit 1.
+jq -s '.' "$good" "$ex/invalid/HinhThuc-out-of-set.json" "$ex/valid/01-moi-dang-ky-truc-tuyen.json" \
+  >"$LT_TMP/batch.json"
+rc=0; out=$("$LIENTHONG_BIN" check --json "$LT_TMP/batch.json") || rc=$?
+lt_assert_eq 1 "$rc" "batch with one rejected record"
+lt_assert_eq 'accepted rejected accepted' "$(jq -r '[.results[].result] | join(" ")' <<<"$out")" "batch results"
+
+# Personal data never appears in errors.
+rc=0; out=$("$LIENTHONG_BIN" check --json "$ex/invalid/ChuHoSo-number.json") || rc=$?
+case "$out" in *123456789*) lt_fail "personal data echoed: $out" ;; esac
+jq -n '{MaHoSo: "000.00.06.H56-231027-0361", MaTTHC: "2.000908", TrangThaiHoSo: "1",
+  KenhThucHien: "2", ChuHoSo: ("Nguyễn Văn An " * 30), SoDienThoai: ("0912345678" * 30)}' >"$LT_TMP/p.json"
+out=$("$LIENTHONG_BIN" check "$LT_TMP/p.json" 2>&1) || true
+lt_assert_contains "$out" "field ChuHoSo: expected at most 255 characters" "long name rejected"
+case "$out" in *Nguyễn*|*0912345678*) lt_fail "personal data echoed: $out" ;; esac
+
+# Request-level refusals: exit 1, the error document with --json.
+req() { # EXPECTED_CODE FILE
+  local rc=0 out
+  out=$("$LIENTHONG_BIN" check --json "$2") || rc=$?
+  lt_assert_eq 1 "$rc" "exit status for $2"
+  lt_assert_eq "$1" "$(jq -r .error.code <<<"$out")" "error code for $(head -c 40 "$2")"
+}
+printf 'not json' >"$LT_TMP/a.json"; req malformed "$LT_TMP/a.json"
+printf '["\\ud800"]' >"$LT_TMP/b.json"; req malformed "$LT_TMP/b.json"
+lt_assert_contains "$("$LIENTHONG_BIN" check "$LT_TMP/b.json" 2>&1)" "lone surrogate" "surrogate message"
+printf '{"a": "\xc3"}' >"$LT_TMP/c.json"; req malformed "$LT_TMP/c.json"
+printf '"x"' >"$LT_TMP/d.json"; req malformed "$LT_TMP/d.json"
+jq -cn '[range(1001) | {}]' >"$LT_TMP/e.json"; req too_large "$LT_TMP/e.json"
+rc=0; "$LIENTHONG_BIN" check "$LT_TMP/no-such-file.json" 2>/dev/null || rc=$?
+lt_assert_eq 1 "$rc" "missing file"
+
+# Usage.
+rc=0; "$LIENTHONG_BIN" check 2>/dev/null || rc=$?
+lt_assert_eq 2 "$rc" "no input"
+rc=0; "$LIENTHONG_BIN" check --bogus "$good" 2>/dev/null || rc=$?
+lt_assert_eq 2 "$rc" "unknown option"
+rc=0; out=$("$LIENTHONG_BIN" check --dialect vnpt "$good" 2>&1) || rc=$?
+lt_assert_eq 2 "$rc" "unknown dialect"
+lt_assert_contains "$out" "unknown dialect vnpt" "unknown dialect message"
+rc=0; "$LIENTHONG_BIN" check --dialect canonical "$good" >/dev/null 2>&1 || rc=$?
+lt_assert_eq 0 "$rc" "--dialect canonical"
+rc=0; "$LIENTHONG_BIN" check --dialect=canonical "$good" >/dev/null 2>&1 || rc=$?
+lt_assert_eq 0 "$rc" "--dialect=canonical"
+out=$("$LIENTHONG_BIN" check --help)
+lt_assert_contains "$out" "usage: lienthong check" "check --help"
+lt_assert_eq "$out" "$("$LIENTHONG_BIN" help check)" "help check and check --help agree"
+lt_assert_contains "$("$LIENTHONG_BIN" --help)" "  check " "command list"
+lt_log "ok"
