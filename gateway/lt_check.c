@@ -2,14 +2,18 @@
  * the database. It uses exactly the decoder and validator the fronts use, and
  * with --json prints the same results document, so what `check` accepts is
  * what ingest accepts short of the catalog, unit and status-machine rules.
- * Dialects are the mapping engine's (not yet in the binary): only the
- * canonical dialect is known for now, and any other name is a usage error
- * rather than a silent pass-through. */
+ * With --dialect NAME the records are first mapped to the canonical form by
+ * the dialect engine (the file NAME.json among the installed dialects, or a
+ * path), exactly as ingress will map a vendor's records; mapping errors name
+ * the vendor's own field. */
 #include "lt_check.h"
 
 #include "lt_dossier.h"
+#include "lt_mapping.h"
+#include "lt_paths.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,44 +99,141 @@ static void print_errors(size_t index, const json_t *record, const lt_verrors *e
                more);
 }
 
-/* Judges every record; fills results (JSON mode) or prints as it goes. */
-static int judge(const json_t *records, bool json, json_t *results, size_t *ret_rejected)
+/* The last segment of a dialect path, "lichSu[2].ngayXuLy" -> "ngayXuLy",
+ * which is what the vendor calls the field. */
+static json_t *leaf_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *leaf = dot ? dot + 1 : path;
+    size_t n = strcspn(leaf, "[");
+    return json_stringn(leaf, n);
+}
+
+/* A record the dialect could not map: the contract's rejection shape with
+ * the vendor's own field names. */
+static json_t *mapping_rejection(const lt_map_errors *m)
+{
+    json_t *errors = json_array();
+    for (size_t i = 0; errors && i < m->count; i++) {
+        const lt_map_error *e = &m->items[i];
+        json_array_append_new(errors, json_pack("{s:o, s:s, s:s, s:s}", "field",
+                                                leaf_of(e->vendor_path), "path", e->vendor_path,
+                                                "expected", e->expected, "got", e->got));
+    }
+    const lt_map_error *first = &m->items[0];
+    return json_pack("{s:s, s:s, s:i, s:o, s:s, s:s, s:o}", "MaHoSo", "", "result", "rejected",
+                     "code", 422, "field", leaf_of(first->vendor_path), "path", first->vendor_path,
+                     "message", first->message, "errors", errors);
+}
+
+static void print_mapping_errors(size_t index, const lt_map_errors *m)
+{
+    for (size_t i = 0; i < m->count; i++)
+        printf("record %zu: %s: %s\n", index + 1, m->items[i].vendor_path, m->items[i].message);
+    if (m->total > m->count)
+        printf("record %zu: and %zu more error(s)\n", index + 1, m->total - m->count);
+}
+
+/* Maps a vendor record to the canonical form; NULL with *ret_rejected set
+ * when the dialect refuses it (already reported), or on out of memory. */
+static json_t *to_canonical(const lt_dialect *d, const json_t *record, size_t index, bool json,
+                            json_t *results, bool *ret_rejected)
+{
+    lt_map_errors *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    json_t *canon = lt_dialect_to_canonical(d, record, m);
+    *ret_rejected = !canon && m->count > 0;
+    if (*ret_rejected) {
+        if (json)
+            json_array_append_new(results, mapping_rejection(m));
+        else
+            print_mapping_errors(index, m);
+    }
+    free(m);
+    return canon;
+}
+
+/* Judges every record; fills results (JSON mode) or prints as it goes.
+ * dialect is NULL for canonical input. */
+static int judge(const json_t *records, const lt_dialect *dialect, bool json, json_t *results,
+                 size_t *ret_rejected)
 {
     lt_verrors *errs = lt_verrors_new();
     if (!errs)
         return -1;
     int rc = -1;
     size_t i, rejected = 0;
-    const json_t *record;
-    json_array_foreach(records, i, record)
+    const json_t *input;
+    json_array_foreach(records, i, input)
     {
+        json_t *mapped = NULL;
+        const json_t *record = input;
+        if (dialect) {
+            bool refused = false;
+            mapped = to_canonical(dialect, input, i, json, results, &refused);
+            if (refused) {
+                rejected++;
+                continue;
+            }
+            if (!mapped)
+                goto out;
+            record = mapped;
+        }
         lt_verrors_clear(errs);
         int v = lt_dossier_validate(record, errs);
-        if (v < 0)
+        if (v < 0) {
+            json_decref(mapped);
             goto out;
+        }
         if (v > 0)
             rejected++;
         if (json) {
             json_t *res = v > 0 ? lt_dossier_rejection(record, errs)
                                 : json_pack("{s:s, s:s}", "MaHoSo", lt_dossier_code(record),
                                             "result", "accepted");
-            if (json_array_append_new(results, res) < 0)
+            if (json_array_append_new(results, res) < 0) {
+                json_decref(mapped);
                 goto out;
+            }
         } else if (v > 0) {
             print_errors(i, record, errs);
         } else {
             char *text = json_dumps(record, JSON_SORT_KEYS | JSON_INDENT(2));
-            if (!text)
-                goto out;
-            puts(text);
+            if (text)
+                puts(text);
             free(text);
         }
+        json_decref(mapped);
     }
     *ret_rejected = rejected;
     rc = 0;
 out:
     lt_verrors_destroy(&errs);
     return rc;
+}
+
+/* NAME is a dialect among the installed ones (NAME.json); anything with a
+ * slash is a path to a dialect file, so an integrator can try a new mapping
+ * before installing it. */
+static lt_dialect *load_dialect(const char *name)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64], err[512];
+    if (strchr(name, '/')) {
+        snprintf(path, sizeof(path), "%s", name);
+    } else if (lt_paths_dir(LT_PATH_DIALECTS, dir, sizeof(dir)) < 0 ||
+               snprintf(path, sizeof(path), "%s/%s.json", dir, name) >= (int)sizeof(path)) {
+        fprintf(stderr, "lienthong check: cannot locate the dialect directory\n");
+        return NULL;
+    }
+    lt_dialect *d = lt_dialect_load_file(path, err, sizeof(err));
+    if (!d)
+        fprintf(stderr, "lienthong check: dialect %s: %s\n", name, err);
+    else if (!lt_dialect_can_to_canonical(d)) {
+        fprintf(stderr, "lienthong check: dialect %s only maps canonical records outward\n", name);
+        lt_dialect_destroy(&d);
+    }
+    return d;
 }
 
 int lt_check_main(int argc, char **argv, bool json)
@@ -164,10 +265,9 @@ int lt_check_main(int argc, char **argv, bool json)
         fprintf(stderr, "lienthong check: which file? (FILE, or - for standard input)\n");
         return EXIT_USAGE;
     }
-    if (strcmp(dialect, "canonical") != 0) {
-        fprintf(stderr, "lienthong check: unknown dialect %s (known: canonical)\n", dialect);
+    lt_dialect *d = NULL;
+    if (strcmp(dialect, "canonical") != 0 && !(d = load_dialect(dialect)))
         return EXIT_USAGE;
-    }
 
     int rc = EXIT_REJECTED;
     char err[256] = "";
@@ -178,6 +278,7 @@ int lt_check_main(int argc, char **argv, bool json)
     FILE *f = from_stdin ? stdin : fopen(input, "rb");
     if (!f) {
         fprintf(stderr, "lienthong check: cannot open %s: %s\n", input, strerror(errno));
+        lt_dialect_destroy(&d);
         return EXIT_REJECTED;
     }
     bytes = read_all(f, &len, err, sizeof(err));
@@ -197,7 +298,7 @@ int lt_check_main(int argc, char **argv, bool json)
     }
     results = json_array();
     size_t rejected = 0;
-    if (!results || judge(records, json, results, &rejected) < 0) {
+    if (!results || judge(records, d, json, results, &rejected) < 0) {
         fprintf(stderr, "lienthong check: out of memory\n");
         goto out;
     }
@@ -216,6 +317,7 @@ int lt_check_main(int argc, char **argv, bool json)
     rc = rejected ? EXIT_REJECTED : 0;
 out:
     fflush(stdout);
+    lt_dialect_destroy(&d);
     json_decref(results);
     json_decref(records);
     free(bytes);
