@@ -2,6 +2,7 @@
  * global options (--config, --json, --help) may stand before or after the
  * subcommand (DESIGN.md, command line). Exit codes: 0 ok, 1 runtime
  * failure, 2 usage or configuration error, 3 unhealthy. */
+#include "lt_catalog.h"
 #include "lt_config.h"
 #include "lt_db.h"
 #include "lt_log.h"
@@ -179,6 +180,11 @@ out:
     return rc;
 }
 
+static int cmd_catalog(cli_ctx *cx)
+{
+    return lt_catalog_main(cx->argc, cx->argv, cx->json, cx->config_path);
+}
+
 static const command commands[] = {
     {"serve", cmd_serve, "run the gateway",
      "usage: lienthong serve [-n] [--config FILE] [--json]\n"
@@ -215,6 +221,7 @@ static const command commands[] = {
      "\n"
      "Exit status: 0 done, 1 the database could not be reached or a migration\n"
      "failed (the failing one leaves no trace; the message names it).\n"},
+    {"catalog", cmd_catalog, "sync, show and compare the procedure catalog", lt_catalog_help},
     {"version", cmd_version, "print the version and library versions",
      "usage: lienthong version [--json]\n"},
     {"help", cmd_help, "show help for a command, or every configuration key",
