@@ -195,6 +195,13 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
                "WHERE outcome = 'running'",
                0, NULL, err, "cannot read catalog_sync_runs") < 0)
         goto bad;
+    /* The month's event partition, as the gateway would have made it at
+     * start-up: a CLI sync may run on a database no gateway has touched for
+     * months (rows would land in the default partition, which is legal but
+     * slower to move later). */
+    if (run_ok(conn, "SELECT lt_ensure_event_partitions(1)", 0, NULL, err,
+               "cannot prepare the event partitions") < 0)
+        goto bad;
     const char *params[2] = {source, full ? "true" : "false"};
     r = run(conn, "INSERT INTO catalog_sync_runs (source, full_list) VALUES ($1, $2) RETURNING id",
             2, params, err, "cannot record the sync run");
@@ -628,9 +635,6 @@ int lt_catalog_show(PGconn *conn, const char *code, json_t **ret_doc, lt_catalog
 {
     memset(err, 0, sizeof(*err));
     const char *params[1] = {code};
-    /* Times in the country's zone, as operators read them. */
-    if (run_ok(conn, "SET TimeZone = 'Asia/Ho_Chi_Minh'", 0, NULL, err, "cannot set time zone") < 0)
-        return -1;
     PGresult *r =
         run(conn,
             "SELECT p.code, p.base_code, p.name, array_to_json(p.levels), p.status, p.published,"

@@ -89,6 +89,8 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
 /* One procedure as `catalog show --json` prints it: the columns, the stored
  * record, the overlay row (or null) and the effective record with the
  * overlay applied (lt_procedure_apply_overlay) plus what it changed.
+ * Times are rendered in the session's TimeZone (the CLI sets
+ * Asia/Ho_Chi_Minh).
  * Returns 1 and *ret_doc (caller's), 0 when there is no such code, -1 with
  * err. */
 int lt_catalog_show(PGconn *conn, const char *code, json_t **ret_doc, lt_catalog_error *err)

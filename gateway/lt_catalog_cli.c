@@ -371,6 +371,8 @@ static int cmd_show(int argc, char **argv, bool json, const char *config_path)
     int rc = db_open(&db, config_path, false, "show");
     if (rc != 0)
         return rc;
+    /* Times in the country's zone, as operators read them. */
+    PQclear(PQexec(db.conn, "SET TimeZone = 'Asia/Ho_Chi_Minh'"));
     json_t *doc = NULL;
     lt_catalog_error err;
     int found = lt_catalog_show(db.conn, argv[2], &doc, &err);
