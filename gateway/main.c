@@ -3,6 +3,7 @@
  * subcommand (DESIGN.md, command line). Exit codes: 0 ok, 1 runtime
  * failure, 2 usage or configuration error, 3 unhealthy. */
 #include "lt_check.h"
+#include "lt_catalog.h"
 #include "lt_config.h"
 #include "lt_db.h"
 #include "lt_log.h"
@@ -199,6 +200,11 @@ static int cmd_check(cli_ctx *cx)
     return lt_check_main(cx->argc, cx->argv, cx->json);
 }
 
+static int cmd_catalog(cli_ctx *cx)
+{
+    return lt_catalog_main(cx->argc, cx->argv, cx->json, cx->config_path);
+}
+
 static const command commands[] = {
     {"serve", cmd_serve, "run the gateway",
      "usage: lienthong serve [-n] [--config FILE] [--json]\n"
@@ -304,6 +310,7 @@ static const command commands[] = {
      "Examples:\n"
      "  lienthong check schemas/examples/valid/tiep-nhan-truc-tiep.json\n"
      "  curl -s https://ward.example/export | lienthong check --json -\n"},
+    {"catalog", cmd_catalog, "sync, show and compare the procedure catalog", lt_catalog_help},
     {"version", cmd_version, "print the version and library versions",
      "usage: lienthong version [--json]\n"},
     {"help", cmd_help, "show help for a command, or every configuration key",

@@ -1,0 +1,772 @@
+/* lt_catalog: keeping the procedure catalog current is a bulk job (a
+ * province publishes ~2,000 procedures, the nation ~6,400) that must be
+ * all-or-nothing: a dossier validated against half a catalog is judged by
+ * rules nobody published. So a sync stages every record first (COPY into a
+ * temp table, outside any transaction, so a slow source holds no locks) and
+ * decides everything in one short transaction with set-based SQL: added,
+ * changed (by content hash), restored, abolished; history rows; a version;
+ * one stored event per change numbered from event_counter. Bad input is
+ * found before that transaction starts, and the failure is recorded in its
+ * own. See lt_catalog.h for the contract. */
+#include "lt_catalog.h"
+#include "lt_fmt.h"
+#include "lt_jsonstream.h"
+#include "lt_log.h"
+#include "lt_procedure.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* pg_try_advisory_lock keys: "lien" and "cat", recognisable in pg_locks and
+ * distinct from the migration lock's. */
+#define LOCK_SQL_ARGS "1818846574, 6513012"
+/* COPY data is sent in pieces of about this size. */
+#define COPY_CHUNK (256 * 1024)
+
+struct lt_catalog_sync {
+    PGconn *conn;    /* borrowed */
+    int64_t run_id;  /* catalog_sync_runs.id of this run */
+    bool full;       /* missing procedures are abolished at commit */
+    bool locked;     /* we hold the catalog advisory lock */
+    bool copying;    /* COPY FROM STDIN is open */
+    bool done;       /* committed or failed: nothing left to record */
+    int64_t records; /* records staged */
+    char *buf;       /* COPY data not yet sent */
+    size_t len;      /* bytes used in buf */
+    size_t cap;      /* bytes allocated for buf */
+};
+
+static int err_set(lt_catalog_error *err, const char *position, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int err_set(lt_catalog_error *err, const char *position, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    snprintf(err->position, sizeof(err->position), "%s", position ? position : "");
+    return -1;
+}
+
+/* The server's message, first line only. */
+static const char *pq_message(PGconn *conn, const PGresult *r, char *buf, size_t cap)
+{
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = PQerrorMessage(conn);
+    snprintf(buf, cap, "%s", m);
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
+/* Runs sql with text parameters; NULL (and err) unless the result is a
+ * command or rows. */
+static PGresult *run(PGconn *conn, const char *sql, int n, const char *const *params,
+                     lt_catalog_error *err, const char *what)
+{
+    /* PQexec for parameterless calls: it also takes several statements. */
+    PGresult *r = n ? PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0) : PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    char msg[512];
+    if (err)
+        err_set(err, NULL, "%s: %s", what, pq_message(conn, r, msg, sizeof(msg)));
+    PQclear(r);
+    return NULL;
+}
+
+static int run_ok(PGconn *conn, const char *sql, int n, const char *const *params,
+                  lt_catalog_error *err, const char *what)
+{
+    PGresult *r = run(conn, sql, n, params, err, what);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+static int64_t int_at(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* ---- COPY text format ---------------------------------------------------- */
+
+static int buf_reserve(lt_catalog_sync *self, size_t more)
+{
+    if (self->len + more <= self->cap)
+        return 0;
+    size_t cap = self->cap ? self->cap : COPY_CHUNK;
+    while (cap < self->len + more)
+        cap *= 2;
+    char *b = realloc(self->buf, cap);
+    if (!b)
+        return -1;
+    self->buf = b;
+    self->cap = cap;
+    return 0;
+}
+
+static void buf_raw(lt_catalog_sync *self, const char *s, size_t n)
+{
+    memcpy(self->buf + self->len, s, n);
+    self->len += n;
+}
+
+/* COPY's text format gives backslash, tab, newline and carriage return a
+ * meaning; everything else (UTF-8 included) goes through as it is. */
+static int buf_field(lt_catalog_sync *self, const char *s, bool last)
+{
+    size_t n = strlen(s);
+    if (buf_reserve(self, 2 * n + 1) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        const char *esc = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : NULL;
+        if (esc)
+            buf_raw(self, esc, 2);
+        else
+            self->buf[self->len++] = c;
+    }
+    self->buf[self->len++] = last ? '\n' : '\t';
+    return 0;
+}
+
+static int flush(lt_catalog_sync *self, lt_catalog_error *err)
+{
+    if (self->len == 0)
+        return 0;
+    if (PQputCopyData(self->conn, self->buf, (int)self->len) != 1) {
+        char msg[512];
+        return err_set(err, NULL, "cannot send records to the database: %s",
+                       pq_message(self->conn, NULL, msg, sizeof(msg)));
+    }
+    self->len = 0;
+    return 0;
+}
+
+/* ---- begin / add --------------------------------------------------------- */
+
+int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalog_sync **ret_self,
+                          lt_catalog_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    lt_catalog_sync *self = calloc(1, sizeof(*self));
+    if (!self)
+        return err_set(err, NULL, "out of memory");
+    self->conn = conn;
+    self->full = full;
+    PGresult *r = NULL;
+    if (PQsetClientEncoding(conn, "UTF8") != 0) {
+        err_set(err, NULL, "cannot set the client encoding to UTF8");
+        goto bad;
+    }
+    r = run(conn, "SELECT pg_try_advisory_lock(" LOCK_SQL_ARGS ")", 0, NULL, err,
+            "cannot take the catalog lock");
+    if (!r)
+        goto bad;
+    self->locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!self->locked) {
+        err->busy = true;
+        err_set(err, NULL,
+                "another catalog sync is running (it holds the catalog lock); wait for it to "
+                "finish, then run this one again");
+        goto bad;
+    }
+    /* Only the lock holder runs syncs, so a run still 'running' now belongs
+     * to a process that died: say so instead of showing it as in progress. */
+    if (run_ok(conn,
+               "UPDATE catalog_sync_runs SET outcome = 'failed', finished_at = now(), "
+               "error = 'interrupted: the process running this sync ended before it finished' "
+               "WHERE outcome = 'running'",
+               0, NULL, err, "cannot read catalog_sync_runs") < 0)
+        goto bad;
+    /* The month's event partition, as the gateway would have made it at
+     * start-up: a CLI sync may run on a database no gateway has touched for
+     * months (rows would land in the default partition, which is legal but
+     * slower to move later). */
+    if (run_ok(conn, "SELECT lt_ensure_event_partitions(1)", 0, NULL, err,
+               "cannot prepare the event partitions") < 0)
+        goto bad;
+    const char *params[2] = {source, full ? "true" : "false"};
+    r = run(conn, "INSERT INTO catalog_sync_runs (source, full_list) VALUES ($1, $2) RETURNING id",
+            2, params, err, "cannot record the sync run");
+    if (!r)
+        goto bad;
+    self->run_id = int_at(r, 0, 0);
+    PQclear(r);
+    /* A session temp table: it lives across the COPY and the transaction
+     * after it, and vanishes with the connection if we die. */
+    if (run_ok(conn,
+               "DROP TABLE IF EXISTS pg_temp.lt_catalog_stage; "
+               "CREATE TEMP TABLE lt_catalog_stage ("
+               " ord bigint NOT NULL, code text NOT NULL, base_code text NOT NULL,"
+               " name text NOT NULL, levels smallint[] NOT NULL, status text NOT NULL,"
+               " field_code text, content_hash bytea NOT NULL, record jsonb NOT NULL)",
+               0, NULL, err, "cannot create the staging table") < 0)
+        goto fail_run;
+    r = PQexec(conn, "COPY lt_catalog_stage (ord, code, base_code, name, levels, status, "
+                     "field_code, content_hash, record) FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        char msg[512];
+        err_set(err, NULL, "cannot start staging: %s", pq_message(conn, r, msg, sizeof(msg)));
+        PQclear(r);
+        goto fail_run;
+    }
+    PQclear(r);
+    self->copying = true;
+    *ret_self = self;
+    return 0;
+fail_run:
+    err->run_id = self->run_id;
+    lt_catalog_sync_fail(self, err);
+bad:
+    lt_catalog_sync_destroy(&self);
+    return -1;
+}
+
+int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
+                        lt_catalog_error *err)
+{
+    lt_procedure_error perr;
+    lt_procedure *p = lt_procedure_normalize(record, &perr);
+    if (!p) {
+        const char *code = json_string_value(json_object_get(record, "MATTHC"));
+        char pos[320];
+        snprintf(pos, sizeof(pos), "[%" PRId64 "]%s%s", index, perr.path[0] ? "." : "", perr.path);
+        return err_set(err, pos,
+                       "record [%" PRId64 "] (at byte %" PRId64 "%s%.64s) is refused: %s%s"
+                       "expected %s, got %s",
+                       index, offset, code ? ", MATTHC " : "", code ? code : "", perr.path,
+                       perr.path[0] ? ": " : "", perr.expected, perr.got);
+    }
+    char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
+    snprintf(ord, sizeof(ord), "%" PRId64, index);
+    const int *lv;
+    size_t nl = lt_procedure_levels(p, &lv);
+    for (size_t i = 0; i < nl; i++) {
+        size_t used = strlen(levels);
+        snprintf(levels + used, sizeof(levels) - used, "%s%d", i ? "," : "", lv[i]);
+    }
+    size_t used = strlen(levels);
+    snprintf(levels + used, sizeof(levels) - used, "}");
+    const unsigned char *h = lt_procedure_hash(p);
+    for (size_t i = 0; i < LT_PROCEDURE_HASH_BYTES; i++)
+        snprintf(hex + 2 + 2 * i, 3, "%02x", h[i]);
+    const char *field = lt_procedure_field_code(p);
+    int rc = -1;
+    if (buf_field(self, ord, false) < 0 || buf_field(self, lt_procedure_code(p), false) < 0 ||
+        buf_field(self, lt_procedure_base_code(p), false) < 0 ||
+        buf_field(self, lt_procedure_name(p), false) < 0 || buf_field(self, levels, false) < 0 ||
+        buf_field(self, lt_procedure_status(p), false) < 0)
+        goto oom;
+    if (field) {
+        if (buf_field(self, field, false) < 0)
+            goto oom;
+    } else {
+        if (buf_reserve(self, 3) < 0)
+            goto oom;
+        buf_raw(self, "\\N\t", 3);
+    }
+    if (buf_field(self, hex, false) < 0 || buf_field(self, lt_procedure_canonical(p), true) < 0)
+        goto oom;
+    self->records++;
+    rc = self->len >= COPY_CHUNK ? flush(self, err) : 0;
+    goto out;
+oom:
+    err_set(err, NULL, "out of memory staging record [%" PRId64 "]", index);
+out:
+    lt_procedure_destroy(&p);
+    return rc;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+static int end_copy(lt_catalog_sync *self, const char *abort_reason, lt_catalog_error *err)
+{
+    if (!self->copying)
+        return 0;
+    int rc = 0;
+    if ((!abort_reason && flush(self, err) < 0) || PQputCopyEnd(self->conn, abort_reason) != 1) {
+        if (err && !abort_reason && !err->message[0])
+            err_set(err, NULL, "cannot finish staging");
+        rc = -1;
+    }
+    self->copying = false;
+    PGresult *r;
+    while ((r = PQgetResult(self->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !abort_reason && rc == 0 && err) {
+            char msg[512];
+            err_set(err, NULL, "staging failed: %s", pq_message(self->conn, r, msg, sizeof(msg)));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* Two records with one MATTHC: the file contradicts itself. */
+static int check_duplicates(lt_catalog_sync *self, lt_catalog_error *err)
+{
+    PGresult *r = run(self->conn,
+                      "SELECT code, ord, first FROM (SELECT code, ord,"
+                      " min(ord) OVER (PARTITION BY code) AS first,"
+                      " row_number() OVER (PARTITION BY code ORDER BY ord) AS n"
+                      " FROM lt_catalog_stage) d WHERE n = 2 ORDER BY ord LIMIT 1",
+                      0, NULL, err, "cannot check the staged records");
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        char pos[64];
+        snprintf(pos, sizeof(pos), "[%s].MATTHC", PQgetvalue(r, 0, 1));
+        rc = err_set(err, pos,
+                     "record [%s] repeats MATTHC %s of record [%s]; a catalog lists each "
+                     "procedure once",
+                     PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+    return rc;
+}
+
+static const char classify_sql[] =
+    "CREATE TEMP TABLE lt_catalog_changes ON COMMIT DROP AS "
+    "SELECT s.code, s.ord, CASE WHEN p.code IS NULL THEN 'added'"
+    " WHEN p.abolished_at IS NOT NULL THEN 'restored' ELSE 'changed' END AS change"
+    " FROM lt_catalog_stage s LEFT JOIN procedures p ON p.code = s.code"
+    " WHERE p.code IS NULL OR p.abolished_at IS NOT NULL OR p.content_hash <> s.content_hash "
+    "UNION ALL "
+    "SELECT p.code, NULL::bigint, 'abolished' FROM procedures p"
+    " WHERE %s AND p.abolished_at IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM lt_catalog_stage s WHERE s.code = p.code)";
+
+/* The statements that apply a classified sync, $1 = the new version. Order
+ * matters: history copies the rows before they are updated. */
+static const char *const apply_sql[][2] = {
+    {"INSERT INTO procedure_history (code, catalog_version, superseded_in, base_code, name,"
+     " levels, status, abolished_at, content_hash, record, field_code)"
+     " SELECT p.code, p.catalog_version, $1, p.base_code, p.name, p.levels, p.status,"
+     " p.abolished_at, p.content_hash, p.record, p.field_code"
+     " FROM procedures p JOIN lt_catalog_changes c ON c.code = p.code WHERE c.change <> 'added'",
+     "cannot keep the previous versions in procedure_history"},
+    {"UPDATE procedures p SET base_code = s.base_code, name = s.name, levels = s.levels,"
+     " status = s.status, field_code = s.field_code, content_hash = s.content_hash,"
+     " record = s.record, abolished_at = NULL, catalog_version = $1, updated_at = now()"
+     " FROM lt_catalog_stage s JOIN lt_catalog_changes c ON c.code = s.code"
+     " WHERE p.code = s.code AND c.change IN ('changed', 'restored')",
+     "cannot update changed procedures"},
+    {"UPDATE procedures p SET abolished_at = now(), catalog_version = $1, updated_at = now()"
+     " FROM lt_catalog_changes c WHERE c.code = p.code AND c.change = 'abolished'",
+     "cannot abolish procedures missing from the list"},
+    {"INSERT INTO procedures (code, base_code, name, levels, status, field_code, content_hash,"
+     " record, catalog_version)"
+     " SELECT s.code, s.base_code, s.name, s.levels, s.status, s.field_code, s.content_hash,"
+     " s.record, $1 FROM lt_catalog_stage s JOIN lt_catalog_changes c ON c.code = s.code"
+     " WHERE c.change = 'added'",
+     "cannot insert new procedures"},
+};
+
+/* One stored event per change, in file order (abolitions last, by code).
+ * The event's record is an envelope: what happened and the procedure as it
+ * now stands, so a subscriber needs no second call. */
+static const char events_sql[] =
+    "WITH e AS (SELECT c.ord, c.code, jsonb_build_object("
+    " 'change', c.change, 'code', p.code, 'base_code', p.base_code, 'name', p.name,"
+    " 'levels', to_jsonb(p.levels), 'status', p.status, 'published', p.published,"
+    " 'field_code', p.field_code, 'abolished_at', p.abolished_at,"
+    " 'catalog_version', p.catalog_version, 'procedure', p.record) AS rec"
+    " FROM lt_catalog_changes c JOIN procedures p ON p.code = c.code) "
+    "SELECT lt_append_events("
+    " array_agg('catalog'::text ORDER BY ord NULLS LAST, code),"
+    " array_agg('catalog.' || code ORDER BY ord NULLS LAST, code),"
+    " array_agg(NULL::text ORDER BY ord NULLS LAST, code),"
+    " array_agg(code ORDER BY ord NULLS LAST, code),"
+    " array_agg(NULL::text ORDER BY ord NULLS LAST, code),"
+    " array_agg(NULL::smallint ORDER BY ord NULLS LAST, code),"
+    " array_agg(rec ORDER BY ord NULLS LAST, code)), count(*) FROM e";
+
+int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_result *ret_result,
+                           lt_catalog_error *err)
+{
+    PGconn *c = self->conn;
+    lt_catalog_result res = {.run_id = self->run_id, .records = self->records};
+    PGresult *r = NULL;
+    char sql[sizeof(classify_sql) + 16];
+    if (end_copy(self, NULL, err) < 0 || check_duplicates(self, err) < 0)
+        return -1;
+    if (run_ok(c, "CREATE INDEX ON lt_catalog_stage (code); ANALYZE lt_catalog_stage", 0, NULL, err,
+               "cannot index the staged records") < 0 ||
+        run_ok(c, "BEGIN", 0, NULL, err, "cannot start the catalog transaction") < 0)
+        return -1;
+    /* A partial list (some records could not be fetched) abolishes nothing. */
+    snprintf(sql, sizeof(sql), classify_sql, self->full && !partial ? "true" : "false");
+    if (run_ok(c, sql, 0, NULL, err, "cannot compare the records with the catalog") < 0)
+        goto rollback;
+    r = run(c,
+            "SELECT count(*) FILTER (WHERE change = 'added'),"
+            " count(*) FILTER (WHERE change IN ('changed', 'restored')),"
+            " count(*) FILTER (WHERE change = 'restored'),"
+            " count(*) FILTER (WHERE change = 'abolished') FROM lt_catalog_changes",
+            0, NULL, err, "cannot count the changes");
+    if (!r)
+        goto rollback;
+    res.added = int_at(r, 0, 0);
+    res.changed = int_at(r, 0, 1);
+    res.restored = int_at(r, 0, 2);
+    res.abolished = int_at(r, 0, 3);
+    res.unchanged = res.records - res.added - res.changed;
+    PQclear(r);
+    r = NULL;
+    if (res.added + res.changed + res.abolished > 0) {
+        char run_id[24], version[24];
+        snprintf(run_id, sizeof(run_id), "%" PRId64, self->run_id);
+        const char *p1[1] = {run_id};
+        r = run(c, "INSERT INTO catalog_versions (sync_run_id) VALUES ($1) RETURNING version", 1,
+                p1, err, "cannot create a catalog version");
+        if (!r)
+            goto rollback;
+        res.version = int_at(r, 0, 0);
+        PQclear(r);
+        r = NULL;
+        snprintf(version, sizeof(version), "%" PRId64, res.version);
+        const char *pv[1] = {version};
+        for (size_t i = 0; i < sizeof(apply_sql) / sizeof(apply_sql[0]); i++)
+            if (run_ok(c, apply_sql[i][0], 1, pv, err, apply_sql[i][1]) < 0)
+                goto rollback;
+        r = run(c, events_sql, 0, NULL, err, "cannot append the catalog events");
+        if (!r)
+            goto rollback;
+        res.first_seq = int_at(r, 0, 0);
+        res.last_seq = res.first_seq + int_at(r, 0, 1) - 1;
+        PQclear(r);
+        r = NULL;
+        /* Delivered at commit: a running gateway publishes from its stored
+         * events up to this sequence (the publisher is later work). */
+        char last[24];
+        snprintf(last, sizeof(last), "%" PRId64, res.last_seq);
+        const char *pn[2] = {LT_CATALOG_NOTIFY_CHANNEL, last};
+        if (run_ok(c, "SELECT pg_notify($1, $2)", 2, pn, err, "cannot notify gateways") < 0)
+            goto rollback;
+    }
+    char id[24], added[24], changed[24], abolished[24], unchanged[24], records[24], first[24],
+        lastseq[24];
+    snprintf(id, sizeof(id), "%" PRId64, self->run_id);
+    snprintf(added, sizeof(added), "%" PRId64, res.added);
+    snprintf(changed, sizeof(changed), "%" PRId64, res.changed);
+    snprintf(abolished, sizeof(abolished), "%" PRId64, res.abolished);
+    snprintf(unchanged, sizeof(unchanged), "%" PRId64, res.unchanged);
+    snprintf(records, sizeof(records), "%" PRId64, res.records);
+    snprintf(first, sizeof(first), "%" PRId64, res.first_seq);
+    snprintf(lastseq, sizeof(lastseq), "%" PRId64, res.last_seq);
+    const char *pr[9] = {id,
+                         partial ? "partial" : "ok",
+                         added,
+                         changed,
+                         abolished,
+                         unchanged,
+                         records,
+                         res.first_seq ? first : NULL,
+                         res.first_seq ? lastseq : NULL};
+    r = run(c,
+            "UPDATE catalog_sync_runs SET outcome = $2, finished_at = clock_timestamp(),"
+            " added = $3, changed = $4, abolished = $5, unchanged = $6, records = $7,"
+            " first_seq = $8, last_seq = $9 WHERE id = $1"
+            " RETURNING extract(epoch FROM finished_at - started_at)",
+            9, pr, err, "cannot record the sync run");
+    if (!r)
+        goto rollback;
+    res.duration_s = strtod(PQgetvalue(r, 0, 0), NULL);
+    PQclear(r);
+    if (run_ok(c, "COMMIT", 0, NULL, err, "cannot commit the catalog transaction") < 0)
+        goto rollback;
+    self->done = true;
+    *ret_result = res;
+    return 0;
+rollback:
+    PQclear(PQexec(c, "ROLLBACK"));
+    return -1;
+}
+
+/* ---- fail / destroy ------------------------------------------------------ */
+
+void lt_catalog_sync_fail(lt_catalog_sync *self, const lt_catalog_error *err)
+{
+    if (!self || self->done)
+        return;
+    end_copy(self, "catalog sync failed", NULL);
+    if (PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(self->conn, "ROLLBACK"));
+    self->done = true;
+    if (self->run_id == 0)
+        return;
+    char id[24], records[24];
+    snprintf(id, sizeof(id), "%" PRId64, self->run_id);
+    snprintf(records, sizeof(records), "%" PRId64, self->records);
+    const char *params[4] = {id, err->message, err->position[0] ? err->position : NULL, records};
+    /* Autocommit: its own transaction, after the rollback above. */
+    if (run_ok(self->conn,
+               "UPDATE catalog_sync_runs SET outcome = 'failed', finished_at = clock_timestamp(),"
+               " error = $2, error_position = $3, records = $4 WHERE id = $1",
+               4, params, NULL, "") < 0)
+        LT_WARN("catalog sync: the failed run %" PRId64 " could not be recorded", self->run_id);
+}
+
+void lt_catalog_sync_destroy(lt_catalog_sync **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lt_catalog_sync *self = *self_p;
+    if (!self->done) {
+        lt_catalog_error why = {.message = "abandoned before it finished"};
+        lt_catalog_sync_fail(self, &why);
+    }
+    if (self->run_id)
+        PQclear(PQexec(self->conn, "DROP TABLE IF EXISTS pg_temp.lt_catalog_stage"));
+    if (self->locked)
+        PQclear(PQexec(self->conn, "SELECT pg_advisory_unlock(" LOCK_SQL_ARGS ")"));
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- file source --------------------------------------------------------- */
+
+int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_record,
+                         lt_catalog_progress_fn progress, void *progress_ctx,
+                         lt_catalog_result *ret_result, lt_catalog_error *err)
+{
+    char source[4200];
+    snprintf(source, sizeof(source), "file:%s", path);
+    lt_catalog_sync *sync = NULL;
+    lt_jsonstream *stream = NULL;
+    int fd = -1, rc = -1;
+    if (lt_catalog_sync_begin(conn, source, full, &sync, err) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        err_set(err, NULL, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    stream = lt_jsonstream_new_fd(fd, max_record ? max_record : LT_JSONSTREAM_DEFAULT_MAX_RECORD,
+                                  LT_JSONSTREAM_DEFAULT_READ);
+    if (!stream) {
+        err_set(err, NULL, "out of memory");
+        goto fail;
+    }
+    int64_t total = S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+    lt_jsonstream_item it;
+    lt_jsonstream_error serr;
+    int got;
+    while ((got = lt_jsonstream_next(stream, &it, &serr)) == 1) {
+        json_error_t jerr;
+        /* Duplicate keys would make the record mean whichever came last. */
+        json_t *rec = json_loadb(it.bytes, it.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!rec) {
+            char pos[96];
+            int64_t at = it.offset + jerr.position;
+            snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, it.index, at);
+            err_set(err, pos,
+                    "record [%" PRId64 "] (at byte %" PRId64 ") is not valid JSON: %s "
+                    "(near byte %" PRId64 ")",
+                    it.index, it.offset, jerr.text, at);
+            goto fail;
+        }
+        int added = lt_catalog_sync_add(sync, rec, it.index, it.offset, err);
+        json_decref(rec);
+        if (added < 0)
+            goto fail;
+        if (progress && (it.index + 1) % 100 == 0)
+            progress(progress_ctx, it.index + 1, lt_jsonstream_consumed(stream), total);
+    }
+    if (got < 0) {
+        char pos[96];
+        if (serr.index >= 0)
+            snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, serr.index, serr.offset);
+        else
+            snprintf(pos, sizeof(pos), "byte %" PRId64, serr.offset);
+        err_set(err, pos, "%s: %s", path, serr.message);
+        goto fail;
+    }
+    if (progress)
+        progress(progress_ctx, sync->records, lt_jsonstream_consumed(stream), total);
+    if (lt_catalog_sync_commit(sync, false, ret_result, err) < 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    err->run_id = sync->run_id;
+    lt_catalog_sync_fail(sync, err);
+out:
+    lt_jsonstream_destroy(&stream);
+    if (fd >= 0)
+        close(fd);
+    lt_catalog_sync_destroy(&sync);
+    return rc;
+}
+
+/* ---- show ---------------------------------------------------------------- */
+
+static json_t *text_or_null(const PGresult *r, int col)
+{
+    return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
+}
+
+static json_t *json_or_null(const PGresult *r, int col)
+{
+    return PQgetisnull(r, 0, col) ? json_null() : json_loads(PQgetvalue(r, 0, col), 0, NULL);
+}
+
+int lt_catalog_show(PGconn *conn, const char *code, json_t **ret_doc, lt_catalog_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    const char *params[1] = {code};
+    PGresult *r =
+        run(conn,
+            "SELECT p.code, p.base_code, p.name, array_to_json(p.levels), p.status, p.published,"
+            " to_json(p.abolished_at)#>>'{}', p.catalog_version, to_json(p.updated_at)#>>'{}',"
+            " p.field_code, p.record::text,"
+            " (SELECT count(*) FROM procedure_history h WHERE h.code = p.code),"
+            " o.local_code, o.base_code, o.unit_code, trim_scale(o.time_limit)::text, "
+            "o.time_limit_unit,"
+            " o.fees::text, o.note, to_json(o.updated_at)#>>'{}'"
+            " FROM procedures p LEFT JOIN procedure_overlays o ON o.local_code = p.code"
+            " WHERE p.code = $1",
+            1, params, err, "cannot read the procedure");
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    json_t *record = json_or_null(r, 10);
+    json_t *doc = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:I, s:o, s:o, s:I}", "code", text_or_null(r, 0),
+        "base_code", text_or_null(r, 1), "name", text_or_null(r, 2), "levels", json_or_null(r, 3),
+        "status", text_or_null(r, 4), "published", strcmp(PQgetvalue(r, 0, 5), "t") == 0,
+        "abolished", !PQgetisnull(r, 0, 6), "abolished_at", text_or_null(r, 6), "catalog_version",
+        (json_int_t)int_at(r, 0, 7), "updated_at", text_or_null(r, 8), "field_code",
+        text_or_null(r, 9), "history_versions", (json_int_t)int_at(r, 0, 11));
+    int rc = -1;
+    if (!doc || !record) {
+        err_set(err, NULL, "cannot read the stored record of %s", code);
+        goto out;
+    }
+    json_t *overlay = json_null();
+    json_t *effective = json_incref(record);
+    json_t *applied = json_array();
+    if (!PQgetisnull(r, 0, 12)) {
+        json_t *fees = json_or_null(r, 17);
+        overlay =
+            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "local_code", text_or_null(r, 12),
+                      "base_code", text_or_null(r, 13), "unit_code", text_or_null(r, 14),
+                      "time_limit", text_or_null(r, 15), "time_limit_unit", text_or_null(r, 16),
+                      "fees", json_incref(fees ? fees : json_null()), "note", text_or_null(r, 18),
+                      "updated_at", text_or_null(r, 19));
+        lt_procedure_overlay ov = {
+            .has_time_limit = !PQgetisnull(r, 0, 15),
+            .time_limit = strtod(PQgetvalue(r, 0, 15), NULL),
+            .time_unit = PQgetvalue(r, 0, 16),
+            .fees = json_is_array(fees) ? fees : NULL,
+        };
+        json_decref(effective);
+        json_decref(applied);
+        applied = NULL;
+        effective = lt_procedure_apply_overlay(record, &ov, &applied);
+        json_decref(fees);
+        if (!effective || !overlay) {
+            json_decref(overlay);
+            err_set(err, NULL, "out of memory");
+            goto out;
+        }
+    }
+    json_object_set_new(doc, "overlay", overlay);
+    json_object_set_new(doc, "overlay_applied", applied);
+    json_object_set_new(doc, "record", effective);
+    json_object_set(doc, "catalog_record", record);
+    *ret_doc = doc;
+    doc = NULL;
+    rc = 1;
+out:
+    json_decref(doc);
+    json_decref(record);
+    PQclear(r);
+    return rc;
+}
+
+/* ---- diff ---------------------------------------------------------------- */
+
+int lt_catalog_diff(PGconn *conn, int64_t v1, int64_t v2, json_t **ret_doc, lt_catalog_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    char a[24], b[24];
+    snprintf(a, sizeof(a), "%" PRId64, v1);
+    snprintf(b, sizeof(b), "%" PRId64, v2);
+    const char *params[2] = {a, b};
+    PGresult *r =
+        run(conn,
+            "SELECT v, v = 0 OR EXISTS (SELECT 1 FROM catalog_versions WHERE version = v),"
+            " (SELECT coalesce(max(version), 0) FROM catalog_versions)"
+            " FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS v",
+            2, params, err, "cannot read catalog versions");
+    if (!r)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(PQgetvalue(r, i, 1), "t") != 0) {
+            err_set(err, NULL,
+                    "there is no catalog version %s (versions run from 1 to %s; 0 is the empty "
+                    "catalog before the first sync)",
+                    PQgetvalue(r, i, 0), PQgetvalue(r, 0, 2));
+            PQclear(r);
+            return -1;
+        }
+    }
+    PQclear(r);
+    /* The state at version V: for each code the row that was current then,
+     * the procedures row (from its version on) or a history row (from its
+     * version until the one that superseded it). */
+    r = run(conn,
+            "WITH rows AS ("
+            " SELECT code, catalog_version AS since, NULL::bigint AS until, content_hash,"
+            " abolished_at FROM procedures"
+            " UNION ALL SELECT code, catalog_version, superseded_in, content_hash, abolished_at"
+            " FROM procedure_history),"
+            " a AS (SELECT code, content_hash FROM rows WHERE since <= $1::bigint"
+            " AND (until IS NULL OR until > $1::bigint) AND abolished_at IS NULL),"
+            " b AS (SELECT code, content_hash FROM rows WHERE since <= $2::bigint"
+            " AND (until IS NULL OR until > $2::bigint) AND abolished_at IS NULL)"
+            " SELECT coalesce(a.code, b.code), CASE WHEN a.code IS NULL THEN 'added'"
+            " WHEN b.code IS NULL THEN 'abolished' ELSE 'changed' END"
+            " FROM a FULL JOIN b ON a.code = b.code"
+            " WHERE a.code IS NULL OR b.code IS NULL OR a.content_hash <> b.content_hash"
+            " ORDER BY 1",
+            2, params, err, "cannot compare catalog versions");
+    if (!r)
+        return -1;
+    json_t *doc = json_pack("{s:I, s:I, s:[], s:[], s:[]}", "from", (json_int_t)v1, "to",
+                            (json_int_t)v2, "added", "changed", "abolished");
+    if (!doc) {
+        PQclear(r);
+        return err_set(err, NULL, "out of memory");
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(json_object_get(doc, PQgetvalue(r, i, 1)),
+                              json_string(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    *ret_doc = doc;
+    return 0;
+}
