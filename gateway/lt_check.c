@@ -9,8 +9,8 @@
 #include "lt_check.h"
 
 #include "lt_dossier.h"
+#include "lt_dialects.h"
 #include "lt_mapping.h"
-#include "lt_paths.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -213,30 +213,34 @@ out:
     return rc;
 }
 
-/* NAME is a dialect among the installed ones (NAME.json); anything with a
- * slash is a path to a dialect file, so an integrator can try a new mapping
- * before installing it. */
-static lt_dialect *load_dialect(const char *name)
+/* NAME is a dialect among the shipped ones or the operator's (dialects.dir);
+ * anything with a slash is a path to a dialect file, so an integrator can try
+ * a new mapping before installing it. *ret_set keeps the set alive. */
+static const lt_dialect *load_dialect(const lt_config *cfg, const char *name, lt_dialects **ret_set,
+                                      lt_dialect **ret_own)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 64], err[512];
+    char err[768];
+    const lt_dialect *d = NULL;
     if (strchr(name, '/')) {
-        snprintf(path, sizeof(path), "%s", name);
-    } else if (lt_paths_dir(LT_PATH_DIALECTS, dir, sizeof(dir)) < 0 ||
-               snprintf(path, sizeof(path), "%s/%s.json", dir, name) >= (int)sizeof(path)) {
-        fprintf(stderr, "lienthong check: cannot locate the dialect directory\n");
-        return NULL;
+        d = *ret_own = lt_dialect_load_file(name, err, sizeof(err));
+        if (!d)
+            fprintf(stderr, "lienthong check: dialect %s: %s\n", name, err);
+    } else if (!(*ret_set = lt_dialects_load(cfg, err, sizeof(err)))) {
+        fprintf(stderr, "lienthong check: %s\n", err);
+    } else if (!(d = lt_dialects_find(*ret_set, name))) {
+        fprintf(stderr, "lienthong check: unknown dialect %s (known:", name);
+        for (size_t i = 0; i < lt_dialects_count(*ret_set); i++)
+            fprintf(stderr, " %s", lt_dialect_name(lt_dialects_at(*ret_set, i)));
+        fprintf(stderr, ")\n");
     }
-    lt_dialect *d = lt_dialect_load_file(path, err, sizeof(err));
-    if (!d)
-        fprintf(stderr, "lienthong check: dialect %s: %s\n", name, err);
-    else if (!lt_dialect_can_to_canonical(d)) {
+    if (d && !lt_dialect_can_to_canonical(d)) {
         fprintf(stderr, "lienthong check: dialect %s only maps canonical records outward\n", name);
-        lt_dialect_destroy(&d);
+        d = NULL;
     }
     return d;
 }
 
-int lt_check_main(int argc, char **argv, bool json)
+int lt_check_main(const lt_config *cfg, int argc, char **argv, bool json)
 {
     const char *input = NULL, *dialect = "canonical";
     for (int i = 1; i < argc; i++) {
@@ -265,9 +269,14 @@ int lt_check_main(int argc, char **argv, bool json)
         fprintf(stderr, "lienthong check: which file? (FILE, or - for standard input)\n");
         return EXIT_USAGE;
     }
-    lt_dialect *d = NULL;
-    if (strcmp(dialect, "canonical") != 0 && !(d = load_dialect(dialect)))
+    lt_dialects *set = NULL;
+    lt_dialect *own = NULL;
+    const lt_dialect *d = NULL;
+    if (strcmp(dialect, "canonical") != 0 && !(d = load_dialect(cfg, dialect, &set, &own))) {
+        lt_dialect_destroy(&own);
+        lt_dialects_destroy(&set);
         return EXIT_USAGE;
+    }
 
     int rc = EXIT_REJECTED;
     char err[256] = "";
@@ -278,7 +287,8 @@ int lt_check_main(int argc, char **argv, bool json)
     FILE *f = from_stdin ? stdin : fopen(input, "rb");
     if (!f) {
         fprintf(stderr, "lienthong check: cannot open %s: %s\n", input, strerror(errno));
-        lt_dialect_destroy(&d);
+        lt_dialect_destroy(&own);
+        lt_dialects_destroy(&set);
         return EXIT_REJECTED;
     }
     bytes = read_all(f, &len, err, sizeof(err));
@@ -317,7 +327,8 @@ int lt_check_main(int argc, char **argv, bool json)
     rc = rejected ? EXIT_REJECTED : 0;
 out:
     fflush(stdout);
-    lt_dialect_destroy(&d);
+    lt_dialect_destroy(&own);
+    lt_dialects_destroy(&set);
     json_decref(results);
     json_decref(records);
     free(bytes);

@@ -7,12 +7,15 @@
 
 #include <stdbool.h>
 
-/* argv[0] is the subcommand's name; json is the global --json (a --json
+#include "lt_config.h"
+
+/* cfg gives the dialects (shipped and dialects.dir); argv[0] is the
+ * subcommand's name; json is the global --json (a --json
  * among argv counts too). Prints the canonical records or every error with
  * its field (--json: {"results": [...]} as the HTTP answer, with "accepted"
  * and no sequence for a valid record, since nothing is stored). Returns the
  * exit code: 0 every record valid, 1 any rejected or the input unreadable or
  * malformed, 2 usage error (including an unknown dialect). */
-int lt_check_main(int argc, char **argv, bool json);
+int lt_check_main(const lt_config *cfg, int argc, char **argv, bool json);
 
 #endif

@@ -141,6 +141,9 @@ static const cf_key keys[] = {
     {"routing.model", ENUM(routing.model), .def = "auto", .names = routing_models,
      .help = "unit hierarchy for forwarding to the parent unit; auto = 3-tier when the unit "
              "tree has districts"},
+    {"dialects.dir", PATH(dialects.dir), .def = "",
+     .help = "directory of the operator's own dialect files (NAME.json) beside the shipped ones; "
+             "a file named like a shipped dialect replaces it"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

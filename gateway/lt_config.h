@@ -55,6 +55,9 @@ typedef struct lt_config {
     struct {
         int model; /* an lt_routing_model */
     } routing;
+    struct {
+        char *dir; /* the operator's own dialect files; empty = only the shipped ones */
+    } dialects;
 } lt_config;
 
 /* Why a load failed: the key in dotted form ("http.max_body") and a sentence

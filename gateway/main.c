@@ -6,6 +6,7 @@
 #include "lt_catalog.h"
 #include "lt_config.h"
 #include "lt_db.h"
+#include "lt_dialects.h"
 #include "lt_log.h"
 #include "lt_migrate.h"
 #include "lt_paths.h"
@@ -81,6 +82,20 @@ static int cmd_version(cli_ctx *cx)
     return 0;
 }
 
+/* Dialect files are configuration too: a bad one is a configuration error,
+ * found by `serve -n` before a sender meets it. */
+static int check_dialects(const lt_config *cfg)
+{
+    char err[768];
+    lt_dialects *d = lt_dialects_load(cfg, err, sizeof(err));
+    if (!d) {
+        fprintf(stderr, "lienthong: dialect error: %s\n", err);
+        return -1;
+    }
+    lt_dialects_destroy(&d);
+    return 0;
+}
+
 static int cmd_serve(cli_ctx *cx)
 {
     bool check_only = false;
@@ -96,15 +111,19 @@ static int cmd_serve(cli_ctx *cx)
     lt_config cfg;
     if (load_config(cx, &cfg) < 0)
         return EXIT_USAGE;
+    int rc = EXIT_USAGE;
+    if (check_dialects(&cfg) < 0)
+        goto out;
     if (check_only) {
         if (cx->json)
             lt_config_print_json(&cfg, stdout);
         else
             printf("configuration OK\n");
-        lt_config_free(&cfg);
-        return 0;
+        rc = 0;
+        goto out;
     }
-    int rc = lt_serve_run(&cfg, cx->config_path);
+    rc = lt_serve_run(&cfg, cx->config_path);
+out:
     lt_config_free(&cfg);
     return rc;
 }
@@ -197,7 +216,12 @@ static int cmd_units(cli_ctx *cx)
 
 static int cmd_check(cli_ctx *cx)
 {
-    return lt_check_main(cx->argc, cx->argv, cx->json);
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_check_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
 }
 
 static int cmd_catalog(cli_ctx *cx)

@@ -42,6 +42,26 @@ lt_assert_eq "127.0.0.1:7777" "$(jq -r .http.listen <<<"$out")" "environment ove
 # ./lienthong.json is read when present and no --config is given.
 echo '{"routing": {"model": "2-tier"}}' >lienthong.json
 lt_assert_eq "2-tier" "$("$LIENTHONG_BIN" serve -n --json | jq -r .routing.model)" "./lienthong.json"
+# Dialect files are configuration: a bad one in dialects.dir fails serve -n,
+# naming the file and the rule; a good one is usable at once.
+mkdir -p dialects
+echo '{"dialect": "vendor-x", "fields": [{"vendor": "a", "canonical": "MaHoSo", "type": "frob"}]}' \
+  >dialects/vendor-x.json
+check 2 "vendor-x.json" env LIENTHONG_DIALECTS_DIR="$LT_TMP/dialects" "$LIENTHONG_BIN" serve -n
+echo '{"dialect": "vendor-y", "fields": [{"vendor": "a", "canonical": "MaHoSo"}]}' \
+  >dialects/vendor-x.json
+check 2 "its file must be vendor-y.json" env LIENTHONG_DIALECTS_DIR="$LT_TMP/dialects" \
+  "$LIENTHONG_BIN" serve -n
+mv dialects/vendor-x.json dialects/vendor-y.json
+check 0 "configuration OK" env LIENTHONG_DIALECTS_DIR="$LT_TMP/dialects" "$LIENTHONG_BIN" serve -n
+echo '{"a": "000.00.06.H56-231027-0361"}' >y.json
+rc=0; out=$(LIENTHONG_DIALECTS_DIR="$LT_TMP/dialects" "$LIENTHONG_BIN" check --json \
+  --dialect vendor-y y.json) || rc=$?
+# Mapped through the operator's dialect, then judged: MaTTHC etc. are missing.
+lt_assert_eq 1 "$rc" "check with an operator dialect"
+lt_assert_eq "000.00.06.H56-231027-0361" "$(jq -r '.results[0].MaHoSo' <<<"$out")" \
+  "operator dialect mapped the record"
+
 # Secrets never appear in the printed configuration.
 out=$(LIENTHONG_PORTAL_PASSWORD=hunter2 "$LIENTHONG_BIN" serve -n --json)
 case "$out" in *hunter2*) lt_fail "password printed by serve -n --json" ;; esac

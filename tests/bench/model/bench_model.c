@@ -1,9 +1,13 @@
-/* bench_model: what the dialect engine costs on the ingest path. Each case
- * parses realistic ~1.5 KB records with json_loadb (the baseline every
- * record pays anyway) and then maps them to the canonical record; the ratio
- * to the baseline is the engine's share. Single thread, each case bounded in
- * time. The record validator (lt_dossier) joins the measured path when it
- * lands. Not a test: it asserts nothing about speed (tests/bench/README.md). */
+/* bench_model: what the record model costs on the ingest path. For each
+ * dialect, three cases run on the same realistic ~1.9 KB record (compact, as
+ * a ward sends it): a bare json_loadb (the baseline every record pays
+ * anyway), json_loadb + mapping to the canonical record, and the whole path
+ * ingest runs: lt_dossier_decode (UTF-8, surrogate, duplicate-key and depth
+ * checks, then the parse), the dialect mapping (none for canonical input) and
+ * lt_dossier_validate. Ratios are against the baseline. Single thread, each
+ * case bounded in time. Not a test: it asserts nothing about speed
+ * (tests/bench/README.md). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "lt_dossier.h"
 #include "lt_mapping.h"
 
 /* How long each case runs; LT_BENCH_SECONDS overrides it. */
@@ -64,6 +69,49 @@ static double run_case(const char *text, size_t len, const lt_dialect *d, double
     return (double)n / elapsed;
 }
 
+/* The whole path: decode, map unless canonical, validate. Returns records
+ * per second, or -1 when a record is refused (the examples are valid). */
+static double run_full(const char *text, size_t len, const lt_dialect *d, bool canonical,
+                       double seconds)
+{
+    size_t n = 0;
+    double start = now_s(), elapsed = 0;
+    lt_verrors *errs = lt_verrors_new();
+    lt_map_errors *merrs = calloc(1, sizeof(*merrs));
+    double rate = -1;
+    if (!errs || !merrs)
+        goto out;
+    while (elapsed < seconds) {
+        for (int k = 0; k < 256; k++) {
+            json_t *records = NULL;
+            bool single = false;
+            lt_dossier_error derr;
+            if (lt_dossier_decode(text, len, &records, &single, &derr) != LT_DOSSIER_OK) {
+                fprintf(stderr, "decode failed: %s\n", derr.message);
+                goto out;
+            }
+            json_t *rec = json_array_get(records, 0);
+            json_t *canon = canonical ? json_incref(rec) : lt_dialect_to_canonical(d, rec, merrs);
+            lt_verrors_clear(errs);
+            int v = canon ? lt_dossier_validate(canon, errs) : -1;
+            json_decref(canon);
+            json_decref(records);
+            if (v != 0) {
+                fprintf(stderr, "record refused: %s\n",
+                        v > 0 ? lt_verrors_message(errs, 0) : "mapping failed");
+                goto out;
+            }
+            n++;
+        }
+        elapsed = now_s() - start;
+    }
+    rate = (double)n / elapsed;
+out:
+    free(merrs);
+    lt_verrors_destroy(&errs);
+    return rate;
+}
+
 int main(int argc, char **argv)
 {
     const char *root = argc > 1 ? argv[1] : LT_SOURCE_DIR;
@@ -72,8 +120,8 @@ int main(int argc, char **argv)
     if (seconds <= 0)
         seconds = DEFAULT_SECONDS;
     static const char *const dialects[] = {"canonical", "vendor-a", "vendor-b"};
-    printf("%-10s %6s %14s %14s %8s\n", "dialect", "bytes", "parse rec/s", "parse+map rec/s",
-           "ratio");
+    printf("%-10s %6s %12s %12s %6s %12s %6s\n", "dialect", "bytes", "parse/s", "+map/s", "ratio",
+           "whole/s", "ratio");
     for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++) {
         char path[1024], err[512];
         size_t len = 0;
@@ -93,11 +141,13 @@ int main(int argc, char **argv)
         }
         double base = run_case(text, len, NULL, seconds);
         double mapped = run_case(text, len, d, seconds);
+        double whole = run_full(text, len, d, i == 0, seconds);
         free(text);
         lt_dialect_destroy(&d);
-        if (base < 0 || mapped < 0)
+        if (base < 0 || mapped < 0 || whole < 0)
             return 1;
-        printf("%-10s %6zu %14.0f %14.0f %8.2f\n", dialects[i], len, base, mapped, mapped / base);
+        printf("%-10s %6zu %12.0f %12.0f %6.2f %12.0f %6.2f\n", dialects[i], len, base, mapped,
+               mapped / base, whole, whole / base);
         fflush(stdout);
     }
     return 0;
