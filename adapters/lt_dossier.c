@@ -10,6 +10,7 @@
  * agreement test (tests/schema/agree.sh) keeps the two in step. What JSON
  * Schema cannot say (one date not before another) only this file checks. */
 #include "lt_dossier.h"
+#include "lt_utf8.h"
 
 #include "lt_mask.h"
 
@@ -38,56 +39,6 @@ struct lt_verrors {
 };
 
 /* ---- UTF-8 and the byte-level pre-scan ---------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s[0, n), or 0 when it is not
- * one (overlong forms, encoded surrogates and code points past U+10FFFF are
- * not, per RFC 3629). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    }
-    return len;
-}
-
-/* Offset of the first byte that is not well-formed UTF-8, or n. */
-static size_t utf8_invalid_at(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t k = utf8_seq(u + i, n - i);
-        if (k == 0)
-            return i;
-        i += k;
-    }
-    return n;
-}
 
 static int hex4(const char *s, size_t n, size_t at, unsigned *ret)
 {
@@ -125,7 +76,7 @@ static int decode_fail(lt_dossier_error *err, lt_dossier_rc rc, size_t offset, c
  * left to jansson. */
 static int prescan(const char *s, size_t n, lt_dossier_error *err)
 {
-    size_t bad = utf8_invalid_at(s, n);
+    size_t bad = lt_utf8_invalid_at(s, n);
     if (bad < n) {
         char msg[96];
         snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu", bad);
@@ -732,7 +683,7 @@ static void check_string(struct vctx *cx, const struct rule *r, const char *path
     }
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (memchr(s, '\0', n) || utf8_invalid_at(s, n) < n) {
+    if (memchr(s, '\0', n) || lt_utf8_invalid_at(s, n) < n) {
         add_error(cx, path, r->name, "valid UTF-8 text without NUL", v);
         return;
     }

@@ -10,6 +10,7 @@
  * report errors into lt_config_error and never log: the caller decides. */
 #include "lt_config.h"
 #include "lt_config_text.h"
+#include "lt_utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -305,7 +306,7 @@ static lt_cfg_parse parse_text(const cf_key *k, const char *text, cf_value *ret)
 {
     lt_cfg_parse st;
 
-    if (is_string_type(k->type) && !lt_cfgtext_valid_utf8(text))
+    if (is_string_type(k->type) && !lt_utf8_valid(text))
         return PARSE_SYNTAX;
     switch (k->type) {
     case CF_STRING:

@@ -4,6 +4,7 @@
  * key takes which. */
 #include "lt_config.h"
 #include "lt_config_text.h"
+#include "lt_utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,51 +13,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* Strict UTF-8 (no overlongs, no surrogates), so that every value can be
- * printed as JSON and written to the JSON log. */
-bool lt_cfgtext_valid_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (*p != '\0') {
-        unsigned c = *p;
-        size_t n;
-        unsigned cp;
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
-
 /* Writes text in double quotes for an error message: quotes and
  * backslashes escaped, control bytes (and every byte >= 0x80 when the text is
  * not UTF-8) as \xNN, long values cut with "...". */
 void lt_cfgtext_quote(const char *text, char *buf, size_t cap)
 {
-    bool utf8 = lt_cfgtext_valid_utf8(text);
+    bool utf8 = lt_utf8_valid(text);
     size_t len = 0;
     size_t shown = 0;
 

@@ -23,8 +23,6 @@
  * got ..." message; a syntax error adds a hint about the format. */
 typedef enum { PARSE_OK, PARSE_SYNTAX, PARSE_RANGE } lt_cfg_parse;
 
-/* Strict UTF-8: no overlongs, no surrogates. */
-bool lt_cfgtext_valid_utf8(const char *s);
 /* text in double quotes for a message, escaped and cut after 80 characters. */
 void lt_cfgtext_quote(const char *text, char *buf, size_t cap);
 /* What a JSON value is, for "got ..." (secrets: only their kind). */

@@ -6,6 +6,7 @@
  * (SIGHUP) without locking. Out of memory never silences the logger: a
  * minimal fixed line is written instead. */
 #include "lt_log.h"
+#include "lt_utf8.h"
 #include "lt_mask.h"
 
 #include <errno.h>
@@ -175,51 +176,20 @@ static char *format_message(const char *fmt, va_list ap)
     return out;
 }
 
-static size_t utf8_sequence_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F; /* no UTF-16 surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    }
-    return len;
-}
-
 /* A message may quote bytes a peer sent; jansson refuses invalid UTF-8, and
  * losing the whole line over one bad byte would hide the event. */
 static void replace_invalid_utf8(char *text)
 {
     unsigned char *s = (unsigned char *)text;
-    while (*s) {
-        size_t len = utf8_sequence_len(s);
+    size_t left = strlen(text);
+    while (left > 0) {
+        size_t len = lt_utf8_seq_len(s, left);
         if (len == 0) {
-            *s++ = '?';
-            continue;
+            *s = '?';
+            len = 1;
         }
         s += len;
+        left -= len;
     }
 }
 
