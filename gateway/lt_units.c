@@ -8,8 +8,7 @@
 #include "lt_units.h"
 
 #include "lt_db.h"
-#include "lt_migrate.h"
-#include "lt_paths.h"
+#include "lt_dbsession.h"
 
 #include <jansson.h>
 #include <errno.h>
@@ -750,55 +749,17 @@ static void print_summary(const char *path, const lt_units_summary *s, int migra
            path, s->added, s->updated, s->unchanged, s->aliases, s->kept);
 }
 
-/* Connects and brings the schema up to date, as `serve` does at start-up:
- * an import right after installing must not need a separate step. */
-static PGconn *connect_current(const lt_config *cfg, lt_db_target **ret_db, int *ret_migrated,
-                               char *err, size_t cap)
-{
-    char sqldir[PATH_MAX];
-    lt_migrations *m = NULL;
-    PGconn *conn = NULL;
-    lt_migrate_state st;
-    if (lt_paths_dir(LT_PATH_SQL, sqldir, sizeof(sqldir)) < 0) {
-        snprintf(err, cap, "cannot find the SQL migrations directory");
-        goto bad;
-    }
-    if (!(m = lt_migrations_load(sqldir, err, cap)))
-        goto bad;
-    if (lt_db_target_open(cfg, ret_db, err, cap) < 0)
-        goto bad;
-    conn =
-        lt_db_connect(lt_db_target_conninfo(*ret_db), cfg->database.connect_timeout_ms, err, cap);
-    if (!conn)
-        goto bad;
-    if (lt_migrate_apply(conn, m, ret_migrated, err, cap) < 0 ||
-        lt_migrate_check(conn, m, &st, err, cap) < 0)
-        goto bad;
-    if (st.applied != st.known || st.foreign > 0) {
-        char desc[256];
-        lt_migrate_describe(&st, desc, sizeof(desc));
-        snprintf(err, cap, "the database schema is not the one this binary knows: %s", desc);
-        goto bad;
-    }
-    lt_migrations_destroy(&m);
-    return conn;
-bad:
-    PQfinish(conn);
-    lt_migrations_destroy(&m);
-    return NULL;
-}
-
 static int import_file(const lt_config *cfg, const char *path, bool json)
 {
     char err[1024] = "";
     size_t len = 0;
     lt_units *file = NULL, *existing = NULL;
-    lt_db_target *db = NULL;
+    lt_dbsession *db = NULL;
     PGconn *conn = NULL;
     PGresult *res = NULL;
     lt_units_error uerr;
     lt_units_summary sum = {0};
-    int migrated = 0, rc = 1;
+    int rc = 1;
     bool in_tx = false, refused = false;
 
     char *text = read_all(path, &len, err, sizeof(err));
@@ -809,8 +770,11 @@ static int import_file(const lt_config *cfg, const char *path, bool json)
         refused = true;
         goto out;
     }
-    if (!(conn = connect_current(cfg, &db, &migrated, err, sizeof(err))))
+    /* As serve does at start-up: an import right after installing must not
+     * need a separate migrate step. */
+    if (!(db = lt_dbsession_open(cfg, LT_SCHEMA_APPLY, err, sizeof(err))))
         goto out;
+    conn = lt_dbsession_conn(db);
     if (exec(conn, "BEGIN", 0, NULL, NULL, err, sizeof(err)) < 0)
         goto out;
     in_tx = true;
@@ -834,7 +798,7 @@ static int import_file(const lt_config *cfg, const char *path, bool json)
         exec(conn, "COMMIT", 0, NULL, NULL, err, sizeof(err)) < 0)
         goto out;
     in_tx = false;
-    print_summary(path, &sum, migrated, json);
+    print_summary(path, &sum, lt_dbsession_applied(db), json);
     rc = 0;
 out:
     if (in_tx) {
@@ -846,8 +810,7 @@ out:
     else if (rc != 0)
         fprintf(stderr, "lienthong units import: %s; nothing written\n", err[0] ? err : "failed");
     PQclear(res);
-    PQfinish(conn);
-    lt_db_target_close(&db);
+    lt_dbsession_close(&db);
     lt_units_destroy(&existing);
     lt_units_destroy(&file);
     free(text);

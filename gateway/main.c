@@ -5,7 +5,7 @@
 #include "lt_check.h"
 #include "lt_catalog.h"
 #include "lt_config.h"
-#include "lt_db.h"
+#include "lt_dbsession.h"
 #include "lt_dialects.h"
 #include "lt_log.h"
 #include "lt_migrate.h"
@@ -170,33 +170,21 @@ static int cmd_migrate(cli_ctx *cx)
     lt_config cfg;
     if (load_config(cx, &cfg) < 0)
         return EXIT_USAGE;
-    char err[1024] = "", sqldir[PATH_MAX];
-    lt_migrations *m = NULL;
-    lt_db_target *db = NULL;
-    PGconn *conn = NULL;
-    int rc = 1, applied_now = 0;
+    char err[1024] = "";
+    int rc = 1;
     lt_migrate_state st;
-    if (lt_paths_dir(LT_PATH_SQL, sqldir, sizeof(sqldir)) < 0 ||
-        !(m = lt_migrations_load(sqldir, err, sizeof(err))))
+    lt_dbsession *db =
+        lt_dbsession_open(&cfg, status_only ? LT_SCHEMA_ANY : LT_SCHEMA_APPLY, err, sizeof(err));
+    if (!db || lt_migrate_check(lt_dbsession_conn(db), lt_dbsession_migrations(db), &st, err,
+                                sizeof(err)) < 0)
         goto out;
-    if (lt_db_target_open(&cfg, &db, err, sizeof(err)) < 0)
-        goto out;
-    conn =
-        lt_db_connect(lt_db_target_conninfo(db), cfg.database.connect_timeout_ms, err, sizeof(err));
-    if (!conn)
-        goto out;
-    if (!status_only && lt_migrate_apply(conn, m, &applied_now, err, sizeof(err)) < 0)
-        goto out;
-    if (lt_migrate_check(conn, m, &st, err, sizeof(err)) < 0)
-        goto out;
-    print_migrate_result(cx, m, &st, applied_now, status_only);
+    print_migrate_result(cx, lt_dbsession_migrations(db), &st, lt_dbsession_applied(db),
+                         status_only);
     rc = 0;
 out:
     if (rc != 0)
         fprintf(stderr, "lienthong migrate: %s\n", err[0] ? err : "failed");
-    PQfinish(conn);
-    lt_db_target_close(&db);
-    lt_migrations_destroy(&m);
+    lt_dbsession_close(&db);
     lt_config_free(&cfg);
     return rc;
 }

@@ -11,7 +11,10 @@ LIENTHONG_DATA_DIR="$data" LIENTHONG_HTTP_LISTEN=127.0.0.1:0 \
 pid=$!
 LT_PIDS+=("$pid")
 LT_GW_PID[qs]=$pid
-lt_wait 200 grep -q '"http_listen"' "$log" || lt_fail "quickstart did not bring the gateway up"
+# Up, or gone: a failed build must fail the test at once, not at the limit.
+up_or_gone() { grep -q '"http_listen"' "$log" || ! kill -0 "$pid" 2>/dev/null; }
+lt_wait 200 up_or_gone || lt_fail "quickstart did not bring the gateway up"
+grep -q '"http_listen"' "$log" || lt_fail "quickstart exited before the gateway listened"
 LT_GW_PORT[qs]=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2)
 lt_wait 60 status_is qs /readyz 200 || lt_fail "quickstart gateway not ready"
 lt_assert_eq 200 "$(lt_status qs /healthz)" "healthz"
