@@ -11,6 +11,7 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_serve.h"
+#include "lt_token_cli.h"
 #include "lt_units.h"
 
 #include <curl/curl.h>
@@ -202,6 +203,16 @@ static int cmd_units(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_token(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_token_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_check(cli_ctx *cx)
 {
     lt_config cfg;
@@ -286,6 +297,7 @@ static const command commands[] = {
      "written), 2 usage error.\n"
      "\n"
      "Example: lienthong units import deploy/units/example-2tier.json\n"},
+    {"token", cmd_token, "create, list and revoke bearer tokens", lt_token_help},
     {"check", cmd_check, "validate dossier records offline (no database)",
      "usage: lienthong check [--dialect NAME] [--json] FILE|-\n"
      "\n"
