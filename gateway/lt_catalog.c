@@ -241,8 +241,7 @@ static int start_copy(lt_catalog_sync *self, lt_catalog_error *err)
                                      "status, field_code, content_hash, record) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         char msg[512];
-        err_set(err, NULL, "cannot start staging: %s",
-                pq_message(self->conn, r, msg, sizeof(msg)));
+        err_set(err, NULL, "cannot start staging: %s", pq_message(self->conn, r, msg, sizeof(msg)));
         PQclear(r);
         return -1;
     }
@@ -273,8 +272,7 @@ int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t ind
         else if (code)
             snprintf(where, sizeof(where), " (MATTHC %.64s)", code);
         return err_set(err, pos, "record [%" PRId64 "]%s is refused: %s%sexpected %s, got %s",
-                       index, where, perr.path, perr.path[0] ? ": " : "", perr.expected,
-                       perr.got);
+                       index, where, perr.path, perr.path[0] ? ": " : "", perr.expected, perr.got);
     }
     char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
     snprintf(ord, sizeof(ord), "%" PRId64, index);
@@ -524,6 +522,11 @@ rollback:
 }
 
 /* ---- fail / destroy ------------------------------------------------------ */
+
+int64_t lt_catalog_sync_run_id(const lt_catalog_sync *self)
+{
+    return self->run_id;
+}
 
 void lt_catalog_sync_fail(lt_catalog_sync *self, const lt_catalog_error *err)
 {

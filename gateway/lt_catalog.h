@@ -70,6 +70,9 @@ int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t ind
 int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_result *ret_result,
                            lt_catalog_error *err) __attribute__((warn_unused_result));
 
+/* This run's catalog_sync_runs.id (for lt_catalog_error.run_id). */
+int64_t lt_catalog_sync_run_id(const lt_catalog_sync *self);
+
 /* Gives up: rolls back what is open and records the run as failed with
  * err's message and position, in its own committed transaction. */
 void lt_catalog_sync_fail(lt_catalog_sync *self, const lt_catalog_error *err);

@@ -148,8 +148,8 @@ static const cf_key keys[] = {
     {"catalog.retries", COUNT(catalog.retries), .def = "3", .min = 0, .max = 20,
      .help = "retries of a catalog call after a transport error or a 5xx, with doubling "
              "back-off; then the whole sync fails"},
-    {"catalog.retry_delay", DURATION(catalog.retry_delay_ms), .def = "1s", .min = 1,
-     .max = 60000, .help = "back-off before the first retry of a catalog call (doubled each time)"},
+    {"catalog.retry_delay", DURATION(catalog.retry_delay_ms), .def = "1s", .min = 1, .max = 60000,
+     .help = "back-off before the first retry of a catalog call (doubled each time)"},
     {"catalog.interval", DURATION(catalog.interval_ms), .def = "6h", .min = 0,
      .max = 7 * 24 * 3600000LL,
      .help = "how often `serve` syncs from `catalog.url` (one gateway at a time); 0 = never"},
