@@ -136,5 +136,33 @@ lt_assert_eq "$want" "$(q "SELECT procedure_code FROM dossier_events WHERE seq >
   "one event per changed procedure"
 sim_stop changed
 
+# ---- 6. serve syncs periodically, one process at a time ------------------------
+# Another process holds the catalog lock: the gateway's round is skipped, and
+# the next round (catalog.interval later) syncs.
+sim_start periodic --changed 2 --change-seed 11 --list "$LT_TMP/periodic.list"
+psql "$LT_PG_URL" -qAt -c "SELECT pg_advisory_lock(1818846574, 6513012)" -c "SELECT pg_sleep(60)" \
+  >/dev/null 2>&1 &
+LT_PIDS+=("$!")
+holder=$!
+lock_held() { [ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" -gt 0 ]; }
+lt_wait 20 lock_held || lt_fail "the test could not take the catalog lock"
+runs0=$(q "SELECT count(*) FROM catalog_sync_runs")
+lt_gw_start gw LIENTHONG_CATALOG_INTERVAL=3s
+lt_wait 30 grep -q "another process is syncing the catalog; skipping this round" "$LT_TMP/gw.log" ||
+  lt_fail "the gateway did not skip its round while the lock was held"
+lt_assert_eq "$runs0" "$(q "SELECT count(*) FROM catalog_sync_runs")" "no run while another holds the lock"
+# The holder's backend sleeps on after its client is gone: end it.
+q "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+     AND classid = 1818846574 AND objid = 6513012" >/dev/null
+wait "$holder" 2>/dev/null || true
+lt_wait 60 grep -q '"msg":"catalog sync done"' "$LT_TMP/gw.log" || lt_fail "the gateway did not sync"
+# Changed now: the 2% this simulator changes, and the 1% of section 5 back
+# to their original content (those two sets may overlap).
+now=$(awk '$1 == "changed" {print $2}' "$LT_TMP/periodic.list" | LC_ALL=C sort)
+expect=$(LC_ALL=C comm -3 <(echo "$want") <(echo "$now") | tr -d '\t' | grep -c . || true)
+lt_assert_eq "ok $expect" "$(q "SELECT outcome || ' ' || changed FROM catalog_sync_runs WHERE id > 0 ORDER BY id LIMIT 1 OFFSET $runs0")" \
+  "the gateway's round applied the 2% change"
+lt_gw_stop gw
+
 lt_check_sanitizer "$LT_TMP/sync.log"
 lt_log "ok"
