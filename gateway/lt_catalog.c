@@ -36,6 +36,7 @@ struct lt_catalog_sync {
     bool full;       /* missing procedures are abolished at commit */
     bool locked;     /* we hold the catalog advisory lock */
     bool copying;    /* COPY FROM STDIN is open */
+    bool copied;     /* COPY was opened once (it is never reopened) */
     bool done;       /* committed or failed: nothing left to record */
     int64_t records; /* records staged */
     char *buf;       /* COPY data not yet sent */
@@ -219,16 +220,6 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
                " field_code text, content_hash bytea NOT NULL, record jsonb NOT NULL)",
                0, NULL, err, "cannot create the staging table") < 0)
         goto fail_run;
-    r = PQexec(conn, "COPY lt_catalog_stage (ord, code, base_code, name, levels, status, "
-                     "field_code, content_hash, record) FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        char msg[512];
-        err_set(err, NULL, "cannot start staging: %s", pq_message(conn, r, msg, sizeof(msg)));
-        PQclear(r);
-        goto fail_run;
-    }
-    PQclear(r);
-    self->copying = true;
     *ret_self = self;
     return 0;
 fail_run:
@@ -239,20 +230,49 @@ bad:
     return -1;
 }
 
+/* COPY opens with the first record, not in begin: until then the caller
+ * may query on the connection under the lock (the API source reads the
+ * stored NGAYCAPNHAT there). */
+static int start_copy(lt_catalog_sync *self, lt_catalog_error *err)
+{
+    if (self->copying || self->copied)
+        return 0;
+    PGresult *r = PQexec(self->conn, "COPY lt_catalog_stage (ord, code, base_code, name, levels, "
+                                     "status, field_code, content_hash, record) FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        char msg[512];
+        err_set(err, NULL, "cannot start staging: %s", pq_message(self->conn, r, msg, sizeof(msg)));
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    self->copying = true;
+    self->copied = true;
+    return 0;
+}
+
 int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
                         lt_catalog_error *err)
 {
+    if (start_copy(self, err) < 0)
+        return -1;
     lt_procedure_error perr;
     lt_procedure *p = lt_procedure_normalize(record, &perr);
     if (!p) {
         const char *code = json_string_value(json_object_get(record, "MATTHC"));
         char pos[320];
         snprintf(pos, sizeof(pos), "[%" PRId64 "]%s%s", index, perr.path[0] ? "." : "", perr.path);
-        return err_set(err, pos,
-                       "record [%" PRId64 "] (at byte %" PRId64 "%s%.64s) is refused: %s%s"
-                       "expected %s, got %s",
-                       index, offset, code ? ", MATTHC " : "", code ? code : "", perr.path,
-                       perr.path[0] ? ": " : "", perr.expected, perr.got);
+        /* " (at byte 1234, MATTHC 2.000908)"; a source without offsets
+         * (the API) passes offset -1. */
+        char where[160] = "";
+        if (offset >= 0 && code)
+            snprintf(where, sizeof(where), " (at byte %" PRId64 ", MATTHC %.64s)", offset, code);
+        else if (offset >= 0)
+            snprintf(where, sizeof(where), " (at byte %" PRId64 ")", offset);
+        else if (code)
+            snprintf(where, sizeof(where), " (MATTHC %.64s)", code);
+        return err_set(err, pos, "record [%" PRId64 "]%s is refused: %s%sexpected %s, got %s",
+                       index, where, perr.path, perr.path[0] ? ": " : "", perr.expected, perr.got);
     }
     char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
     snprintf(ord, sizeof(ord), "%" PRId64, index);
@@ -502,6 +522,11 @@ rollback:
 }
 
 /* ---- fail / destroy ------------------------------------------------------ */
+
+int64_t lt_catalog_sync_run_id(const lt_catalog_sync *self)
+{
+    return self->run_id;
+}
 
 void lt_catalog_sync_fail(lt_catalog_sync *self, const lt_catalog_error *err)
 {

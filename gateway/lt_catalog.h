@@ -48,14 +48,18 @@ typedef struct lt_catalog_sync lt_catalog_sync;
 /* Starts a sync on conn (borrowed; must stay open until destroy): takes the
  * catalog lock (pg_try_advisory_lock: a second sync fails at once with
  * err->busy), marks runs left 'running' by a dead process as failed,
- * records this run (source: "file:<path>" or a URL), and opens the COPY into
- * a session temp table. full: the source is the whole catalog, so missing
- * procedures get soft-abolished at commit. */
+ * records this run (source: "file:<path>" or a URL) and creates a session
+ * temp table for staging. The COPY into it opens with the first
+ * lt_catalog_sync_add, so until then conn is free for the caller's own
+ * queries under the lock (the API source reads what is stored). full: the
+ * source is the whole catalog, so missing procedures get soft-abolished at
+ * commit. */
 int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalog_sync **ret_self,
                           lt_catalog_error *err) __attribute__((warn_unused_result));
 
 /* Normalizes one record (lt_procedure) and stages it. index/offset say where
- * it came from, for error messages. -1 with err naming "[index].path". */
+ * it came from, for error messages (offset -1: the source has no byte
+ * offsets). -1 with err naming "[index].path". */
 int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
                         lt_catalog_error *err) __attribute__((warn_unused_result));
 
@@ -65,6 +69,9 @@ int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t ind
  * -1 with err: nothing changed (the caller then calls lt_catalog_sync_fail). */
 int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_result *ret_result,
                            lt_catalog_error *err) __attribute__((warn_unused_result));
+
+/* This run's catalog_sync_runs.id (for lt_catalog_error.run_id). */
+int64_t lt_catalog_sync_run_id(const lt_catalog_sync *self);
 
 /* Gives up: rolls back what is open and records the run as failed with
  * err's message and position, in its own committed transaction. */

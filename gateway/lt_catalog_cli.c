@@ -8,6 +8,7 @@
  * advisory lock); `show` and `diff` only read, so they change nothing and
  * refuse with "run lienthong migrate" when the schema is behind. */
 #include "lt_catalog.h"
+#include "lt_catalog_api.h"
 #include "lt_config.h"
 #include "lt_db.h"
 #include "lt_log.h"
@@ -26,7 +27,7 @@
 #define EXIT_USAGE  2
 
 const char lt_catalog_help[] =
-    "usage: lienthong catalog sync --file FILE [--full] [--json]\n"
+    "usage: lienthong catalog sync [--file FILE] [--full] [--json]\n"
     "       lienthong catalog show CODE [--json]\n"
     "       lienthong catalog diff V1 V2 [--json]\n"
     "\n"
@@ -48,6 +49,18 @@ const char lt_catalog_help[] =
     "  --full   the file is the whole catalog: procedures missing from it are\n"
     "           abolished (kept and readable, marked abolished); a procedure\n"
     "           that comes back later is restored\n"
+    "\n"
+    "catalog sync (without --file)\n"
+    "  Reads the national catalog API at catalog.url: LayDanhSachTTHC for the\n"
+    "  list, then LayThuTuc?maTTHC=CODE for each procedure, catalog.concurrency\n"
+    "  calls at once. The list is the whole catalog: procedures missing from it\n"
+    "  are abolished (an empty list is refused). A call that fails (network,\n"
+    "  timeout, 5xx) is retried catalog.retries times with doubling back-off\n"
+    "  from catalog.retry_delay; then, or on any other error answer or a\n"
+    "  malformed record, the whole sync fails naming the procedure code and\n"
+    "  nothing changes. Procedures whose NGAYCAPNHAT in the list equals the\n"
+    "  stored one are not fetched again.\n"
+    "  --full   fetch every procedure, whatever NGAYCAPNHAT says\n"
     "  Progress goes to stderr (a bar on a terminal, JSON log lines otherwise).\n"
     "\n"
     "catalog show CODE\n"
@@ -70,6 +83,7 @@ const char lt_catalog_help[] =
     "\n"
     "Examples:\n"
     "  lienthong catalog sync --file tthc-h56-2026-06.json --full\n"
+    "  LIENTHONG_CATALOG_URL=https://csdl.dichvucong.gov.vn/api lienthong catalog sync\n"
     "  lienthong catalog show 1.003560.000.00.00.H56\n"
     "  lienthong catalog diff 3 4 --json | jq -r '.changed[]'\n";
 
@@ -190,20 +204,39 @@ static int cmd_sync(int argc, char **argv, bool json, const char *config_path)
             return EXIT_USAGE;
         }
     }
-    if (!file || !*file) {
-        fprintf(stderr, "lienthong catalog sync: which file? usage: lienthong catalog sync --file "
-                        "FILE [--full]\n");
+    if (file && !*file) {
+        fprintf(stderr, "lienthong catalog sync: --file needs a file name\n");
         return EXIT_USAGE;
     }
     cli_db db = {0};
     int rc = db_open(&db, config_path, true, "sync");
     if (rc != 0)
         return rc;
+    if (!file && !db.cfg.catalog.url[0]) {
+        fprintf(stderr, "lienthong catalog sync: no --file and catalog.url is empty; give "
+                        "--file FILE or set catalog.url (LIENTHONG_CATALOG_URL)\n");
+        db_close(&db);
+        return EXIT_USAGE;
+    }
     progress_state ps = {.tty = isatty(STDERR_FILENO) == 1};
     lt_catalog_result res;
     lt_catalog_error err;
+    lt_catalog_api_stats st = {0};
     memset(&err, 0, sizeof(err));
-    int ok = lt_catalog_sync_file(db.conn, file, full, 0, progress, &ps, &res, &err);
+    int ok;
+    if (file) {
+        ok = lt_catalog_sync_file(db.conn, file, full, 0, progress, &ps, &res, &err);
+    } else {
+        const lt_config *c = &db.cfg;
+        lt_catalog_api_opts o = {.url = c->catalog.url,
+                                 .concurrency = (int)c->catalog.concurrency,
+                                 .timeout_ms = c->catalog.timeout_ms,
+                                 .retries = (int)c->catalog.retries,
+                                 .retry_delay_ms = c->catalog.retry_delay_ms,
+                                 .ca_file = c->catalog.ca_file,
+                                 .fetch_all = full};
+        ok = lt_catalog_sync_api(db.conn, &o, &res, &st, &err);
+    }
     if (ps.drawn)
         fputc('\n', stderr);
     if (ok < 0) {
@@ -253,9 +286,19 @@ static int cmd_sync(int argc, char **argv, bool json, const char *config_path)
                             res.first_seq ? json_integer(res.first_seq) : json_null());
         json_object_set_new(doc, "last_seq",
                             res.last_seq ? json_integer(res.last_seq) : json_null());
+        if (!file)
+            json_object_set_new(
+                doc, "api",
+                json_pack("{s:I, s:I, s:I, s:I, s:i}", "listed", (json_int_t)st.listed, "fetched",
+                          (json_int_t)st.fetched, "skipped", (json_int_t)st.skipped, "retried",
+                          (json_int_t)st.retried, "max_in_flight", st.max_in_flight));
         print_json(doc);
         json_decref(doc);
     } else {
+        if (!file)
+            printf("catalog API: %" PRId64 " listed, %" PRId64 " fetched, %" PRId64
+                   " unchanged by NGAYCAPNHAT (not fetched), %" PRId64 " retries\n",
+                   st.listed, st.fetched, st.skipped, st.retried);
         printf("catalog sync ok (run %" PRId64 ", %.2f s): %" PRId64 " records: %" PRId64
                " added, %" PRId64 " changed (%" PRId64 " restored), %" PRId64 " abolished, %" PRId64
                " unchanged\n",

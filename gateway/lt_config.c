@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ typedef enum {
     CF_DURATION, /* whole number with unit ms, s, m or h; stored in ms */
     CF_SIZE,     /* bytes, or whole number with B, KiB, MiB, GiB, KB, MB, GB */
     CF_ENUM,     /* one of the row's names; stored as an int */
+    CF_COUNT,    /* a whole number from min to max; stored as int64_t */
 } cf_type;
 
 enum {
@@ -81,6 +83,7 @@ typedef struct cf_key {
 #define DURATION(f) .type = CF_DURATION, .offset = FIELD(f, int64_t)
 #define SIZE(f)     .type = CF_SIZE, .offset = FIELD(f, int64_t)
 #define ENUM(f)     .type = CF_ENUM, .offset = FIELD(f, int)
+#define COUNT(f)    .type = CF_COUNT, .offset = FIELD(f, int64_t)
 
 /* Same names and values as lt_log_level, kept here so that this module does
  * not depend on lt_log.c. */
@@ -139,6 +142,20 @@ static const cf_key keys[] = {
      .help = "the province's agency id, sent as madonvi"},
     {"catalog.url", URL(catalog.url), .def = "",
      .help = "national catalog base URL; empty = catalog only from `catalog sync --file`"},
+    {"catalog.concurrency", COUNT(catalog.concurrency), .def = "32", .min = 1, .max = 256,
+     .help = "detail calls (`LayThuTuc`) in flight at once during a sync"},
+    {"catalog.timeout", DURATION(catalog.timeout_ms), .def = "30s", .min = 100, .max = 10 * 60000,
+     .help = "time limit of one catalog call (list or detail)"},
+    {"catalog.retries", COUNT(catalog.retries), .def = "3", .min = 0, .max = 20,
+     .help = "retries of a catalog call after a transport error or a 5xx, with doubling "
+             "back-off; then the whole sync fails"},
+    {"catalog.retry_delay", DURATION(catalog.retry_delay_ms), .def = "1s", .min = 1, .max = 60000,
+     .help = "back-off before the first retry of a catalog call (doubled each time)"},
+    {"catalog.interval", DURATION(catalog.interval_ms), .def = "6h", .min = 0,
+     .max = 7 * 24 * 3600000LL,
+     .help = "how often `serve` syncs from `catalog.url` (one gateway at a time); 0 = never"},
+    {"catalog.ca_file", PATH(catalog.ca_file), .def = "",
+     .help = "PEM CA bundle for the catalog's TLS; empty = the system store"},
     {"routing.model", ENUM(routing.model), .def = "auto", .names = routing_models,
      .help = "unit hierarchy for forwarding to the parent unit; auto = 3-tier when the unit "
              "tree has districts"},
@@ -192,7 +209,10 @@ static void format_range(const cf_key *k, char *buf, size_t cap)
 {
     char lo[32], hi[32];
 
-    if (k->type == CF_DURATION) {
+    if (k->type == CF_COUNT) {
+        snprintf(lo, sizeof lo, "%" PRId64, k->min);
+        snprintf(hi, sizeof hi, "%" PRId64, k->max);
+    } else if (k->type == CF_DURATION) {
         lt_cfgtext_format_duration(k->min, lo, sizeof lo);
         lt_cfgtext_format_duration(k->max, hi, sizeof hi);
     } else {
@@ -276,6 +296,10 @@ static void expected_phrase(const cf_key *k, bool hint, bool from_env, char *buf
         format_enum_names(k, "", names, sizeof names);
         snprintf(buf, cap, "one of %s", names);
         return;
+    case CF_COUNT:
+        format_range(k, range, sizeof range);
+        snprintf(buf, cap, "a whole number %s", range);
+        return;
     }
     snprintf(buf, cap, "a valid value");
 }
@@ -344,6 +368,17 @@ static lt_cfg_parse parse_text(const cf_key *k, const char *text, cf_value *ret)
         if (!parse_enum(k, text, &ret->i))
             return PARSE_SYNTAX;
         return PARSE_OK;
+    case CF_COUNT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (errno == ERANGE)
+            return PARSE_RANGE;
+        if (end == text || *end != '\0' || errno != 0)
+            return PARSE_SYNTAX;
+        ret->i = v;
+        return v < k->min || v > k->max ? PARSE_RANGE : PARSE_OK;
+    }
     }
     ret->s = text;
     return PARSE_OK;
@@ -372,6 +407,7 @@ static int store(lt_config *cfg, const cf_key *k, const cf_value *v)
         break;
     case CF_DURATION:
     case CF_SIZE:
+    case CF_COUNT:
         *(int64_t *)p = v->i;
         break;
     case CF_ENUM:
@@ -589,7 +625,7 @@ static int apply_json(lt_config *cfg, const cf_key *k, const json_t *v, lt_confi
             val.b = json_is_true(v);
             st = PARSE_OK;
         }
-    } else if (k->type == CF_SIZE && json_is_integer(v)) {
+    } else if ((k->type == CF_SIZE || k->type == CF_COUNT) && json_is_integer(v)) {
         val.i = json_integer_value(v);
         st = val.i < k->min || val.i > k->max ? PARSE_RANGE : PARSE_OK;
     } else if (json_is_string(v)) {
@@ -828,6 +864,8 @@ static const char *type_name(cf_type t)
         return "size";
     case CF_ENUM:
         return "enum";
+    case CF_COUNT:
+        return "number";
     }
     return "?";
 }
@@ -841,7 +879,7 @@ void lt_config_print_table(FILE *out)
         char env[KEY_MAX + sizeof ENV_PREFIX], type[256], range[80], names[160];
 
         env_name(k, env, sizeof env);
-        if (k->type == CF_DURATION || k->type == CF_SIZE) {
+        if (k->type == CF_DURATION || k->type == CF_SIZE || k->type == CF_COUNT) {
             format_range(k, range, sizeof range);
             snprintf(type, sizeof type, "%s %s", type_name(k->type), range);
         } else if (k->type == CF_ENUM) {
@@ -884,6 +922,8 @@ static json_t *value_json(const lt_config *cfg, const cf_key *k)
     case CF_SIZE:
         if (lt_cfgtext_format_size(*(const int64_t *)p, buf, sizeof buf))
             return json_string(buf);
+        return json_integer(*(const int64_t *)p);
+    case CF_COUNT:
         return json_integer(*(const int64_t *)p);
     case CF_ENUM:
         name = enum_name(k, *(const int *)p);

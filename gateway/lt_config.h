@@ -50,7 +50,13 @@ typedef struct lt_config {
         char *url, *login_path, *sync_path, *username, *password, *agency;
     } portal;
     struct {
-        char *url; /* national catalog base URL; empty = file imports only */
+        char *url;              /* national catalog base URL; empty = file imports only */
+        int64_t concurrency;    /* detail calls in flight at once */
+        int64_t timeout_ms;     /* one call */
+        int64_t retries;        /* retries of a call after a transport error or 5xx */
+        int64_t retry_delay_ms; /* first back-off, doubled per retry */
+        int64_t interval_ms;    /* periodic sync in serve; 0 = off */
+        char *ca_file;          /* PEM bundle; empty = system CA store */
     } catalog;
     struct {
         int model; /* an lt_routing_model */

@@ -7,6 +7,8 @@
  * first, writers finish or roll back, the database stops last. */
 #include "lt_serve.h"
 #include "lt_actor.h"
+#include "lt_catalog_actor.h"
+#include "lt_curlm.h"
 #include "lt_db.h"
 #include "lt_dbwatch.h"
 #include "lt_http.h"
@@ -142,9 +144,19 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
                               .cfg = cfg,
                               .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
+    lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
+    /* libcurl's global state before any thread that may use it. */
+    if (lt_curlm_global_init() < 0) {
+        LT_ERROR("cannot initialise libcurl");
+        goto out;
+    }
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
+        goto stop;
+    /* Periodic catalog sync: only when there is an API to sync from. */
+    if (cfg->catalog.url[0] && cfg->catalog.interval_ms > 0 &&
+        !(sv.actors[sv.nactors++] = lt_actor_new(ctx, "catalog", lt_catalog_actor, &catargs)))
         goto stop;
     if (lt_loop_add_fd(loop, sv.sigfd, ZMQ_POLLIN, on_signal, &sv) < 0)
         goto stop;
