@@ -11,6 +11,7 @@
 #include "lt_catalog_api.h"
 #include "lt_config.h"
 #include "lt_db.h"
+#include "lt_dbsession.h"
 #include "lt_log.h"
 #include "lt_migrate.h"
 #include "lt_paths.h"
@@ -87,32 +88,30 @@ const char lt_catalog_help[] =
     "  lienthong catalog show 1.003560.000.00.00.H56\n"
     "  lienthong catalog diff 3 4 --json | jq -r '.changed[]'\n";
 
-/* An open database for one command. */
+/* An open database for one command: its configuration and session. */
 typedef struct {
-    lt_config cfg;        /* loaded configuration */
-    bool cfg_loaded;      /* cfg must be freed */
-    lt_db_target *target; /* embedded cluster or URL */
-    PGconn *conn;         /* the connection */
+    lt_config cfg;         /* loaded configuration */
+    bool cfg_loaded;       /* cfg must be freed */
+    lt_dbsession *session; /* target, connection, schema */
+    PGconn *conn;          /* borrowed from session */
 } cli_db;
 
 static void db_close(cli_db *db)
 {
-    PQfinish(db->conn);
+    lt_dbsession_close(&db->session);
     db->conn = NULL;
-    lt_db_target_close(&db->target);
     if (db->cfg_loaded)
         lt_config_free(&db->cfg);
     db->cfg_loaded = false;
 }
 
-/* Loads the configuration and connects like `migrate` does; applies
- * pending migrations (write) or insists that there are none (read). Returns
- * an exit status: 0 connected. */
+/* Loads the configuration and opens the database like every command does;
+ * applies pending migrations (write) or insists that there are none (read).
+ * Returns an exit status: 0 connected. */
 static int db_open(cli_db *db, const char *config_path, bool apply, const char *cmd)
 {
     lt_config_error cerr;
-    char source[PATH_MAX], err[1024] = "", sqldir[PATH_MAX];
-    lt_migrations *m = NULL;
+    char source[PATH_MAX], err[1024] = "";
     if (lt_config_load(&db->cfg, config_path, NULL, &cerr, source, sizeof(source)) < 0) {
         fprintf(stderr, "lienthong catalog %s: configuration error: %s%s%s\n", cmd, cerr.key,
                 cerr.key[0] ? ": " : "", cerr.message);
@@ -120,31 +119,16 @@ static int db_open(cli_db *db, const char *config_path, bool apply, const char *
     }
     db->cfg_loaded = true;
     lt_log_set_level((lt_log_level)db->cfg.log.level);
-    if (lt_paths_dir(LT_PATH_SQL, sqldir, sizeof(sqldir)) < 0 ||
-        !(m = lt_migrations_load(sqldir, err, sizeof(err))) ||
-        lt_db_target_open(&db->cfg, &db->target, err, sizeof(err)) < 0 ||
-        !(db->conn = lt_db_connect(lt_db_target_conninfo(db->target),
-                                   db->cfg.database.connect_timeout_ms, err, sizeof(err))))
-        goto bad;
-    if (apply && lt_migrate_apply(db->conn, m, NULL, err, sizeof(err)) < 0)
-        goto bad;
-    lt_migrate_state st;
-    if (lt_migrate_check(db->conn, m, &st, err, sizeof(err)) < 0)
-        goto bad;
-    if (st.applied < st.known) {
-        snprintf(err, sizeof(err),
-                 "the database schema is behind this binary (%d of %d migrations applied); run "
-                 "lienthong migrate first",
-                 st.applied, st.known);
-        goto bad;
+    db->session =
+        lt_dbsession_open(&db->cfg, apply ? LT_SCHEMA_APPLY : LT_SCHEMA_CURRENT, err, sizeof(err));
+    if (!db->session) {
+        fprintf(stderr, "lienthong catalog %s: %s\n", cmd,
+                err[0] ? err : "cannot open the database");
+        db_close(db);
+        return EXIT_FAILED;
     }
-    lt_migrations_destroy(&m);
+    db->conn = lt_dbsession_conn(db->session);
     return 0;
-bad:
-    fprintf(stderr, "lienthong catalog %s: %s\n", cmd, err[0] ? err : "cannot open the database");
-    lt_migrations_destroy(&m);
-    db_close(db);
-    return EXIT_FAILED;
 }
 
 static void print_json(json_t *doc)
