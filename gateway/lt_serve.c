@@ -7,6 +7,7 @@
  * first, writers finish or roll back, the database stops last. */
 #include "lt_serve.h"
 #include "lt_actor.h"
+#include "lt_bus.h"
 #include "lt_db.h"
 #include "lt_dbwatch.h"
 #include "lt_http.h"
@@ -141,8 +142,11 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
                               .migrations = migrations,
                               .cfg = cfg,
                               .zmq_ctx = ctx};
+    lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
+        goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "bus", lt_bus_actor, &busargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
         goto stop;
