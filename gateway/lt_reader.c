@@ -301,7 +301,7 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
     reader *self = arg;
     request req = {0};
     int more = 0;
-    char verb[32];
+    char verb[32] = "";
     req.route_len = recv_into(sock, req.route, sizeof(req.route), &more);
     if (more)
         recv_into(sock, req.id, sizeof(req.id), &more);
