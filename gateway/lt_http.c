@@ -7,8 +7,10 @@
 #include "lt_http.h"
 #include "lt_actor.h"
 #include "lt_dbwatch.h"
+#include "lt_httpcall.h"
 #include "lt_log.h"
 #include "lt_loop.h"
+#include "lt_reader.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -27,6 +29,12 @@
 #define CONNECTION_LIMIT   1024
 #define CONNECTION_TIMEOUT 30 /* seconds of silence before MHD closes */
 #define RETRY_AFTER_SECS   "5"
+/* Requests waiting for another actor: how many at once, and how long each
+ * may wait (well inside DRAIN_LIMIT_MS, so a stop never strands one). */
+#define CALL_LIMIT      256
+#define CALL_TIMEOUT_MS 5000
+#define CALL_EXPIRE_MS  250
+#define MAX_QUERY_ARGS  16
 
 typedef struct {
     bool ready;       /* last state from the database watcher */
@@ -48,14 +56,19 @@ typedef struct {
     int64_t drain_deadline;
     MHD_socket quiesced_fd; /* the listener MHD handed back on quiesce */
     db_view db;
+    lt_httpcall *reader; /* requests to the reader actor */
 } http_server;
 
 /* Per-request state, created on the first call of the access handler. */
 typedef struct {
     char *body; /* request body, NUL-terminated, at most max_body */
     size_t len, cap;
-    bool too_large;  /* body exceeded the limit while streaming */
-    int64_t started; /* lt_loop_now_ms at the first call */
+    bool too_large;              /* body exceeded the limit while streaming */
+    int64_t started;             /* lt_loop_now_ms at the first call */
+    struct MHD_Connection *conn; /* suspended while waiting for an actor */
+    bool waiting;                /* suspended; the answer is not in yet */
+    int answer_status;           /* the actor's answer, 0 = none yet */
+    char *answer_body;           /* its JSON body */
 } http_req;
 
 typedef enum MHD_Result (*route_fn)(http_server *srv, struct MHD_Connection *c, http_req *req);
@@ -134,9 +147,118 @@ static enum MHD_Result route_readyz(http_server *srv, struct MHD_Connection *c, 
                       NULL, NULL);
 }
 
+/* ---- calls to other actors ------------------------------------------------
+ * A route that needs another actor sends the request through lt_httpcall and
+ * suspends the connection; the answer (or the timeout) stores itself in the
+ * request and resumes the connection; MHD then calls the access handler
+ * again, and the route replies with what came back. */
+
+/* Sends verb+params (stolen) and suspends; or answers 503 when the actor's
+ * queue or our table is full. */
+static enum MHD_Result call_actor(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                  lt_httpcall *to, const char *verb, json_t *params)
+{
+    char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
+    json_decref(params);
+    if (!text)
+        return MHD_NO;
+    int rc = lt_httpcall_send(to, verb, text, req);
+    free(text);
+    if (rc < 0)
+        return reply_unavailable(c, "too many requests waiting; try again shortly");
+    req->conn = c;
+    req->waiting = true;
+    (void)srv;
+    MHD_suspend_connection(c);
+    return MHD_YES;
+}
+
+/* Replies with an actor's answer; 503s keep their Retry-After. */
+static enum MHD_Result reply_answer(struct MHD_Connection *c, http_req *req)
+{
+    char *text = req->answer_body;
+    req->answer_body = NULL;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (req->answer_status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECS);
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)req->answer_status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static void resume_with(http_req *req, int status, char *body)
+{
+    req->answer_status = status;
+    req->answer_body = body;
+    req->waiting = false;
+    MHD_resume_connection(req->conn);
+}
+
+static void on_call_expired(void *cookie, void *arg)
+{
+    (void)arg;
+    resume_with(cookie, MHD_HTTP_SERVICE_UNAVAILABLE,
+                strdup("{\"error\":{\"code\":\"timeout\",\"message\":\"the database did not "
+                       "answer in time; try again shortly\"}}"));
+}
+
+typedef struct {
+    const char *keys[MAX_QUERY_ARGS], *values[MAX_QUERY_ARGS];
+    size_t n;
+    bool overflow;
+} query_args;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    query_args *qa = cls;
+    if (qa->n == MAX_QUERY_ARGS) {
+        qa->overflow = true;
+        return MHD_NO;
+    }
+    qa->keys[qa->n] = key;
+    qa->values[qa->n++] = value;
+    return MHD_YES;
+}
+
+/* GET /v1/catalog: parameters checked here (400 names the parameter), the
+ * page read by the reader actor. */
+static enum MHD_Result route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    if (req->answer_status)
+        return reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    query_args qa = {.n = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);
+    lt_catalog_query q;
+    char field[80], msg[256];
+    if (qa.overflow)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters",
+                           NULL);
+    if (lt_catalog_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
+                               sizeof(msg)) < 0)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
+    if (srv->draining)
+        return reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return reply_unavailable(c,
+                                 srv->db.known ? srv->db.reason : "database state not yet known");
+    return call_actor(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
+}
+
 static const route routes[] = {
     {"GET", "/healthz", route_healthz},
     {"GET", "/readyz", route_readyz},
+    {"GET", "/v1/catalog", route_catalog},
 };
 
 static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *c, const char *method,
@@ -242,6 +364,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         LT_DEBUG("request ended early (code %d) after %lld ms", (int)toe,
                  (long long)(lt_loop_now_ms() - req->started));
     srv->active--;
+    free(req->answer_body);
     free(req->body);
     free(req);
     *con_cls = NULL;
@@ -326,6 +449,35 @@ static int on_dbstate(lt_loop *loop, void *sock, void *arg)
     (void)loop;
     (void)sock;
     read_dbstate(arg);
+    return 0;
+}
+
+static int on_reader(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    http_server *srv = arg;
+    int status = 0;
+    char *body = NULL;
+    http_req *req = lt_httpcall_recv(srv->reader, &status, &body);
+    if (!req) {
+        free(body);
+        return 0; /* late: that request already timed out */
+    }
+    resume_with(req, status, body);
+    run_mhd(srv);
+    return 0;
+}
+
+static int on_call_expire(lt_loop *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    http_server *srv = arg;
+    if (lt_httpcall_pending(srv->reader) == 0)
+        return 0;
+    lt_httpcall_expire(srv->reader, lt_loop_now_ms(), on_call_expired, srv);
+    run_mhd(srv);
     return 0;
 }
 
@@ -443,8 +595,12 @@ void lt_http_actor(void *pipe, void *args)
     if (!srv.loop || !srv.dbstate || lt_config_copy(&srv.cfg, a->cfg) < 0 ||
         zmq_setsockopt(srv.dbstate, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(srv.dbstate, ZMQ_SUBSCRIBE, "dbstate", 7) < 0 ||
-        zmq_connect(srv.dbstate, LT_DBSTATE_ENDPOINT) < 0 || start_mhd(&srv) < 0 ||
-        lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
+        zmq_connect(srv.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
+        !(srv.reader =
+              lt_httpcall_new(a->zmq_ctx, LT_READER_ENDPOINT, CALL_LIMIT, CALL_TIMEOUT_MS)) ||
+        start_mhd(&srv) < 0 || lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
+        lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reader), on_reader, &srv) < 0 ||
+        lt_loop_add_timer(srv.loop, CALL_EXPIRE_MS, CALL_EXPIRE_MS, on_call_expire, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, srv.dbstate, on_dbstate, &srv) < 0 ||
         lt_loop_add_fd(srv.loop, srv.epoll_fd, ZMQ_POLLIN, on_epoll, &srv) < 0) {
         lt_actor_signal(pipe, -1);
@@ -454,8 +610,14 @@ void lt_http_actor(void *pipe, void *args)
     lt_actor_signal(pipe, 0);
     lt_loop_run(srv.loop);
 out:
+    if (srv.mhd && srv.reader && lt_httpcall_pending(srv.reader) > 0) {
+        /* MHD cannot stop with suspended connections: answer them first. */
+        lt_httpcall_expire(srv.reader, INT64_MAX, on_call_expired, &srv);
+        MHD_run(srv.mhd);
+    }
     if (srv.mhd)
         MHD_stop_daemon(srv.mhd);
+    lt_httpcall_destroy(&srv.reader);
     if (srv.quiesced_fd != MHD_INVALID_SOCKET)
         close(srv.quiesced_fd);
     if (srv.dbstate)

@@ -2,11 +2,13 @@
  *
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
- * readiness, then the fronts. Stop order is the reverse, so a front never
+ * readiness, the reader (the fronts' database reads), the bus (PUB and
+ * replay), then the fronts. Stop order is the reverse, so a front never
  * outlives what it depends on and nothing is half-written: fronts drain
  * first, writers finish or roll back, the database stops last. */
 #include "lt_serve.h"
 #include "lt_actor.h"
+#include "lt_bus.h"
 #include "lt_catalog_actor.h"
 #include "lt_curlm.h"
 #include "lt_db.h"
@@ -16,6 +18,7 @@
 #include "lt_loop.h"
 #include "lt_migrate.h"
 #include "lt_paths.h"
+#include "lt_reader.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -143,6 +146,8 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
                               .migrations = migrations,
                               .cfg = cfg,
                               .zmq_ctx = ctx};
+    lt_reader_args readerargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
+    lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
     lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
     /* libcurl's global state before any thread that may use it. */
@@ -151,6 +156,10 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         goto out;
     }
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
+        goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reader", lt_reader_actor, &readerargs)))
+        goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "bus", lt_bus_actor, &busargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
         goto stop;

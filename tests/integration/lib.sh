@@ -122,9 +122,12 @@ lt_psql() { # URL SQL: prints unaligned tuples
 
 # ---- the gateway -------------------------------------------------------------
 # lt_gw_start NAME [VAR=value ...] [-- ARGS]: starts `lienthong serve` with the given
-# environment, HTTP on a free port; waits until it listens. Sets
-# LT_GW_PID[NAME] and LT_GW_PORT[NAME]; the log is $LT_TMP/NAME.log.
-declare -A LT_GW_PID LT_GW_PORT
+# environment, HTTP on a free port and the ZeroMQ endpoints on free ports
+# (tcp://127.0.0.1:*, so parallel tests never meet on the fixed defaults);
+# waits until it listens. Sets LT_GW_PID[NAME], LT_GW_PORT[NAME] and, when the
+# bus bound them, LT_GW_EVENTS[NAME] / LT_GW_REPLAY[NAME] (the bound
+# endpoints); the log is $LT_TMP/NAME.log.
+declare -A LT_GW_PID LT_GW_PORT LT_GW_EVENTS LT_GW_REPLAY
 # Arguments: NAME [VAR=value ...] [-- serve arguments ...]
 lt_gw_spawn() {
   local name=$1; shift
@@ -134,7 +137,9 @@ lt_gw_spawn() {
   [ $# -gt 0 ] && shift
   args=("$@")
   : >"$log"
-  env LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_DATA_DIR="$LT_TMP/$name-data" "${envs[@]}" \
+  env LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_DATA_DIR="$LT_TMP/$name-data" \
+    LIENTHONG_ZMQ_EVENTS='tcp://127.0.0.1:*' LIENTHONG_ZMQ_REPLAY='tcp://127.0.0.1:*' \
+    LIENTHONG_ZMQ_INGRESS='tcp://127.0.0.1:*' "${envs[@]}" \
     "$LIENTHONG_BIN" serve "${args[@]}" >>"$log" 2>&1 &
   LT_PIDS+=("$!")
   LT_GW_PID[$name]=$!
@@ -145,6 +150,9 @@ lt_gw_listening() {
   local log="$LT_TMP/$1.log"
   lt_wait 90 grep -q '"http_listen"' "$log" || lt_fail "gateway $1 did not start listening"
   LT_GW_PORT[$1]=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2)
+  # The bus starts before HTTP, so its endpoints are logged by now.
+  LT_GW_EVENTS[$1]=$(grep -o '"zmq_events":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+  LT_GW_REPLAY[$1]=$(grep -o '"zmq_replay":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
 }
 
 lt_gw_start() {

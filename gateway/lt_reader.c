@@ -1,0 +1,386 @@
+/* lt_reader: database reads for the fronts (see lt_reader.h).
+ *
+ * Why an actor of its own: the HTTP front must never wait on libpq, and a
+ * catalog page of 1,000 procedures is megabytes a query; this actor takes
+ * that wait in its own loop and hands back the finished body. One query at
+ * a time on one connection keeps the load a front can put on the database
+ * bounded by LT_READER_MAX_QUEUE; more readers can be started later if a
+ * measurement asks for them (the DEALER in lt_httpcall spreads requests). */
+#include "lt_reader.h"
+#include "lt_actor.h"
+#include "lt_log.h"
+#include "lt_loop.h"
+#include "lt_pgconn.h"
+#include "lt_procedure.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define QUERY_TIMEOUT_MS 10000
+#define MAX_FRAME        64 /* bytes of a routing id or request id */
+
+/* ---- parameters (pure) ---------------------------------------------------- */
+
+/* A whole decimal number in [min, max]; no sign, no spaces, no leftovers. */
+static bool parse_num(const char *s, int64_t min, int64_t max, int64_t *ret)
+{
+    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s))
+        return false;
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno || v < min || v > max)
+        return false;
+    *ret = v;
+    return true;
+}
+
+int lt_catalog_query_parse(const char *const *keys, const char *const *values, size_t n,
+                           lt_catalog_query *ret, char *field, size_t fcap, char *msg, size_t mcap)
+{
+    lt_catalog_query q = {.since = -1, .level = -1, .limit = LT_CATALOG_DEFAULT_LIMIT};
+    static const char *const known[] = {"since", "level", "limit", "after"};
+    for (size_t i = 0; i < n; i++) {
+        const char *k = keys[i], *v = values[i] ? values[i] : "";
+        snprintf(field, fcap, "%.64s", k);
+        size_t which = 0;
+        while (which < 4 && strcmp(k, known[which]) != 0)
+            which++;
+        if (which == 4) {
+            snprintf(msg, mcap, "unknown parameter %.64s (expected since, level, limit, after)", k);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(keys[j], k) == 0) {
+                snprintf(msg, mcap, "%s: given more than once", k);
+                return -1;
+            }
+        int64_t num = 0;
+        switch (which) {
+        case 0:
+            if (!parse_num(v, 0, INT64_MAX, &num)) {
+                snprintf(msg, mcap, "since: expected a catalog version (a whole number >= 0)");
+                return -1;
+            }
+            q.since = num;
+            break;
+        case 1:
+            if (!parse_num(v, 0, 3, &num)) {
+                snprintf(msg, mcap,
+                         "level: expected 0 (ministry), 1 (province), 2 (district) or 3 "
+                         "(commune)");
+                return -1;
+            }
+            q.level = (int)num;
+            break;
+        case 2:
+            if (!parse_num(v, 1, LT_CATALOG_MAX_LIMIT, &num)) {
+                snprintf(msg, mcap, "limit: expected a page size from 1 to %d",
+                         LT_CATALOG_MAX_LIMIT);
+                return -1;
+            }
+            q.limit = num;
+            break;
+        default:
+            if (!*v || strlen(v) > LT_CATALOG_MAX_CODE) {
+                snprintf(msg, mcap, "after: expected a procedure code (the next of a page)");
+                return -1;
+            }
+            snprintf(q.after, sizeof(q.after), "%s", v);
+            break;
+        }
+    }
+    *ret = q;
+    return 0;
+}
+
+json_t *lt_catalog_query_json(const lt_catalog_query *q)
+{
+    return json_pack("{s:I, s:i, s:I, s:s}", "since", (json_int_t)q->since, "level", q->level,
+                     "limit", (json_int_t)q->limit, "after", q->after);
+}
+
+int lt_catalog_query_from_json(const json_t *j, lt_catalog_query *ret)
+{
+    json_int_t since = 0, limit = 0;
+    int level = 0;
+    const char *after = NULL;
+    if (json_unpack((json_t *)j, "{s:I, s:i, s:I, s:s}", "since", &since, "level", &level, "limit",
+                    &limit, "after", &after) < 0 ||
+        limit < 1 || limit > LT_CATALOG_MAX_LIMIT || strlen(after) > LT_CATALOG_MAX_CODE)
+        return -1;
+    *ret = (lt_catalog_query){.since = since, .level = level, .limit = limit};
+    snprintf(ret->after, sizeof(ret->after), "%s", after);
+    return 0;
+}
+
+/* ---- the actor ------------------------------------------------------------ */
+
+typedef struct {
+    char route[MAX_FRAME]; /* the DEALER's routing id */
+    size_t route_len;
+    char id[MAX_FRAME]; /* the caller's request id */
+    lt_catalog_query q; /* the only verb today */
+} request;
+
+typedef struct {
+    void *pipe;
+    void *router; /* LT_READER_ENDPOINT */
+    lt_loop *loop;
+    lt_config cfg;
+    lt_pgconn *pg;
+    request queue[LT_READER_MAX_QUEUE]; /* FIFO ring */
+    size_t head, count;
+    bool running; /* queue[head] is being queried */
+} reader;
+
+static void answer(reader *self, const request *r, int status, const char *body)
+{
+    char st[8];
+    snprintf(st, sizeof(st), "%d", status);
+    if (zmq_send(self->router, r->route, r->route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return; /* the front is gone or stuck; its request times out there */
+    zmq_send(self->router, r->id, strlen(r->id), ZMQ_SNDMORE);
+    zmq_send(self->router, st, strlen(st), ZMQ_SNDMORE);
+    zmq_send(self->router, body, strlen(body), 0);
+}
+
+static void answer_error(reader *self, const request *r, int status, const char *code,
+                         const char *message)
+{
+    json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    answer(self, r, status, text ? text : "{}");
+    free(text);
+    json_decref(j);
+}
+
+/* The page, one statement so version and rows come from one snapshot. The
+ * codes compare in byte order (COLLATE "C") whatever the database's
+ * collation, so `after` means the same on every server. One row more than
+ * the limit says whether a next page exists. */
+static const char catalog_sql[] =
+    "SELECT v.version, p.code, p.abolished_at IS NOT NULL, p.record::text,"
+    " o.local_code IS NOT NULL, trim_scale(o.time_limit)::text, o.time_limit_unit, o.fees::text"
+    " FROM (SELECT coalesce(max(version), 0) AS version FROM catalog_versions) v"
+    " LEFT JOIN LATERAL (SELECT code, abolished_at, record FROM procedures"
+    "  WHERE CASE WHEN $1::bigint < 0 THEN abolished_at IS NULL"
+    "        ELSE catalog_version > $1::bigint END"
+    "  AND ($2::int < 0 OR $2::smallint = ANY (levels))"
+    "  AND ($3::text = '' OR code COLLATE \"C\" > $3::text)"
+    "  ORDER BY code COLLATE \"C\" LIMIT $4::int + 1) p ON true"
+    " LEFT JOIN procedure_overlays o ON o.local_code = p.code"
+    " ORDER BY p.code COLLATE \"C\"";
+
+/* A procedure as served: the stored record with its overlay applied. */
+static json_t *served_record(const PGresult *r, int i)
+{
+    json_t *rec = json_loads(PQgetvalue(r, i, 3), 0, NULL);
+    if (!rec || strcmp(PQgetvalue(r, i, 4), "t") != 0)
+        return rec;
+    json_t *fees = PQgetisnull(r, i, 7) ? NULL : json_loads(PQgetvalue(r, i, 7), 0, NULL);
+    lt_procedure_overlay ov = {
+        .has_time_limit = !PQgetisnull(r, i, 5),
+        .time_limit = strtod(PQgetvalue(r, i, 5), NULL),
+        .time_unit = PQgetvalue(r, i, 6),
+        .fees = json_is_array(fees) ? fees : NULL,
+    };
+    json_t *eff = lt_procedure_apply_overlay(rec, &ov, NULL);
+    json_decref(fees);
+    json_decref(rec);
+    return eff;
+}
+
+static char *catalog_body(const PGresult *r, const lt_catalog_query *q)
+{
+    int n = PQntuples(r);
+    json_t *procs = json_array(), *removed = json_array();
+    json_t *doc = json_pack("{s:I, s:o, s:o, s:n}", "version",
+                            (json_int_t)strtoll(n ? PQgetvalue(r, 0, 0) : "0", NULL, 10),
+                            "procedures", procs, "removed", removed, "next");
+    char *text = NULL;
+    if (!doc)
+        return NULL;
+    int rows = 0;
+    for (int i = 0; i < n; i++) {
+        if (PQgetisnull(r, i, 1))
+            continue; /* the version row of an empty page */
+        if (rows == q->limit) {
+            json_object_set_new(doc, "next", json_string(PQgetvalue(r, i - 1, 1)));
+            break;
+        }
+        rows++;
+        if (strcmp(PQgetvalue(r, i, 2), "t") == 0) {
+            json_array_append_new(removed, json_string(PQgetvalue(r, i, 1)));
+            continue;
+        }
+        json_t *rec = served_record(r, i);
+        if (!rec || json_array_append_new(procs, rec) < 0)
+            goto out;
+    }
+    text = json_dumps(doc, JSON_COMPACT);
+out:
+    json_decref(doc);
+    return text;
+}
+
+static void run_next(reader *self);
+
+static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
+{
+    (void)pg;
+    reader *self = arg;
+    request *req = &self->queue[self->head];
+    if (!r) {
+        answer_error(self, req, 503, "not_ready", err ? err : "database unavailable");
+    } else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        LT_WARN("reader: catalog query failed: %s", PQresultErrorMessage(r));
+        answer_error(self, req, 500, "internal", "the catalog could not be read");
+    } else {
+        char *body = catalog_body(r, &req->q);
+        if (body)
+            answer(self, req, 200, body);
+        else
+            answer_error(self, req, 500, "internal", "out of memory");
+        free(body);
+    }
+    PQclear(r);
+    self->running = false;
+    self->head = (self->head + 1) % LT_READER_MAX_QUEUE;
+    self->count--;
+    run_next(self);
+}
+
+static void run_next(reader *self)
+{
+    while (self->count > 0 && !self->running) {
+        request *req = &self->queue[self->head];
+        if (!lt_pgconn_up(self->pg)) {
+            answer_error(self, req, 503, "not_ready", lt_pgconn_reason(self->pg));
+            self->head = (self->head + 1) % LT_READER_MAX_QUEUE;
+            self->count--;
+            continue;
+        }
+        char since[24], level[8], limit[24];
+        snprintf(since, sizeof(since), "%" PRId64, req->q.since);
+        snprintf(level, sizeof(level), "%d", req->q.level);
+        snprintf(limit, sizeof(limit), "%" PRId64, req->q.limit);
+        const char *p[4] = {since, level, req->q.after, limit};
+        if (lt_pgconn_query(self->pg, catalog_sql, 4, p, QUERY_TIMEOUT_MS, on_result, self) < 0)
+            return; /* busy; or lost, and the state callback answers the queue */
+        self->running = true;
+    }
+}
+
+static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
+{
+    (void)pg;
+    (void)up;
+    (void)reason;
+    run_next(arg); /* queued requests go, or get 503 */
+}
+
+static size_t recv_into(void *sock, char *buf, size_t cap, int *ret_more)
+{
+    int n = zmq_recv(sock, buf, cap - 1, 0);
+    size_t more_len = sizeof(*ret_more);
+    zmq_getsockopt(sock, ZMQ_RCVMORE, ret_more, &more_len);
+    if (n < 0)
+        n = 0;
+    size_t len = (size_t)n < cap - 1 ? (size_t)n : cap - 1;
+    buf[len] = '\0';
+    return len;
+}
+
+static int on_request(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    reader *self = arg;
+    request req = {0};
+    int more = 0;
+    char verb[32] = "";
+    req.route_len = recv_into(sock, req.route, sizeof(req.route), &more);
+    if (more)
+        recv_into(sock, req.id, sizeof(req.id), &more);
+    if (more)
+        recv_into(sock, verb, sizeof(verb), &more);
+    char *params = more ? lt_msg_recv_str(sock, &more) : NULL;
+    lt_msg_drain(sock);
+    json_t *j = params ? json_loads(params, 0, NULL) : NULL;
+    free(params);
+    int ok = j && strcmp(verb, "catalog") == 0 && lt_catalog_query_from_json(j, &req.q) == 0;
+    json_decref(j);
+    if (!ok) {
+        answer_error(self, &req, 500, "internal", "malformed request to the reader");
+    } else if (self->count == LT_READER_MAX_QUEUE) {
+        answer_error(self, &req, 503, "busy", "too many catalog requests waiting; try again");
+    } else {
+        self->queue[(self->head + self->count) % LT_READER_MAX_QUEUE] = req;
+        self->count++;
+        run_next(self);
+    }
+    return 0;
+}
+
+static int on_pipe(lt_loop *loop, void *pipe, void *arg)
+{
+    (void)loop;
+    reader *self = arg;
+    int more = 0;
+    char *cmd = lt_msg_recv_str(pipe, &more);
+    int rc = 0;
+    if (!cmd || strcmp(cmd, "$TERM") == 0) {
+        rc = -1;
+    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
+        lt_config *next = lt_msg_recv_ptr(pipe);
+        if (next) {
+            if (lt_config_apply_reload(&self->cfg, next, NULL, 0) < 0)
+                LT_ERROR("reader: reload ran out of memory");
+            lt_config_free(next);
+            free(next);
+        }
+    }
+    lt_msg_drain(pipe);
+    free(cmd);
+    return rc;
+}
+
+void lt_reader_actor(void *pipe, void *args)
+{
+    const lt_reader_args *a = args;
+    reader *self = calloc(1, sizeof(*self)); /* the queue is too big for a stack */
+    int linger = 0, hwm = LT_READER_MAX_QUEUE * 4, one = 1;
+    if (!self) {
+        lt_actor_signal(pipe, -1);
+        return;
+    }
+    self->pipe = pipe;
+    lt_pgconn_callbacks cb = {.state = on_pg_state, .arg = self};
+    self->loop = lt_loop_new();
+    self->router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
+    if (!self->loop || !self->router || lt_config_copy(&self->cfg, a->cfg) < 0 ||
+        zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+        zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
+        zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
+        zmq_bind(self->router, LT_READER_ENDPOINT) < 0 ||
+        !(self->pg = lt_pgconn_new(self->loop, a->conninfo, self->cfg.database.connect_timeout_ms,
+                                   "reader", &cb)) ||
+        lt_loop_add_socket(self->loop, pipe, on_pipe, self) < 0 ||
+        lt_loop_add_socket(self->loop, self->router, on_request, self) < 0) {
+        LT_ERROR("reader cannot start: %s", zmq_strerror(zmq_errno()));
+        lt_actor_signal(pipe, -1);
+        goto out;
+    }
+    lt_actor_signal(pipe, 0);
+    lt_loop_run(self->loop);
+out:
+    lt_pgconn_destroy(&self->pg);
+    if (self->router)
+        zmq_close(self->router);
+    lt_loop_destroy(&self->loop);
+    lt_config_free(&self->cfg);
+    free(self);
+}
