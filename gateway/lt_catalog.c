@@ -239,20 +239,20 @@ bad:
     return -1;
 }
 
-int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
-                        lt_catalog_error *err)
+/* Stages p (NULL: record was refused as perr says) and destroys it. */
+static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_error *perr,
+                 const json_t *record, int64_t index, int64_t offset, lt_catalog_error *err)
 {
-    lt_procedure_error perr;
-    lt_procedure *p = lt_procedure_normalize(record, &perr);
     if (!p) {
         const char *code = json_string_value(json_object_get(record, "MATTHC"));
         char pos[320];
-        snprintf(pos, sizeof(pos), "[%" PRId64 "]%s%s", index, perr.path[0] ? "." : "", perr.path);
+        snprintf(pos, sizeof(pos), "[%" PRId64 "]%s%s", index, perr->path[0] ? "." : "",
+                 perr->path);
         return err_set(err, pos,
                        "record [%" PRId64 "] (at byte %" PRId64 "%s%.64s) is refused: %s%s"
                        "expected %s, got %s",
-                       index, offset, code ? ", MATTHC " : "", code ? code : "", perr.path,
-                       perr.path[0] ? ": " : "", perr.expected, perr.got);
+                       index, offset, code ? ", MATTHC " : "", code ? code : "", perr->path,
+                       perr->path[0] ? ": " : "", perr->expected, perr->got);
     }
     char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
     snprintf(ord, sizeof(ord), "%" PRId64, index);
@@ -292,6 +292,14 @@ oom:
 out:
     lt_procedure_destroy(&p);
     return rc;
+}
+
+int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
+                        lt_catalog_error *err)
+{
+    lt_procedure_error perr;
+    lt_procedure *p = lt_procedure_normalize(record, &perr);
+    return stage(self, p, &perr, record, index, offset, err);
 }
 
 /* ---- commit -------------------------------------------------------------- */
@@ -586,7 +594,10 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
                     it.index, it.offset, jerr.text, at);
             goto fail;
         }
-        int added = lt_catalog_sync_add(sync, rec, it.index, it.offset, err);
+        /* The parsed record is ours alone: normalized in place, no copy. */
+        lt_procedure_error perr;
+        lt_procedure *p = lt_procedure_normalize_inplace(rec, &perr);
+        int added = stage(sync, p, &perr, rec, it.index, it.offset, err);
         json_decref(rec);
         if (added < 0)
             goto fail;

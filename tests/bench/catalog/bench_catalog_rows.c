@@ -1,6 +1,6 @@
 /* bench_catalog_rows: the rows of the catalog sync benchmark's baseline. The
  * baseline is "what a sync would cost if it were nothing but a COPY of its
- * result": the same columns `procedures` gets (code, base_code, name, levels,
+ * result": the columns a sync writes to `procedures` (code, base_code, name, levels,
  * status, field_code, content_hash, record as jsonb), the record normalized
  * and hashed by the same lt_procedure code the sync uses. Writing those rows
  * is preparation, untimed; run.sh then times only `COPY ... FROM` of them.
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
             goto out;
         }
         lt_procedure_error perr;
-        lt_procedure *p = lt_procedure_normalize(rec, &perr);
+        lt_procedure *p = lt_procedure_normalize_inplace(rec, &perr);
         json_decref(rec);
         if (!p) {
             fprintf(stderr, "bench_catalog_rows: record [%" PRId64 "].%s: expected %s, got %s\n",
