@@ -17,7 +17,9 @@
 #
 # Environment: LT_BUILD_DIR (default ./build, a Release build), LT_BENCH_SMALL,
 # LT_BENCH_BIG, LT_BENCH_CHANGE (percent, default 1), LT_BENCH_STEP_TIMEOUT
-# (s, default 240), LT_BENCH_TIMEOUT (s, whole run, default 900).
+# (s, default 240), LT_BENCH_TIMEOUT (s, whole run, default 900); for profiling,
+# LT_BENCH_PG_OPTS (more server options, e.g. "-c log_min_duration_statement=0")
+# and LT_BENCH_KEEP=1 (keep the scratch directory and its logs).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -74,6 +76,8 @@ cleanup() {
   if [ $rc -ne 0 ]; then
     log "failed (exit $rc); logs kept in $tmp"
     tail -n 20 "$tmp"/*.log "$tmp/pg/postgres.log" 2>/dev/null >&2
+  elif [ "${LT_BENCH_KEEP:-0}" = 1 ]; then
+    log "logs kept in $tmp"
   else
     rm -rf "$tmp"
   fi
@@ -94,7 +98,7 @@ as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C
   --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
 pg_started=1
 as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on" start >/dev/null ||
+  -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on ${LT_BENCH_PG_OPTS:-}" start >/dev/null ||
   die "PostgreSQL did not start"
 pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
 [ "$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW fsync")" = on ] || die "fsync is off"
@@ -148,6 +152,10 @@ sync_cmd() { # DB FILE
   cmd=(env LIENTHONG_DATABASE_URL="$(url "$1")" "$bin" catalog sync --file "$2" --json)
 }
 
+# Other work on the machine moves absolute times (a shared 2-CPU VM); the
+# load average before and after is printed with the results.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ---- inputs (untimed) -------------------------------------------------------------
 log "PostgreSQL $pg_version, fsync on; generating $small and $big procedures (+${change}% changed)"
 timeout "$step_timeout" "$gen" --count "$small" >"$tmp/small.json"
@@ -188,7 +196,8 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 verdict() { awk -v v="$1" -v lim="$2" 'BEGIN { print (v <= lim ? "met" : "MISSED") }'; }
 cat <<EOF
 
-Catalog sync, PostgreSQL $pg_version (fsync on), $(nproc) CPUs, build $build_type, $(date +%F)
+Catalog sync, PostgreSQL $pg_version (fsync on), $(nproc) CPUs, build $build_type, $(date +%F);
+load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)
 
 | step | records | time (s) | baseline (s) | ratio | peak RSS (MiB) | aim |
 | --- | ---: | ---: | ---: | ---: | ---: | --- |
