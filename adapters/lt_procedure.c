@@ -386,19 +386,31 @@ static const char *extract_field_code(const json_t *record)
     return NULL;
 }
 
-lt_procedure *lt_procedure_normalize(const json_t *record, lt_procedure_error *err)
+static lt_procedure *not_an_object(const json_t *record, lt_procedure_error *err)
+{
+    path_t p = {.buf = "", .len = 0};
+    if (err)
+        memset(err, 0, sizeof(*err));
+    set_error(err, &p, "", "a procedure record (a JSON object)", record);
+    return NULL;
+}
+
+/* record: an object (or NULL: out of memory) whose reference the new
+ * lt_procedure owns, normalized in place; released on failure. */
+static lt_procedure *normalize_owned(json_t *record, lt_procedure_error *err)
 {
     path_t p = {.buf = "", .len = 0};
     lt_procedure *self = NULL;
     if (err)
         memset(err, 0, sizeof(*err));
-    if (!json_is_object(record)) {
-        set_error(err, &p, "", "a procedure record (a JSON object)", record);
-        return NULL;
-    }
-    self = calloc(1, sizeof(*self));
-    if (!self || !(self->record = json_deep_copy(record)))
+    if (!record)
         goto oom;
+    self = calloc(1, sizeof(*self));
+    if (!self) {
+        json_decref(record);
+        goto oom;
+    }
+    self->record = record;
     if (normalize_object(self->record, record_spec, &p, err) < 0)
         goto bad;
     self->canonical = json_dumps(self->record, JSON_SORT_KEYS | JSON_COMPACT);
@@ -428,6 +440,20 @@ oom:
 bad:
     lt_procedure_destroy(&self);
     return NULL;
+}
+
+lt_procedure *lt_procedure_normalize(const json_t *record, lt_procedure_error *err)
+{
+    if (!json_is_object(record))
+        return not_an_object(record, err);
+    return normalize_owned(json_deep_copy(record), err);
+}
+
+lt_procedure *lt_procedure_normalize_inplace(json_t *record, lt_procedure_error *err)
+{
+    if (!json_is_object(record))
+        return not_an_object(record, err);
+    return normalize_owned(json_incref(record), err);
 }
 
 void lt_procedure_destroy(lt_procedure **self_p)

@@ -51,6 +51,12 @@ typedef struct lt_procedure lt_procedure;
  * NULL with err->expected "memory" when out of memory. */
 lt_procedure *lt_procedure_normalize(const json_t *record, lt_procedure_error *err)
     __attribute__((warn_unused_result));
+/* The same, but normalizes record itself instead of a copy (the copy is a
+ * tenth of a bulk sync's CPU): for a caller that parsed the record only to
+ * normalize it. The lt_procedure takes its own reference; afterwards record
+ * holds the normalized form, or, on failure, a partly normalized one. */
+lt_procedure *lt_procedure_normalize_inplace(json_t *record, lt_procedure_error *err)
+    __attribute__((warn_unused_result));
 void lt_procedure_destroy(lt_procedure **self_p);
 
 /* The normalized record (borrowed; json_incref to keep it). */

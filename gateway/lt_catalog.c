@@ -251,17 +251,19 @@ static int start_copy(lt_catalog_sync *self, lt_catalog_error *err)
     return 0;
 }
 
-int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
-                        lt_catalog_error *err)
+/* Stages p (NULL: the record was refused as perr says) and destroys it. */
+static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_error *perr,
+                 const json_t *record, int64_t index, int64_t offset, lt_catalog_error *err)
 {
-    if (start_copy(self, err) < 0)
+    if (start_copy(self, err) < 0) {
+        lt_procedure_destroy(&p);
         return -1;
-    lt_procedure_error perr;
-    lt_procedure *p = lt_procedure_normalize(record, &perr);
+    }
     if (!p) {
         const char *code = json_string_value(json_object_get(record, "MATTHC"));
         char pos[320];
-        snprintf(pos, sizeof(pos), "[%" PRId64 "]%s%s", index, perr.path[0] ? "." : "", perr.path);
+        snprintf(pos, sizeof(pos), "[%" PRId64 "]%s%s", index, perr->path[0] ? "." : "",
+                 perr->path);
         /* " (at byte 1234, MATTHC 2.000908)"; a source without offsets
          * (the API) passes offset -1. */
         char where[160] = "";
@@ -272,7 +274,8 @@ int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t ind
         else if (code)
             snprintf(where, sizeof(where), " (MATTHC %.64s)", code);
         return err_set(err, pos, "record [%" PRId64 "]%s is refused: %s%sexpected %s, got %s",
-                       index, where, perr.path, perr.path[0] ? ": " : "", perr.expected, perr.got);
+                       index, where, perr->path, perr->path[0] ? ": " : "", perr->expected,
+                       perr->got);
     }
     char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
     snprintf(ord, sizeof(ord), "%" PRId64, index);
@@ -312,6 +315,14 @@ oom:
 out:
     lt_procedure_destroy(&p);
     return rc;
+}
+
+int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t index, int64_t offset,
+                        lt_catalog_error *err)
+{
+    lt_procedure_error perr;
+    lt_procedure *p = lt_procedure_normalize(record, &perr);
+    return stage(self, p, &perr, record, index, offset, err);
 }
 
 /* ---- commit -------------------------------------------------------------- */
@@ -611,7 +622,10 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
                     it.index, it.offset, jerr.text, at);
             goto fail;
         }
-        int added = lt_catalog_sync_add(sync, rec, it.index, it.offset, err);
+        /* The parsed record is ours alone: normalized in place, no copy. */
+        lt_procedure_error perr;
+        lt_procedure *p = lt_procedure_normalize_inplace(rec, &perr);
+        int added = stage(sync, p, &perr, rec, it.index, it.offset, err);
         json_decref(rec);
         if (added < 0)
             goto fail;

@@ -30,6 +30,14 @@ static lt_procedure *norm_ok(const char *text)
     json_decref(j);
     if (!p)
         fail_msg("refused: %s: expected %s, got %s", err.path, err.expected, err.got);
+    /* In place (what a file sync uses) must give the same record and hash. */
+    j = parse(text);
+    lt_procedure *q = lt_procedure_normalize_inplace(j, &err);
+    json_decref(j);
+    assert_non_null(q);
+    assert_string_equal(lt_procedure_canonical(q), lt_procedure_canonical(p));
+    assert_memory_equal(lt_procedure_hash(q), lt_procedure_hash(p), LT_PROCEDURE_HASH_BYTES);
+    lt_procedure_destroy(&q);
     return p;
 }
 
@@ -37,14 +45,17 @@ static void norm_bad(const char *text, const char *path, const char *field, cons
 {
     json_t *j = parse(text);
     lt_procedure_error err;
-    lt_procedure *p = lt_procedure_normalize(j, &err);
+    for (int inplace = 0; inplace < 2; inplace++) {
+        lt_procedure *p =
+            inplace ? lt_procedure_normalize_inplace(j, &err) : lt_procedure_normalize(j, &err);
+        assert_null(p);
+        assert_string_equal(err.path, path);
+        assert_string_equal(err.field, field);
+        assert_true(err.expected[0] != '\0');
+        if (got)
+            assert_string_equal(err.got, got);
+    }
     json_decref(j);
-    assert_null(p);
-    assert_string_equal(err.path, path);
-    assert_string_equal(err.field, field);
-    assert_true(err.expected[0] != '\0');
-    if (got)
-        assert_string_equal(err.got, got);
 }
 
 static void test_minimal(void **state)

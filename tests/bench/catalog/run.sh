@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Catalog sync benchmark (README.md next to this file): `lienthong catalog
+# sync --file` of generated exports against a throwaway PostgreSQL with fsync
+# on, each figure next to a baseline measured in the same run:
+#
+#   1. full sync of SMALL (2,000) and BIG (100,000) procedures, each against a
+#      raw COPY of the same rows (same columns, the normalized record as jsonb
+#      and its hash) into a table shaped like `procedures`;
+#   2. an unchanged re-sync of BIG;
+#   3. a re-sync of BIG with 1 % of the records changed;
+#   4. the sync process's peak RSS (SMALL against BIG).
+#
+# Prints a Markdown table. Bounded: every step runs under `timeout`, the whole
+# run under a watchdog, and everything started (PostgreSQL included) is
+# stopped by PID on exit, failure or time-out. Loopback only: PostgreSQL
+# listens on a Unix socket in a private directory.
+#
+# Environment: LT_BUILD_DIR (default ./build, a Release build), LT_BENCH_SMALL,
+# LT_BENCH_BIG, LT_BENCH_CHANGE (percent, default 1), LT_BENCH_STEP_TIMEOUT
+# (s, default 240), LT_BENCH_TIMEOUT (s, whole run, default 900); for profiling,
+# LT_BENCH_PG_OPTS (more server options, e.g. "-c log_min_duration_statement=0")
+# and LT_BENCH_KEEP=1 (keep the scratch directory and its logs).
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/../../.." && pwd)
+build=$(cd "${LT_BUILD_DIR:-$src/build}" && pwd)
+small=${LT_BENCH_SMALL:-2000}
+big=${LT_BENCH_BIG:-100000}
+change=${LT_BENCH_CHANGE:-1}
+step_timeout=${LT_BENCH_STEP_TIMEOUT:-240}
+total_timeout=${LT_BENCH_TIMEOUT:-900}
+bin=$build/gateway/lienthong
+gen=$build/tests/lt_gencatalog
+rows=$build/tests/bench/catalog/bench_catalog_rows
+pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+
+log() { printf '[%s catalog-bench] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+  log "FAIL: $*"
+  exit 1
+}
+
+for f in "$bin" "$gen" "$rows"; do
+  [ -x "$f" ] || die "$f is missing: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2)"
+done
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time'; deploy/install-deps.sh installs it)"
+[ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+[ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
+
+# Short path: a Unix socket address holds ~107 bytes.
+tmp=$(mktemp -d /tmp/lt-catbench.XXXXXX)
+chmod 755 "$tmp"
+pgdata=$tmp/pg/data
+sock=$tmp/pg/sock
+pg_started=0
+watchdog=
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT TERM INT
+  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
+  # Our PostgreSQL, by the PID it wrote: a fast shutdown, then KILL if it hangs.
+  if [ "$pg_started" = 1 ] && [ -f "$pgdata/postmaster.pid" ]; then
+    local pm
+    pm=$(head -1 "$pgdata/postmaster.pid")
+    if [ -n "$pm" ]; then
+      kill -INT "$pm" 2>/dev/null
+      for _ in $(seq 1 100); do kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pm" 2>/dev/null
+    fi
+  fi
+  if [ $rc -ne 0 ]; then
+    log "failed (exit $rc); logs kept in $tmp"
+    tail -n 20 "$tmp"/*.log "$tmp/pg/postgres.log" 2>/dev/null >&2
+  elif [ "${LT_BENCH_KEEP:-0}" = 1 ]; then
+    log "logs kept in $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'log "time limit reached"; exit 124' TERM INT
+# The watchdog holds none of our output descriptors and takes its sleep
+# along when it is killed.
+bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
+  watchdog "$total_timeout" $$ </dev/null >/dev/null 2>&1 &
+watchdog=$!
+
+# ---- PostgreSQL as in production: fsync on, defaults otherwise ----------------
+mkdir -p "$sock"
+[ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/pg"
+as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C.UTF-8 \
+  --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
+pg_started=1
+as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
+  -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on ${LT_BENCH_PG_OPTS:-}" start >/dev/null ||
+  die "PostgreSQL did not start"
+pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
+[ "$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW fsync")" = on ] || die "fsync is off"
+url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+q() { psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
+
+# ---- timing -------------------------------------------------------------------
+# timed NAME CMD...: runs CMD under timeout and /usr/bin/time; sets
+# T[NAME] (wall seconds) and RSS[NAME] (peak RSS, KiB). CMD's stdout goes to
+# $tmp/NAME.out, its stderr to $tmp/NAME.log.
+declare -A T RSS
+timed() {
+  local name=$1; shift
+  local t0 t1
+  t0=$(date +%s%N)
+  timeout -k 5 "$step_timeout" /usr/bin/time -f '%M' -o "$tmp/$name.rss" "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.log" || die "$name: exit $? (see $tmp/$name.log)"
+  t1=$(date +%s%N)
+  T[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  RSS[$name]=$(tail -1 "$tmp/$name.rss")
+  log "$name: ${T[$name]} s, peak RSS ${RSS[$name]} KiB"
+}
+
+# The checkpoint before each timed step keeps one step's dirty pages from
+# being written during the next one.
+checkpoint() { q "$1" "CHECKPOINT" >/dev/null; }
+
+# expect NAME 'jq expression' VALUE: what the sync says it did.
+expect() {
+  local got
+  got=$(jq -r "$2" "$tmp/$1.out")
+  [ "$got" = "$3" ] || die "$1: expected $2 = $3, got $got"
+}
+
+# prepare DB: an empty database, migrated (untimed; a sync migrates first
+# otherwise), with raw_procedures shaped like procedures (columns, generated
+# column, defaults, checks, indexes; not the foreign key, nothing to point at).
+prepare() {
+  psql "host=$sock user=lienthong dbname=postgres" -qc "CREATE DATABASE $1"
+  LIENTHONG_DATABASE_URL=$(url "$1") timeout "$step_timeout" "$bin" migrate \
+    >"$tmp/migrate-$1.log" 2>&1 || die "migrate $1 failed"
+  q "$1" "CREATE TABLE raw_procedures (LIKE procedures INCLUDING ALL);
+          ALTER TABLE raw_procedures ALTER COLUMN catalog_version SET DEFAULT 1"
+}
+
+# The steps: timeout runs commands, not shell functions.
+copy_cmd() { # DB ROWSFILE
+  cmd=(psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "\\copy raw_procedures (code, base_code, name, levels, status, field_code, content_hash, record) FROM '$2'")
+}
+sync_cmd() { # DB FILE
+  cmd=(env LIENTHONG_DATABASE_URL="$(url "$1")" "$bin" catalog sync --file "$2" --json)
+}
+
+# Other work on the machine moves absolute times (a shared 2-CPU VM); the
+# load average before and after is printed with the results.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- inputs (untimed) -------------------------------------------------------------
+log "PostgreSQL $pg_version, fsync on; generating $small and $big procedures (+${change}% changed)"
+timeout "$step_timeout" "$gen" --count "$small" >"$tmp/small.json"
+timeout "$step_timeout" "$gen" --count "$big" >"$tmp/big.json"
+timeout "$step_timeout" "$gen" --count "$big" --change "$change" >"$tmp/big-changed.json"
+log "normalizing the baseline rows"
+timeout "$step_timeout" "$rows" "$tmp/small.json" >"$tmp/small.copy"
+timeout "$step_timeout" "$rows" "$tmp/big.json" >"$tmp/big.copy"
+n_changed=$(awk -v n="$big" -v p="$change" 'BEGIN { printf "%d", n * p / 100 + 0.5 }')
+
+# ---- 1. full sync against a raw COPY, SMALL then BIG ---------------------------------
+for size in small big; do
+  n=${!size}
+  prepare "b_$size"
+  checkpoint "b_$size"
+  copy_cmd "b_$size" "$tmp/$size.copy"
+  timed "raw_$size" "${cmd[@]}"
+  [ "$(q "b_$size" "SELECT count(*) FROM raw_procedures")" = "$n" ] || die "raw copy of $size"
+  checkpoint "b_$size"
+  sync_cmd "b_$size" "$tmp/$size.json"
+  timed "sync_$size" "${cmd[@]}"
+  expect "sync_$size" '"\(.added) \(.changed) \(.unchanged)"' "$n 0 0"
+done
+
+# ---- 2. unchanged re-sync of BIG; 3. BIG with CHANGE % changed ------------------------
+checkpoint b_big
+sync_cmd b_big "$tmp/big.json"
+timed resync_same "${cmd[@]}"
+expect resync_same '"\(.added) \(.changed) \(.unchanged) \(.version)"' "0 0 $big null"
+checkpoint b_big
+sync_cmd b_big "$tmp/big-changed.json"
+timed resync_changed "${cmd[@]}"
+expect resync_changed '"\(.added) \(.changed) \(.unchanged)"' "0 $n_changed $((big - n_changed))"
+
+# ---- report -------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+verdict() { awk -v v="$1" -v lim="$2" 'BEGIN { print (v <= lim ? "met" : "MISSED") }'; }
+cat <<EOF
+
+Catalog sync, PostgreSQL $pg_version (fsync on), $(nproc) CPUs, build $build_type, $(date +%F);
+load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)
+
+| step | records | time (s) | baseline (s) | ratio | peak RSS (MiB) | aim |
+| --- | ---: | ---: | ---: | ---: | ---: | --- |
+| raw COPY of the normalized rows | $small | ${T[raw_small]} | | 1.00 | | baseline |
+| full sync (empty catalog) | $small | ${T[sync_small]} | ${T[raw_small]} | $(ratio "${T[sync_small]}" "${T[raw_small]}") | $(mib "${RSS[sync_small]}") | ≤ 3×: $(verdict "$(ratio "${T[sync_small]}" "${T[raw_small]}")" 3) |
+| raw COPY of the normalized rows | $big | ${T[raw_big]} | | 1.00 | | baseline |
+| full sync (empty catalog) | $big | ${T[sync_big]} | ${T[raw_big]} | $(ratio "${T[sync_big]}" "${T[raw_big]}") | $(mib "${RSS[sync_big]}") | ≤ 3×: $(verdict "$(ratio "${T[sync_big]}" "${T[raw_big]}")" 3) |
+| unchanged re-sync | $big | ${T[resync_same]} | ${T[raw_big]} | $(ratio "${T[resync_same]}" "${T[raw_big]}") | $(mib "${RSS[resync_same]}") | ≤ 1 s: $(verdict "${T[resync_same]}" 1) |
+| re-sync, $change % changed ($n_changed) | $big | ${T[resync_changed]} | ${T[raw_big]} | $(ratio "${T[resync_changed]}" "${T[raw_big]}") | $(mib "${RSS[resync_changed]}") | |
+
+Peak RSS of the sync, $big against $small records: $(ratio "${RSS[sync_big]}" "${RSS[sync_small]}")× (aim: flat, ~1×)
+EOF
