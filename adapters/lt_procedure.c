@@ -424,7 +424,8 @@ static lt_procedure *normalize_owned(json_t *record, lt_procedure_error *err)
     if (!self->status)
         self->status = "";
     self->field_code = extract_field_code(self->record);
-    if (lt_procedure_base_of(self->code, self->base_code, sizeof(self->base_code)) < 0) {
+    if (strlen(self->code) >= sizeof(self->base_code) ||
+        lt_procedure_base_of(self->code, self->base_code, sizeof(self->base_code)) < 0) {
         /* A code this long is not a procedure code anyone publishes. */
         p.len = 0;
         path_push_key(&p, "MATTHC");

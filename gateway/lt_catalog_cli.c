@@ -9,6 +9,7 @@
  * refuse with "run lienthong migrate" when the schema is behind. */
 #include "lt_catalog.h"
 #include "lt_catalog_api.h"
+#include "lt_catalog_check.h"
 #include "lt_config.h"
 #include "lt_db.h"
 #include "lt_dbsession.h"
@@ -31,6 +32,7 @@ const char lt_catalog_help[] =
     "usage: lienthong catalog sync [--file FILE] [--full] [--json]\n"
     "       lienthong catalog show CODE [--json]\n"
     "       lienthong catalog diff V1 V2 [--json]\n"
+    "       lienthong catalog check FILE|- [--json]\n"
     "\n"
     "The national procedure catalog (CSDLQG TTHC) as the gateway keeps it.\n"
     "\n"
@@ -78,6 +80,13 @@ const char lt_catalog_help[] =
     "  The codes added, changed and abolished between catalog versions V1 and\n"
     "  V2 (each sync that changes anything makes a version; `catalog sync`\n"
     "  prints it; 0 is the empty catalog).\n"
+    "\n"
+    "catalog check FILE|-\n"
+    "  Judges an export file offline, without a database, with the same reader\n"
+    "  and rules as sync --file, and reports EVERY refused record (index, byte\n"
+    "  offset, MATTHC, path, expected, got), not only the first; --json prints\n"
+    "  {\"records\", \"rejected\", \"results\": [...]}. A repeated MATTHC is\n"
+    "  found only by sync. Exit 0 when sync would accept every record.\n"
     "\n"
     "Exit status: 0 done; 1 refused input, another sync running, unknown code\n"
     "or version, database unreachable; 2 usage error.\n"
@@ -488,8 +497,11 @@ int lt_catalog_main(int argc, char **argv, bool json, const char *config_path)
         return cmd_show(argc, argv, json, config_path);
     if (strcmp(argv[1], "diff") == 0)
         return cmd_diff(argc, argv, json, config_path);
+    if (strcmp(argv[1], "check") == 0)
+        return lt_catalog_check_main(argc, argv, json);
     fprintf(stderr,
-            "lienthong catalog: unknown subcommand %s (sync, show or diff; see lienthong catalog "
+            "lienthong catalog: unknown subcommand %s (sync, show, diff or check; see lienthong "
+            "catalog "
             "--help)\n",
             argv[1]);
     return EXIT_USAGE;
