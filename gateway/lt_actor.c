@@ -6,6 +6,7 @@
  * message protocol works when a later version moves an actor out of
  * process. */
 #include "lt_actor.h"
+#include "lt_config.h"
 #include "lt_log.h"
 
 #include <pthread.h>
@@ -98,6 +99,30 @@ void lt_msg_drain(void *socket)
             break;
         len = sizeof(more);
     }
+}
+
+int lt_actor_read_pipe(void *pipe, struct lt_config *cfg)
+{
+    int more = 0, rc = 0;
+    char *cmd = lt_msg_recv_str(pipe, &more);
+    if (!cmd || strcmp(cmd, "$TERM") == 0) {
+        rc = -1;
+    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
+        lt_config *next = lt_msg_recv_ptr(pipe);
+        if (next && cfg) {
+            int changed = lt_config_apply_reload(cfg, next, NULL, 0);
+            if (changed < 0)
+                LT_ERROR("reload ran out of memory; some keys kept their old value");
+            rc = changed > 0 ? 1 : 0;
+        }
+        if (next) {
+            lt_config_free(next);
+            free(next);
+        }
+    }
+    lt_msg_drain(pipe);
+    free(cmd);
+    return rc;
 }
 
 int lt_actor_signal(void *pipe, int status)

@@ -48,4 +48,13 @@ void *lt_msg_recv_ptr(void *socket);
 /* Discards the remaining frames of a multipart message. */
 void lt_msg_drain(void *socket);
 
+struct lt_config;
+
+/* The pipe protocol every actor speaks, read from its pipe in one call:
+ * "$TERM" returns -1 (the actor leaves its loop, or starts draining);
+ * "$RELOAD" + a configuration (lt_msg_send_ptr) copies its reloadable keys
+ * into *cfg (NULL: the copy is only freed) and returns 1 when any changed;
+ * anything else is drained and returns 0. */
+int lt_actor_read_pipe(void *pipe, struct lt_config *cfg);
+
 #endif

@@ -110,22 +110,8 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 {
     (void)loop;
     (void)arg;
-    int more = 0;
-    char *cmd = lt_msg_recv_str(pipe, &more);
-    int rc = 0;
-    if (!cmd || strcmp(cmd, "$TERM") == 0) {
-        rc = -1;
-    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
-        /* No catalog key is reloadable: the copy is only freed. */
-        lt_config *next = lt_msg_recv_ptr(pipe);
-        if (next) {
-            lt_config_free(next);
-            free(next);
-        }
-    }
-    lt_msg_drain(pipe);
-    free(cmd);
-    return rc;
+    /* No catalog key is reloadable: a reload's copy is only freed. */
+    return lt_actor_read_pipe(pipe, NULL) < 0 ? -1 : 0;
 }
 
 void lt_catalog_actor(void *pipe, void *args)

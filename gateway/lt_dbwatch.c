@@ -287,28 +287,16 @@ static int on_probe(lt_loop *loop, int timer_id, void *arg)
 static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 {
     dbwatch *self = arg;
-    int more = 0;
-    char *cmd = lt_msg_recv_str(pipe, &more);
-    int rc = 0;
-    if (!cmd || strcmp(cmd, "$TERM") == 0) {
-        rc = -1;
-    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
-        lt_config *next = lt_msg_recv_ptr(pipe);
-        if (next) {
-            int64_t old = self->cfg.database.health_interval_ms;
-            if (lt_config_apply_reload(&self->cfg, next, NULL, 0) >= 0 &&
-                old != self->cfg.database.health_interval_ms) {
-                lt_loop_cancel_timer(loop, self->probe_timer);
-                self->probe_timer = lt_loop_add_timer(
-                    loop, 0, self->cfg.database.health_interval_ms, on_probe, self);
-            }
-            lt_config_free(next);
-            free(next);
-        }
+    int64_t old = self->cfg.database.health_interval_ms;
+    int rc = lt_actor_read_pipe(pipe, &self->cfg);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && old != self->cfg.database.health_interval_ms) {
+        lt_loop_cancel_timer(loop, self->probe_timer);
+        self->probe_timer =
+            lt_loop_add_timer(loop, 0, self->cfg.database.health_interval_ms, on_probe, self);
     }
-    lt_msg_drain(pipe);
-    free(cmd);
-    return rc;
+    return 0;
 }
 
 void lt_dbwatch_actor(void *pipe, void *args)

@@ -493,24 +493,10 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 {
     (void)loop;
     http_server *srv = arg;
-    int more = 0;
-    char *cmd = lt_msg_recv_str(pipe, &more);
-    int rc = 0;
-    if (!cmd || strcmp(cmd, "$TERM") == 0) {
-        start_drain(srv);
-        rc = drained(srv);
-    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
-        lt_config *next = lt_msg_recv_ptr(pipe);
-        if (next) {
-            if (lt_config_apply_reload(&srv->cfg, next, NULL, 0) < 0)
-                LT_ERROR("http: reload ran out of memory");
-            lt_config_free(next);
-            free(next);
-        }
-    }
-    lt_msg_drain(pipe);
-    free(cmd);
-    return rc;
+    if (lt_actor_read_pipe(pipe, &srv->cfg) >= 0)
+        return 0;
+    start_drain(srv);
+    return drained(srv);
 }
 
 /* Resolves http.listen into a socket address MHD binds to. */

@@ -329,23 +329,7 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 {
     (void)loop;
     reader *self = arg;
-    int more = 0;
-    char *cmd = lt_msg_recv_str(pipe, &more);
-    int rc = 0;
-    if (!cmd || strcmp(cmd, "$TERM") == 0) {
-        rc = -1;
-    } else if (strcmp(cmd, "$RELOAD") == 0 && more) {
-        lt_config *next = lt_msg_recv_ptr(pipe);
-        if (next) {
-            if (lt_config_apply_reload(&self->cfg, next, NULL, 0) < 0)
-                LT_ERROR("reader: reload ran out of memory");
-            lt_config_free(next);
-            free(next);
-        }
-    }
-    lt_msg_drain(pipe);
-    free(cmd);
-    return rc;
+    return lt_actor_read_pipe(pipe, &self->cfg) < 0 ? -1 : 0;
 }
 
 void lt_reader_actor(void *pipe, void *args)

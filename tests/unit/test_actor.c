@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "lt_actor.h"
+#include "lt_config.h"
 
 static int echo_exited;
 
@@ -104,12 +105,49 @@ static void test_pointer_messages(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* The pipe protocol: $TERM, $RELOAD with a configuration, anything else. */
+static void test_read_pipe_protocol(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+    assert_int_equal(zmq_bind(a, "inproc://proto"), 0);
+    assert_int_equal(zmq_connect(b, "inproc://proto"), 0);
+    lt_config cfg;
+    assert_int_equal(lt_config_init_defaults(&cfg), 0);
+    int level = cfg.log.level;
+
+    lt_config *next = calloc(1, sizeof(*next));
+    assert_int_equal(lt_config_copy(next, &cfg), 0);
+    next->log.level = level + 1; /* reloadable */
+    next->routing.model = 2;     /* needs a restart: must not be copied */
+    assert_int_equal(lt_msg_send_ptr(a, "$RELOAD", next), 0);
+    assert_int_equal(lt_actor_read_pipe(b, &cfg), 1);
+    assert_int_equal(cfg.log.level, level + 1);
+    assert_int_equal(cfg.routing.model, 0);
+
+    next = calloc(1, sizeof(*next));
+    assert_int_equal(lt_config_copy(next, &cfg), 0);
+    assert_int_equal(lt_msg_send_ptr(a, "$RELOAD", next), 0);
+    assert_int_equal(lt_actor_read_pipe(b, &cfg), 0); /* nothing changed */
+
+    assert_int_equal(lt_msg_send(a, "SOMETHING", "else", NULL), 0);
+    assert_int_equal(lt_actor_read_pipe(b, &cfg), 0);
+    assert_int_equal(lt_msg_send(a, "$TERM", NULL), 0);
+    assert_int_equal(lt_actor_read_pipe(b, &cfg), -1);
+    lt_config_free(&cfg);
+    zmq_close(a);
+    zmq_close(b);
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_term),
         cmocka_unit_test(test_failed_start_returns_null),
         cmocka_unit_test(test_pointer_messages),
+        cmocka_unit_test(test_read_pipe_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
