@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 data="$LT_TMP/qs"
 log="$LT_TMP/qs.log"
-LIENTHONG_DATA_DIR="$data" LIENTHONG_HTTP_LISTEN=127.0.0.1:0 \
+LIENTHONG_DATA_DIR="$data" LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_ZMQ_EVENTS="tcp://127.0.0.1:*" \
+  LIENTHONG_ZMQ_REPLAY="tcp://127.0.0.1:*" LIENTHONG_ZMQ_INGRESS="tcp://127.0.0.1:*" \
   "$LT_SOURCE_DIR/deploy/quickstart.sh" >"$log" 2>&1 &
 pid=$!
 LT_PIDS+=("$pid")
