@@ -10,6 +10,7 @@
 #include "lt_catalog.h"
 #include "lt_catalog_api.h"
 #include "lt_catalog_check.h"
+#include "lt_overlay_cli.h"
 #include "lt_config.h"
 #include "lt_db.h"
 #include "lt_dbsession.h"
@@ -33,6 +34,9 @@ const char lt_catalog_help[] =
     "       lienthong catalog show CODE [--json]\n"
     "       lienthong catalog diff V1 V2 [--json]\n"
     "       lienthong catalog check FILE|- [--json]\n"
+    "       lienthong catalog overlay set LOCAL_CODE --base CODE [--time N --unit U]\n"
+    "                         [--fees FILE] [--owner UNIT] [--note TEXT] [--json]\n"
+    "       lienthong catalog overlay rm LOCAL_CODE | overlay list [--json]\n"
     "\n"
     "The national procedure catalog (CSDLQG TTHC) as the gateway keeps it.\n"
     "\n"
@@ -87,6 +91,16 @@ const char lt_catalog_help[] =
     "  offset, MATTHC, path, expected, got), not only the first; --json prints\n"
     "  {\"records\", \"rejected\", \"results\": [...]}. A repeated MATTHC is\n"
     "  found only by sync. Exit 0 when sync would accept every record.\n"
+    "\n"
+    "catalog overlay set|rm|list\n"
+    "  A province's local variant of a national procedure (procedure_overlays),\n"
+    "  which no sync touches and which show and GET /v1/catalog apply on read:\n"
+    "  --base the national code it derives from; --time N --unit working_day|\n"
+    "  day|hour a time limit replacing any longer one; --fees FILE a JSON array\n"
+    "  in the PHILEPHI shape replacing every channel's fees; --owner the unit\n"
+    "  that decided it. When LOCAL_CODE is in the catalog, a change makes a new\n"
+    "  catalog version and one catalog event (change \"overlay\"), so wards\n"
+    "  following GET /v1/catalog?since= or ZeroMQ receive it again.\n"
     "\n"
     "Exit status: 0 done; 1 refused input, another sync running, unknown code\n"
     "or version, database unreachable; 2 usage error.\n"
@@ -499,6 +513,20 @@ int lt_catalog_main(int argc, char **argv, bool json, const char *config_path)
         return cmd_diff(argc, argv, json, config_path);
     if (strcmp(argv[1], "check") == 0)
         return lt_catalog_check_main(argc, argv, json);
+    if (strcmp(argv[1], "overlay") == 0) {
+        lt_config cfg;
+        lt_config_error cerr;
+        char source[PATH_MAX];
+        if (lt_config_load(&cfg, config_path, NULL, &cerr, source, sizeof(source)) < 0) {
+            fprintf(stderr, "lienthong catalog overlay: configuration error: %s%s%s\n", cerr.key,
+                    cerr.key[0] ? ": " : "", cerr.message);
+            return EXIT_USAGE;
+        }
+        lt_log_set_level((lt_log_level)cfg.log.level);
+        int rc = lt_overlay_main(&cfg, argc, argv, json);
+        lt_config_free(&cfg);
+        return rc;
+    }
     fprintf(stderr,
             "lienthong catalog: unknown subcommand %s (sync, show, diff or check; see lienthong "
             "catalog "
