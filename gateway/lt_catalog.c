@@ -536,7 +536,10 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
         if (run_ok(c, "SELECT pg_notify($1, $2)", 2, pn, err, "cannot notify gateways") < 0)
             goto rollback;
     }
-    if (run_ok(c, learn_hashes_sql, 0, NULL, err, "cannot record the records' source hashes") < 0)
+    /* Added, changed and restored rows got their source_hash above; only
+     * unchanged ones can have bytes to learn (none in a first sync). */
+    if (res.unchanged > 0 &&
+        run_ok(c, learn_hashes_sql, 0, NULL, err, "cannot record the records' source hashes") < 0)
         goto rollback;
     char id[24], added[24], changed[24], abolished[24], unchanged[24], records[24], first[24],
         lastseq[24];
@@ -746,6 +749,18 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
      * one, every record. */
     bool parse_all = !S_ISREG(st.st_mode);
     int64_t count = 0, matched = 0;
+    /* Nothing to match against (a first sync, or the first since 0004):
+     * pass 1 would only cost time, so parse everything in one pass. */
+    if (!parse_all) {
+        PGresult *r = run(conn,
+                          "SELECT EXISTS (SELECT 1 FROM procedures"
+                          " WHERE source_hash IS NOT NULL AND abolished_at IS NULL)",
+                          0, NULL, err, "cannot read the catalog");
+        if (!r)
+            goto fail;
+        parse_all = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
+        PQclear(r);
+    }
     if (!parse_all) {
         made_raw = true;
         if (run_ok(conn,
