@@ -7,7 +7,9 @@
  * changed (by content hash), restored, abolished; history rows; a version;
  * one stored event per change numbered from event_counter. Bad input is
  * found before that transaction starts, and the failure is recorded in its
- * own. See lt_catalog.h for the contract. */
+ * own. A file source parses only records whose raw bytes changed since the
+ * last sync (procedures.source_hash): parsing is what a sync spends its
+ * time on. See lt_catalog.h for the contract. */
 #include "lt_catalog.h"
 #include "lt_fmt.h"
 #include "lt_jsonstream.h"
@@ -15,8 +17,9 @@
 #include "lt_procedure.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +39,6 @@ struct lt_catalog_sync {
     bool full;       /* missing procedures are abolished at commit */
     bool locked;     /* we hold the catalog advisory lock */
     bool copying;    /* COPY FROM STDIN is open */
-    bool copied;     /* COPY was opened once (it is never reopened) */
     bool done;       /* committed or failed: nothing left to record */
     int64_t records; /* records staged */
     char *buf;       /* COPY data not yet sent */
@@ -211,13 +213,16 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
     self->run_id = int_at(r, 0, 0);
     PQclear(r);
     /* A session temp table: it lives across the COPY and the transaction
-     * after it, and vanishes with the connection if we die. */
+     * after it, and vanishes with the connection if we die. Only ord and
+     * code are NOT NULL: a file record whose raw bytes match a live
+     * procedure's source_hash is staged as (ord, code, source_hash) alone,
+     * and content_hash NULL classifies it as unchanged. */
     if (run_ok(conn,
                "DROP TABLE IF EXISTS pg_temp.lt_catalog_stage; "
                "CREATE TEMP TABLE lt_catalog_stage ("
-               " ord bigint NOT NULL, code text NOT NULL, base_code text NOT NULL,"
-               " name text NOT NULL, levels smallint[] NOT NULL, status text NOT NULL,"
-               " field_code text, content_hash bytea NOT NULL, record jsonb NOT NULL)",
+               " ord bigint NOT NULL, code text NOT NULL, base_code text,"
+               " name text, levels smallint[], status text,"
+               " field_code text, content_hash bytea, record jsonb, source_hash bytea)",
                0, NULL, err, "cannot create the staging table") < 0)
         goto fail_run;
     *ret_self = self;
@@ -230,15 +235,19 @@ bad:
     return -1;
 }
 
+static const char copy_stage_sql[] = "COPY lt_catalog_stage (ord, code, base_code, name, levels, "
+                                     "status, field_code, content_hash, record, source_hash) "
+                                     "FROM STDIN";
+
 /* COPY opens with the first record, not in begin: until then the caller
  * may query on the connection under the lock (the API source reads the
- * stored NGAYCAPNHAT there). */
-static int start_copy(lt_catalog_sync *self, lt_catalog_error *err)
+ * stored NGAYCAPNHAT there). The file source closes and reopens it between
+ * batches, to fetch which records to parse next. */
+static int start_copy(lt_catalog_sync *self, const char *sql, lt_catalog_error *err)
 {
-    if (self->copying || self->copied)
+    if (self->copying)
         return 0;
-    PGresult *r = PQexec(self->conn, "COPY lt_catalog_stage (ord, code, base_code, name, levels, "
-                                     "status, field_code, content_hash, record) FROM STDIN");
+    PGresult *r = PQexec(self->conn, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         char msg[512];
         err_set(err, NULL, "cannot start staging: %s", pq_message(self->conn, r, msg, sizeof(msg)));
@@ -247,15 +256,30 @@ static int start_copy(lt_catalog_sync *self, lt_catalog_error *err)
     }
     PQclear(r);
     self->copying = true;
-    self->copied = true;
     return 0;
 }
 
-/* Stages p (NULL: the record was refused as perr says) and destroys it. */
-static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_error *perr,
-                 const json_t *record, int64_t index, int64_t offset, lt_catalog_error *err)
+/* "\\x" and the hex of a hash, NUL-terminated, for COPY text or a
+ * parameter. */
+static void hash_hex(const unsigned char *h, char *hex)
 {
-    if (start_copy(self, err) < 0) {
+    static const char digits[] = "0123456789abcdef";
+    hex[0] = '\\';
+    hex[1] = 'x';
+    for (size_t i = 0; i < LT_PROCEDURE_HASH_BYTES; i++) {
+        hex[2 + 2 * i] = digits[h[i] >> 4];
+        hex[3 + 2 * i] = digits[h[i] & 15];
+    }
+    hex[2 + 2 * LT_PROCEDURE_HASH_BYTES] = '\0';
+}
+
+/* Stages p (NULL: the record was refused as perr says) and destroys it.
+ * source_hash: the hash of the record's raw bytes, NULL when unknown. */
+static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_error *perr,
+                 const json_t *record, int64_t index, int64_t offset,
+                 const unsigned char *source_hash, lt_catalog_error *err)
+{
+    if (start_copy(self, copy_stage_sql, err) < 0) {
         lt_procedure_destroy(&p);
         return -1;
     }
@@ -287,9 +311,7 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
     }
     size_t used = strlen(levels);
     snprintf(levels + used, sizeof(levels) - used, "}");
-    const unsigned char *h = lt_procedure_hash(p);
-    for (size_t i = 0; i < LT_PROCEDURE_HASH_BYTES; i++)
-        snprintf(hex + 2 + 2 * i, 3, "%02x", h[i]);
+    hash_hex(lt_procedure_hash(p), hex);
     const char *field = lt_procedure_field_code(p);
     int rc = -1;
     if (buf_field(self, ord, false) < 0 || buf_field(self, lt_procedure_code(p), false) < 0 ||
@@ -305,8 +327,17 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
             goto oom;
         buf_raw(self, "\\N\t", 3);
     }
-    if (buf_field(self, hex, false) < 0 || buf_field(self, lt_procedure_canonical(p), true) < 0)
+    if (buf_field(self, hex, false) < 0 || buf_field(self, lt_procedure_canonical(p), false) < 0)
         goto oom;
+    if (source_hash) {
+        hash_hex(source_hash, hex);
+        if (buf_field(self, hex, true) < 0)
+            goto oom;
+    } else {
+        if (buf_reserve(self, 3) < 0)
+            goto oom;
+        buf_raw(self, "\\N\n", 3);
+    }
     self->records++;
     rc = self->len >= COPY_CHUNK ? flush(self, err) : 0;
     goto out;
@@ -322,7 +353,7 @@ int lt_catalog_sync_add(lt_catalog_sync *self, const json_t *record, int64_t ind
 {
     lt_procedure_error perr;
     lt_procedure *p = lt_procedure_normalize(record, &perr);
-    return stage(self, p, &perr, record, index, offset, err);
+    return stage(self, p, &perr, record, index, offset, NULL, err);
 }
 
 /* ---- commit -------------------------------------------------------------- */
@@ -396,7 +427,8 @@ static const char *const apply_sql[][2] = {
      "cannot keep the previous versions in procedure_history"},
     {"UPDATE procedures p SET base_code = s.base_code, name = s.name, levels = s.levels,"
      " status = s.status, field_code = s.field_code, content_hash = s.content_hash,"
-     " record = s.record, abolished_at = NULL, catalog_version = $1, updated_at = now()"
+     " record = s.record, source_hash = s.source_hash, abolished_at = NULL,"
+     " catalog_version = $1, updated_at = now()"
      " FROM lt_catalog_stage s JOIN lt_catalog_changes c ON c.code = s.code"
      " WHERE p.code = s.code AND c.change IN ('changed', 'restored')",
      "cannot update changed procedures"},
@@ -404,12 +436,23 @@ static const char *const apply_sql[][2] = {
      " FROM lt_catalog_changes c WHERE c.code = p.code AND c.change = 'abolished'",
      "cannot abolish procedures missing from the list"},
     {"INSERT INTO procedures (code, base_code, name, levels, status, field_code, content_hash,"
-     " record, catalog_version)"
+     " record, source_hash, catalog_version)"
      " SELECT s.code, s.base_code, s.name, s.levels, s.status, s.field_code, s.content_hash,"
-     " s.record, $1 FROM lt_catalog_stage s JOIN lt_catalog_changes c ON c.code = s.code"
+     " s.record, s.source_hash, $1 FROM lt_catalog_stage s JOIN lt_catalog_changes c ON c.code = "
+     "s.code"
      " WHERE c.change = 'added'",
      "cannot insert new procedures"},
 };
+
+/* A record parsed and found unchanged still teaches us its raw bytes (the
+ * first file sync after 0004, or whitespace that moved), so the next sync
+ * skips it. Not a change: no version, no event, updated_at kept. A NULL
+ * hash (the API source) leaves a known one alone: it still describes bytes
+ * that normalize to the unchanged record. */
+static const char learn_hashes_sql[] =
+    "UPDATE procedures p SET source_hash = s.source_hash FROM lt_catalog_stage s"
+    " WHERE p.code = s.code AND s.source_hash IS NOT NULL AND s.content_hash IS NOT NULL"
+    " AND p.source_hash IS DISTINCT FROM s.source_hash";
 
 /* One stored event per change, in file order (abolitions last, by code).
  * The event's record is an envelope: what happened and the procedure as it
@@ -493,6 +536,11 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
         if (run_ok(c, "SELECT pg_notify($1, $2)", 2, pn, err, "cannot notify gateways") < 0)
             goto rollback;
     }
+    /* Added, changed and restored rows got their source_hash above; only
+     * unchanged ones can have bytes to learn (none in a first sync). */
+    if (res.unchanged > 0 &&
+        run_ok(c, learn_hashes_sql, 0, NULL, err, "cannot record the records' source hashes") < 0)
+        goto rollback;
     char id[24], added[24], changed[24], abolished[24], unchanged[24], records[24], first[24],
         lastseq[24];
     snprintf(id, sizeof(id), "%" PRId64, self->run_id);
@@ -581,6 +629,95 @@ void lt_catalog_sync_destroy(lt_catalog_sync **self_p)
 
 /* ---- file source --------------------------------------------------------- */
 
+/* Which records of the file need parsing is fetched in pieces this large,
+ * so memory stays flat however many changed. */
+#define TODO_BATCH     4096
+#define TODO_BATCH_SQL "4096"
+
+/* The file as pass 1 saw it: pass 2 must read the same bytes. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* BLAKE2b-256, not SHA-256: it is hashed over every byte of the file on
+ * every sync, and libsodium's BLAKE2b is several times faster than its
+ * portable SHA-256. hash_hex and the column take 32 bytes either way. */
+_Static_assert(crypto_generichash_BYTES == LT_PROCEDURE_HASH_BYTES, "source_hash is 32 bytes");
+
+static void source_hash(const lt_jsonstream_item *it, unsigned char *h)
+{
+    crypto_generichash(h, crypto_generichash_BYTES, (const unsigned char *)it->bytes, it->len, NULL,
+                       0);
+}
+
+static int stream_error(const char *path, const lt_jsonstream_error *serr, lt_catalog_error *err)
+{
+    char pos[96];
+    if (serr->index >= 0)
+        snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, serr->index, serr->offset);
+    else
+        snprintf(pos, sizeof(pos), "byte %" PRId64, serr->offset);
+    return err_set(err, pos, "%s: %s", path, serr->message);
+}
+
+/* Pass 1: each record's raw-bytes hash into lt_catalog_raw, no parse.
+ * 1 read to the end, 0 the stream failed (pass 2 then parses everything
+ * and reports the first error exactly as a single pass would), -1 err. */
+static int hash_records(lt_catalog_sync *sync, int fd, size_t max_record, int64_t *ret_count,
+                        lt_catalog_error *err)
+{
+    lt_jsonstream *stream = lt_jsonstream_new_fd(fd, max_record, LT_JSONSTREAM_DEFAULT_READ);
+    if (!stream)
+        return err_set(err, NULL, "out of memory");
+    int rc = -1;
+    if (start_copy(sync, "COPY lt_catalog_raw (ord, source_hash) FROM STDIN", err) < 0)
+        goto out;
+    lt_jsonstream_item it;
+    lt_jsonstream_error serr;
+    int got;
+    int64_t n = 0;
+    while ((got = lt_jsonstream_next(stream, &it, &serr)) == 1) {
+        unsigned char h[LT_PROCEDURE_HASH_BYTES];
+        char ord[24], hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1];
+        source_hash(&it, h);
+        hash_hex(h, hex);
+        snprintf(ord, sizeof(ord), "%" PRId64, it.index);
+        if (buf_field(sync, ord, false) < 0 || buf_field(sync, hex, true) < 0) {
+            err_set(err, NULL, "out of memory");
+            goto out;
+        }
+        if (sync->len >= COPY_CHUNK && flush(sync, err) < 0)
+            goto out;
+        n++;
+    }
+    if (end_copy(sync, NULL, err) < 0)
+        goto out;
+    *ret_count = n;
+    rc = got == 0 ? 1 : 0;
+out:
+    lt_jsonstream_destroy(&stream);
+    return rc;
+}
+
+/* The next piece of the ords to parse (ascending) into todo; *n 0 = none
+ * left. */
+static int fetch_todo(lt_catalog_sync *sync, int64_t *todo, size_t *n, lt_catalog_error *err)
+{
+    if (end_copy(sync, NULL, err) < 0)
+        return -1;
+    PGresult *r = run(sync->conn, "FETCH FORWARD " TODO_BATCH_SQL " FROM lt_catalog_todo", 0, NULL,
+                      err, "cannot read which records changed");
+    if (!r)
+        return -1;
+    *n = (size_t)PQntuples(r);
+    for (size_t i = 0; i < *n; i++)
+        todo[i] = int_at(r, (int)i, 0);
+    PQclear(r);
+    return 0;
+}
+
 int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_record,
                          lt_catalog_progress_fn progress, void *progress_ctx,
                          lt_catalog_result *ret_result, lt_catalog_error *err)
@@ -589,26 +726,109 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
     snprintf(source, sizeof(source), "file:%s", path);
     lt_catalog_sync *sync = NULL;
     lt_jsonstream *stream = NULL;
+    int64_t *todo = NULL;
+    bool made_raw = false, cursor = false;
     int fd = -1, rc = -1;
+    if (!max_record)
+        max_record = LT_JSONSTREAM_DEFAULT_MAX_RECORD;
     if (lt_catalog_sync_begin(conn, source, full, &sync, err) < 0)
         return -1;
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
+    struct stat st, st2;
     if (fd < 0 || fstat(fd, &st) < 0) {
         err_set(err, NULL, "cannot read %s: %s", path, strerror(errno));
         goto fail;
     }
-    stream = lt_jsonstream_new_fd(fd, max_record ? max_record : LT_JSONSTREAM_DEFAULT_MAX_RECORD,
-                                  LT_JSONSTREAM_DEFAULT_READ);
-    if (!stream) {
+    todo = malloc(TODO_BATCH * sizeof(*todo));
+    if (!todo) {
         err_set(err, NULL, "out of memory");
         goto fail;
     }
     int64_t total = S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+    /* Two passes need a file that can be read twice; a pipe is parsed in
+     * one, every record. */
+    bool parse_all = !S_ISREG(st.st_mode);
+    int64_t count = 0, matched = 0;
+    /* Nothing to match against (a first sync, or the first since 0004):
+     * pass 1 would only cost time, so parse everything in one pass. */
+    if (!parse_all) {
+        PGresult *r = run(conn,
+                          "SELECT EXISTS (SELECT 1 FROM procedures"
+                          " WHERE source_hash IS NOT NULL AND abolished_at IS NULL)",
+                          0, NULL, err, "cannot read the catalog");
+        if (!r)
+            goto fail;
+        parse_all = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
+        PQclear(r);
+    }
+    if (!parse_all) {
+        made_raw = true;
+        if (run_ok(conn,
+                   "DROP TABLE IF EXISTS pg_temp.lt_catalog_raw; "
+                   "CREATE TEMP TABLE lt_catalog_raw (ord bigint NOT NULL, source_hash bytea NOT "
+                   "NULL)",
+                   0, NULL, err, "cannot create the staging table") < 0)
+            goto fail;
+        int h = hash_records(sync, fd, max_record, &count, err);
+        if (h < 0)
+            goto fail;
+        parse_all = h == 0;
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+            err_set(err, NULL, "cannot read %s again: %s", path, strerror(errno));
+            goto fail;
+        }
+    }
+    if (!parse_all) {
+        /* Raw bytes equal to a live procedure's last ones: unchanged, and
+         * the code comes from the join. Abolished ones are parsed, so they
+         * are restored as usual. */
+        PGresult *r = run(conn,
+                          "INSERT INTO lt_catalog_stage (ord, code, source_hash)"
+                          " SELECT r.ord, p.code, r.source_hash FROM lt_catalog_raw r"
+                          " JOIN procedures p ON p.source_hash = r.source_hash"
+                          " AND p.abolished_at IS NULL",
+                          0, NULL, err, "cannot compare the records with the catalog");
+        if (!r)
+            goto fail;
+        matched = strtoll(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+        if (matched < count) {
+            cursor = true;
+            if (run_ok(conn,
+                       "DECLARE lt_catalog_todo NO SCROLL CURSOR WITH HOLD FOR"
+                       " SELECT r.ord FROM lt_catalog_raw r WHERE NOT EXISTS (SELECT 1"
+                       " FROM procedures p WHERE p.source_hash = r.source_hash"
+                       " AND p.abolished_at IS NULL) ORDER BY r.ord",
+                       0, NULL, err, "cannot list the records that changed") < 0)
+                goto fail;
+        }
+    }
+    size_t ntodo = 0, next = 0;
+    if (cursor && fetch_todo(sync, todo, &ntodo, err) < 0)
+        goto fail;
+    /* Pass 2: parse, normalize and stage what did not match (or all). */
+    if (parse_all || ntodo > 0) {
+        stream = lt_jsonstream_new_fd(fd, max_record, LT_JSONSTREAM_DEFAULT_READ);
+        if (!stream) {
+            err_set(err, NULL, "out of memory");
+            goto fail;
+        }
+    }
     lt_jsonstream_item it;
     lt_jsonstream_error serr;
-    int got;
-    while ((got = lt_jsonstream_next(stream, &it, &serr)) == 1) {
+    int got = 0;
+    while (stream && (got = lt_jsonstream_next(stream, &it, &serr)) == 1) {
+        if (progress && (it.index + 1) % 100 == 0)
+            progress(progress_ctx, it.index + 1, lt_jsonstream_consumed(stream), total);
+        if (!parse_all) {
+            if (it.index < todo[next])
+                continue;
+            if (it.index > todo[next]) {
+                err_set(err, NULL, "%s changed while it was read; run the sync again", path);
+                goto fail;
+            }
+            next++;
+        }
         json_error_t jerr;
         /* Duplicate keys would make the record mean whichever came last. */
         json_t *rec = json_loadb(it.bytes, it.len, JSON_REJECT_DUPLICATES, &jerr);
@@ -620,29 +840,46 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
                     "record [%" PRId64 "] (at byte %" PRId64 ") is not valid JSON: %s "
                     "(near byte %" PRId64 ")",
                     it.index, it.offset, jerr.text, at);
+            sync->records = it.index;
             goto fail;
         }
         /* The parsed record is ours alone: normalized in place, no copy. */
+        unsigned char h[LT_PROCEDURE_HASH_BYTES];
+        source_hash(&it, h);
         lt_procedure_error perr;
         lt_procedure *p = lt_procedure_normalize_inplace(rec, &perr);
-        int added = stage(sync, p, &perr, rec, it.index, it.offset, err);
+        int added = stage(sync, p, &perr, rec, it.index, it.offset, h, err);
         json_decref(rec);
-        if (added < 0)
+        if (added < 0) {
+            sync->records = it.index;
             goto fail;
-        if (progress && (it.index + 1) % 100 == 0)
-            progress(progress_ctx, it.index + 1, lt_jsonstream_consumed(stream), total);
+        }
+        if (!parse_all && next == ntodo) {
+            next = 0;
+            if (fetch_todo(sync, todo, &ntodo, err) < 0)
+                goto fail;
+            if (ntodo == 0)
+                break; /* the rest matched: pass 1 has read it already */
+        }
     }
     if (got < 0) {
-        char pos[96];
-        if (serr.index >= 0)
-            snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, serr.index, serr.offset);
-        else
-            snprintf(pos, sizeof(pos), "byte %" PRId64, serr.offset);
-        err_set(err, pos, "%s: %s", path, serr.message);
+        stream_error(path, &serr, err);
         goto fail;
     }
+    if (!parse_all) {
+        if (next < ntodo) {
+            err_set(err, NULL, "%s changed while it was read; run the sync again", path);
+            goto fail;
+        }
+        if (fstat(fd, &st2) < 0 || !same_file(&st, &st2)) {
+            err_set(err, NULL, "%s changed while it was read; run the sync again", path);
+            goto fail;
+        }
+        sync->records = count;
+    }
     if (progress)
-        progress(progress_ctx, sync->records, lt_jsonstream_consumed(stream), total);
+        progress(progress_ctx, sync->records,
+                 stream && parse_all ? lt_jsonstream_consumed(stream) : total, total);
     if (lt_catalog_sync_commit(sync, false, ret_result, err) < 0)
         goto fail;
     rc = 0;
@@ -651,6 +888,12 @@ fail:
     err->run_id = sync->run_id;
     lt_catalog_sync_fail(sync, err);
 out:
+    /* Session objects: a CLI connection ends soon, the gateway's does not. */
+    if (cursor)
+        PQclear(PQexec(conn, "CLOSE lt_catalog_todo"));
+    if (made_raw)
+        PQclear(PQexec(conn, "DROP TABLE IF EXISTS pg_temp.lt_catalog_raw"));
+    free(todo);
     lt_jsonstream_destroy(&stream);
     if (fd >= 0)
         close(fd);

@@ -87,7 +87,10 @@ typedef void (*lt_catalog_progress_fn)(void *ctx, int64_t records, int64_t bytes
 
 /* The whole file path, streamed with lt_jsonstream (a record of at most
  * max_record bytes; 0 = 4 MiB). Any malformed input fails the whole sync,
- * the run is recorded as failed, and nothing else changes. */
+ * the run is recorded as failed, and nothing else changes. A regular file
+ * is read twice: first to hash each record's raw bytes, then to parse only
+ * the records whose bytes no live procedure was last read from (results,
+ * errors and their positions are those of parsing every record). */
 int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_record,
                          lt_catalog_progress_fn progress, void *progress_ctx,
                          lt_catalog_result *ret_result, lt_catalog_error *err)

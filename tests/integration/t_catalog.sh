@@ -138,6 +138,59 @@ rc=0; out=$(lt_cat diff 1 99 2>&1) || rc=$?
 lt_assert_eq 1 "$rc" "diff with an unknown version"
 lt_assert_contains "$out" "there is no catalog version 99" "unknown version message"
 
+# ---- 7b. raw bytes: unchanged records are matched without parsing -----------
+# Every live procedure carries the hash of the bytes it was last read from;
+# a record whose bytes moved but whose content did not is unchanged, and one
+# changed record among 1,999 byte-identical ones is exactly one change.
+lt_assert_eq 0 "$(q "SELECT count(*) FROM procedures WHERE source_hash IS NULL OR octet_length(source_hash) <> 32")" \
+  "source hashes kept"
+events_now=$(catalog_events)
+versions_now=$(q "SELECT count(*) FROM catalog_versions")
+ws_code=$(jq -r '.[1].MATTHC' "$LT_TMP/v2.json")
+ws_hash=$(q "SELECT encode(source_hash, 'hex') FROM procedures WHERE code = '$ws_code'")
+# (record [1] now spans lines 3 and 4: record [k] is on line k + 3 below)
+sed '3s/"MATTHC":/"MATTHC":   /; 3s/,"TENTTHC"/ ,\n  "TENTTHC"/' "$LT_TMP/v2.json" >"$LT_TMP/ws.json"
+out=$(sync_json "$LT_TMP/ws.json" --full)
+lt_assert_eq "0 0 0 2000" "$(counts "$out")" "whitespace moved: unchanged"
+lt_assert_eq "$events_now $versions_now" "$(catalog_events) $(q "SELECT count(*) FROM catalog_versions")" \
+  "whitespace moved: no event, no version"
+lt_assert_eq "f" "$(q "SELECT encode(source_hash, 'hex') = '$ws_hash' FROM procedures WHERE code = '$ws_code'")" \
+  "whitespace moved: the new bytes are remembered"
+lt_assert_eq 1 "$(q "SELECT count(DISTINCT encode(source_hash, 'hex')) FROM procedures WHERE code = '$ws_code'")" \
+  "whitespace moved: one hash"
+out=$(sync_json "$LT_TMP/ws.json" --full)
+lt_assert_eq "0 0 0 2000" "$(counts "$out")" "whitespace moved, again: unchanged"
+one_code=$(jq -r '.[7].MATTHC' "$LT_TMP/ws.json")
+sed '10s/"TENTTHC":"/"TENTTHC":"(sửa đổi) /' "$LT_TMP/ws.json" >"$LT_TMP/one.json"
+cmp -s "$LT_TMP/ws.json" "$LT_TMP/one.json" && lt_fail "the test did not change record [7]"
+out=$(sync_json "$LT_TMP/one.json" --full)
+lt_assert_eq "0 1 0 1999" "$(counts "$out")" "one record changed"
+lt_assert_eq "$one_code" "$(q "SELECT procedure_code FROM dossier_events WHERE seq > (SELECT max(seq) - 1 FROM dossier_events)")" \
+  "one record changed: its event"
+lt_assert_eq "$((events_now + 1))" "$(catalog_events)" "one record changed: one event"
+lt_assert_contains "$(q "SELECT name FROM procedures WHERE code = '$one_code'")" "(sửa đổi)" "one record changed: stored"
+check_sequence
+# A bad record among byte-identical ones still refuses the whole sync, with
+# the same position and the count of records read before it.
+sed '14s/"MATTHC":/"MATTHC"/' "$LT_TMP/one.json" >"$LT_TMP/bad-among.json"
+rc=0; out=$(lt_cat sync --file "$LT_TMP/bad-among.json" --full 2>&1) || rc=$?
+lt_assert_eq 1 "$rc" "bad record among unchanged ones"
+lt_assert_contains "$out" "record [11]" "bad record among unchanged ones: index"
+lt_assert_contains "$out" "is not valid JSON" "bad record among unchanged ones: message"
+lt_assert_eq "failed 11" "$(q "SELECT outcome || ' ' || records FROM catalog_sync_runs ORDER BY id DESC LIMIT 1")" \
+  "bad record among unchanged ones: run"
+sed '1002s/"CAPTHUCHIEN":"[0-9]"/"CAPTHUCHIEN":"7"/' "$LT_TMP/one.json" >"$LT_TMP/bad-level-among.json"
+rc=0; out=$(lt_cat sync --file "$LT_TMP/bad-level-among.json" 2>&1) || rc=$?
+lt_assert_eq 1 "$rc" "refused record among unchanged ones"
+lt_assert_contains "$out" "record [999]" "refused record among unchanged ones: index"
+lt_assert_contains "$out" 'got "7"' "refused record among unchanged ones: message"
+jq -c '.[1500]' "$LT_TMP/one.json" >"$LT_TMP/rec1500"
+awk -v rec="$(cat "$LT_TMP/rec1500")" 'NR == 1604 { print rec "," } { print }' "$LT_TMP/one.json" >"$LT_TMP/repeat-raw.json"
+rc=0; out=$(lt_cat sync --file "$LT_TMP/repeat-raw.json" 2>&1) || rc=$?
+lt_assert_eq 1 "$rc" "byte-identical record repeated"
+lt_assert_contains "$out" "record [1601] repeats MATTHC $(jq -r .MATTHC "$LT_TMP/rec1500") of record [1500]" \
+  "byte-identical record repeated: message"
+
 # ---- 8. malformed files: refused, named, nothing changed ---------------------
 before="$(checksum) $(catalog_events) $(q "SELECT count(*) FROM catalog_versions")"
 refused() { # FILE NEEDLE...: sync must exit 1 naming each needle; nothing changes
