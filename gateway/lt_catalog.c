@@ -11,6 +11,7 @@
  * last sync (procedures.source_hash): parsing is what a sync spends its
  * time on. See lt_catalog.h for the contract. */
 #include "lt_catalog.h"
+#include "lt_catalog_int.h"
 #include "lt_fmt.h"
 #include "lt_jsonstream.h"
 #include "lt_log.h"
@@ -46,10 +47,7 @@ struct lt_catalog_sync {
     size_t cap;      /* bytes allocated for buf */
 };
 
-static int err_set(lt_catalog_error *err, const char *position, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int err_set(lt_catalog_error *err, const char *position, const char *fmt, ...)
+int lt_catalog_err_set(lt_catalog_error *err, const char *position, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -72,8 +70,8 @@ static const char *pq_message(PGconn *conn, const PGresult *r, char *buf, size_t
 
 /* Runs sql with text parameters; NULL (and err) unless the result is a
  * command or rows. */
-static PGresult *run(PGconn *conn, const char *sql, int n, const char *const *params,
-                     lt_catalog_error *err, const char *what)
+PGresult *lt_catalog_run(PGconn *conn, const char *sql, int n, const char *const *params,
+                         lt_catalog_error *err, const char *what)
 {
     /* PQexec for parameterless calls: it also takes several statements. */
     PGresult *r = n ? PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0) : PQexec(conn, sql);
@@ -82,7 +80,7 @@ static PGresult *run(PGconn *conn, const char *sql, int n, const char *const *pa
         return r;
     char msg[512];
     if (err)
-        err_set(err, NULL, "%s: %s", what, pq_message(conn, r, msg, sizeof(msg)));
+        lt_catalog_err_set(err, NULL, "%s: %s", what, pq_message(conn, r, msg, sizeof(msg)));
     PQclear(r);
     return NULL;
 }
@@ -90,12 +88,12 @@ static PGresult *run(PGconn *conn, const char *sql, int n, const char *const *pa
 static int run_ok(PGconn *conn, const char *sql, int n, const char *const *params,
                   lt_catalog_error *err, const char *what)
 {
-    PGresult *r = run(conn, sql, n, params, err, what);
+    PGresult *r = lt_catalog_run(conn, sql, n, params, err, what);
     PQclear(r);
     return r ? 0 : -1;
 }
 
-static int64_t int_at(const PGresult *r, int row, int col)
+int64_t lt_catalog_int_at(const PGresult *r, int row, int col)
 {
     if (PQgetisnull(r, row, col))
         return 0;
@@ -154,8 +152,8 @@ static int flush(lt_catalog_sync *self, lt_catalog_error *err)
         return 0;
     if (PQputCopyData(self->conn, self->buf, (int)self->len) != 1) {
         char msg[512];
-        return err_set(err, NULL, "cannot send records to the database: %s",
-                       pq_message(self->conn, NULL, msg, sizeof(msg)));
+        return lt_catalog_err_set(err, NULL, "cannot send records to the database: %s",
+                                  pq_message(self->conn, NULL, msg, sizeof(msg)));
     }
     self->len = 0;
     return 0;
@@ -169,25 +167,26 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
     memset(err, 0, sizeof(*err));
     lt_catalog_sync *self = calloc(1, sizeof(*self));
     if (!self)
-        return err_set(err, NULL, "out of memory");
+        return lt_catalog_err_set(err, NULL, "out of memory");
     self->conn = conn;
     self->full = full;
     PGresult *r = NULL;
     if (PQsetClientEncoding(conn, "UTF8") != 0) {
-        err_set(err, NULL, "cannot set the client encoding to UTF8");
+        lt_catalog_err_set(err, NULL, "cannot set the client encoding to UTF8");
         goto bad;
     }
-    r = run(conn, "SELECT pg_try_advisory_lock(" LOCK_SQL_ARGS ")", 0, NULL, err,
-            "cannot take the catalog lock");
+    r = lt_catalog_run(conn, "SELECT pg_try_advisory_lock(" LOCK_SQL_ARGS ")", 0, NULL, err,
+                       "cannot take the catalog lock");
     if (!r)
         goto bad;
     self->locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (!self->locked) {
         err->busy = true;
-        err_set(err, NULL,
-                "another catalog sync is running (it holds the catalog lock); wait for it to "
-                "finish, then run this one again");
+        lt_catalog_err_set(
+            err, NULL,
+            "another catalog sync is running (it holds the catalog lock); wait for it to "
+            "finish, then run this one again");
         goto bad;
     }
     /* Only the lock holder runs syncs, so a run still 'running' now belongs
@@ -206,11 +205,12 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
                "cannot prepare the event partitions") < 0)
         goto bad;
     const char *params[2] = {source, full ? "true" : "false"};
-    r = run(conn, "INSERT INTO catalog_sync_runs (source, full_list) VALUES ($1, $2) RETURNING id",
-            2, params, err, "cannot record the sync run");
+    r = lt_catalog_run(
+        conn, "INSERT INTO catalog_sync_runs (source, full_list) VALUES ($1, $2) RETURNING id", 2,
+        params, err, "cannot record the sync run");
     if (!r)
         goto bad;
-    self->run_id = int_at(r, 0, 0);
+    self->run_id = lt_catalog_int_at(r, 0, 0);
     PQclear(r);
     /* A session temp table: it lives across the COPY and the transaction
      * after it, and vanishes with the connection if we die. Only ord and
@@ -250,7 +250,8 @@ static int start_copy(lt_catalog_sync *self, const char *sql, lt_catalog_error *
     PGresult *r = PQexec(self->conn, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         char msg[512];
-        err_set(err, NULL, "cannot start staging: %s", pq_message(self->conn, r, msg, sizeof(msg)));
+        lt_catalog_err_set(err, NULL, "cannot start staging: %s",
+                           pq_message(self->conn, r, msg, sizeof(msg)));
         PQclear(r);
         return -1;
     }
@@ -297,9 +298,9 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
             snprintf(where, sizeof(where), " (at byte %" PRId64 ")", offset);
         else if (code)
             snprintf(where, sizeof(where), " (MATTHC %.64s)", code);
-        return err_set(err, pos, "record [%" PRId64 "]%s is refused: %s%sexpected %s, got %s",
-                       index, where, perr->path, perr->path[0] ? ": " : "", perr->expected,
-                       perr->got);
+        return lt_catalog_err_set(
+            err, pos, "record [%" PRId64 "]%s is refused: %s%sexpected %s, got %s", index, where,
+            perr->path, perr->path[0] ? ": " : "", perr->expected, perr->got);
     }
     char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
     snprintf(ord, sizeof(ord), "%" PRId64, index);
@@ -342,7 +343,7 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
     rc = self->len >= COPY_CHUNK ? flush(self, err) : 0;
     goto out;
 oom:
-    err_set(err, NULL, "out of memory staging record [%" PRId64 "]", index);
+    lt_catalog_err_set(err, NULL, "out of memory staging record [%" PRId64 "]", index);
 out:
     lt_procedure_destroy(&p);
     return rc;
@@ -365,7 +366,7 @@ static int end_copy(lt_catalog_sync *self, const char *abort_reason, lt_catalog_
     int rc = 0;
     if ((!abort_reason && flush(self, err) < 0) || PQputCopyEnd(self->conn, abort_reason) != 1) {
         if (err && !abort_reason && !err->message[0])
-            err_set(err, NULL, "cannot finish staging");
+            lt_catalog_err_set(err, NULL, "cannot finish staging");
         rc = -1;
     }
     self->copying = false;
@@ -373,7 +374,8 @@ static int end_copy(lt_catalog_sync *self, const char *abort_reason, lt_catalog_
     while ((r = PQgetResult(self->conn))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && !abort_reason && rc == 0 && err) {
             char msg[512];
-            err_set(err, NULL, "staging failed: %s", pq_message(self->conn, r, msg, sizeof(msg)));
+            lt_catalog_err_set(err, NULL, "staging failed: %s",
+                               pq_message(self->conn, r, msg, sizeof(msg)));
             rc = -1;
         }
         PQclear(r);
@@ -384,22 +386,23 @@ static int end_copy(lt_catalog_sync *self, const char *abort_reason, lt_catalog_
 /* Two records with one MATTHC: the file contradicts itself. */
 static int check_duplicates(lt_catalog_sync *self, lt_catalog_error *err)
 {
-    PGresult *r = run(self->conn,
-                      "SELECT code, ord, first FROM (SELECT code, ord,"
-                      " min(ord) OVER (PARTITION BY code) AS first,"
-                      " row_number() OVER (PARTITION BY code ORDER BY ord) AS n"
-                      " FROM lt_catalog_stage) d WHERE n = 2 ORDER BY ord LIMIT 1",
-                      0, NULL, err, "cannot check the staged records");
+    PGresult *r = lt_catalog_run(self->conn,
+                                 "SELECT code, ord, first FROM (SELECT code, ord,"
+                                 " min(ord) OVER (PARTITION BY code) AS first,"
+                                 " row_number() OVER (PARTITION BY code ORDER BY ord) AS n"
+                                 " FROM lt_catalog_stage) d WHERE n = 2 ORDER BY ord LIMIT 1",
+                                 0, NULL, err, "cannot check the staged records");
     if (!r)
         return -1;
     int rc = 0;
     if (PQntuples(r) == 1) {
         char pos[64];
         snprintf(pos, sizeof(pos), "[%s].MATTHC", PQgetvalue(r, 0, 1));
-        rc = err_set(err, pos,
-                     "record [%s] repeats MATTHC %s of record [%s]; a catalog lists each "
-                     "procedure once",
-                     PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+        rc =
+            lt_catalog_err_set(err, pos,
+                               "record [%s] repeats MATTHC %s of record [%s]; a catalog lists each "
+                               "procedure once",
+                               PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
     }
     PQclear(r);
     return rc;
@@ -490,18 +493,18 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
     snprintf(sql, sizeof(sql), classify_sql, self->full && !partial ? "true" : "false");
     if (run_ok(c, sql, 0, NULL, err, "cannot compare the records with the catalog") < 0)
         goto rollback;
-    r = run(c,
-            "SELECT count(*) FILTER (WHERE change = 'added'),"
-            " count(*) FILTER (WHERE change IN ('changed', 'restored')),"
-            " count(*) FILTER (WHERE change = 'restored'),"
-            " count(*) FILTER (WHERE change = 'abolished') FROM lt_catalog_changes",
-            0, NULL, err, "cannot count the changes");
+    r = lt_catalog_run(c,
+                       "SELECT count(*) FILTER (WHERE change = 'added'),"
+                       " count(*) FILTER (WHERE change IN ('changed', 'restored')),"
+                       " count(*) FILTER (WHERE change = 'restored'),"
+                       " count(*) FILTER (WHERE change = 'abolished') FROM lt_catalog_changes",
+                       0, NULL, err, "cannot count the changes");
     if (!r)
         goto rollback;
-    res.added = int_at(r, 0, 0);
-    res.changed = int_at(r, 0, 1);
-    res.restored = int_at(r, 0, 2);
-    res.abolished = int_at(r, 0, 3);
+    res.added = lt_catalog_int_at(r, 0, 0);
+    res.changed = lt_catalog_int_at(r, 0, 1);
+    res.restored = lt_catalog_int_at(r, 0, 2);
+    res.abolished = lt_catalog_int_at(r, 0, 3);
     res.unchanged = res.records - res.added - res.changed;
     PQclear(r);
     r = NULL;
@@ -509,11 +512,12 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
         char run_id[24], version[24];
         snprintf(run_id, sizeof(run_id), "%" PRId64, self->run_id);
         const char *p1[1] = {run_id};
-        r = run(c, "INSERT INTO catalog_versions (sync_run_id) VALUES ($1) RETURNING version", 1,
-                p1, err, "cannot create a catalog version");
+        r = lt_catalog_run(
+            c, "INSERT INTO catalog_versions (sync_run_id) VALUES ($1) RETURNING version", 1, p1,
+            err, "cannot create a catalog version");
         if (!r)
             goto rollback;
-        res.version = int_at(r, 0, 0);
+        res.version = lt_catalog_int_at(r, 0, 0);
         PQclear(r);
         r = NULL;
         snprintf(version, sizeof(version), "%" PRId64, res.version);
@@ -521,11 +525,11 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
         for (size_t i = 0; i < sizeof(apply_sql) / sizeof(apply_sql[0]); i++)
             if (run_ok(c, apply_sql[i][0], 1, pv, err, apply_sql[i][1]) < 0)
                 goto rollback;
-        r = run(c, events_sql, 0, NULL, err, "cannot append the catalog events");
+        r = lt_catalog_run(c, events_sql, 0, NULL, err, "cannot append the catalog events");
         if (!r)
             goto rollback;
-        res.first_seq = int_at(r, 0, 0);
-        res.last_seq = res.first_seq + int_at(r, 0, 1) - 1;
+        res.first_seq = lt_catalog_int_at(r, 0, 0);
+        res.last_seq = res.first_seq + lt_catalog_int_at(r, 0, 1) - 1;
         PQclear(r);
         r = NULL;
         /* Delivered at commit: a running gateway publishes from its stored
@@ -560,12 +564,12 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
                          records,
                          res.first_seq ? first : NULL,
                          res.first_seq ? lastseq : NULL};
-    r = run(c,
-            "UPDATE catalog_sync_runs SET outcome = $2, finished_at = clock_timestamp(),"
-            " added = $3, changed = $4, abolished = $5, unchanged = $6, records = $7,"
-            " first_seq = $8, last_seq = $9 WHERE id = $1"
-            " RETURNING extract(epoch FROM finished_at - started_at)",
-            9, pr, err, "cannot record the sync run");
+    r = lt_catalog_run(c,
+                       "UPDATE catalog_sync_runs SET outcome = $2, finished_at = clock_timestamp(),"
+                       " added = $3, changed = $4, abolished = $5, unchanged = $6, records = $7,"
+                       " first_seq = $8, last_seq = $9 WHERE id = $1"
+                       " RETURNING extract(epoch FROM finished_at - started_at)",
+                       9, pr, err, "cannot record the sync run");
     if (!r)
         goto rollback;
     res.duration_s = strtod(PQgetvalue(r, 0, 0), NULL);
@@ -659,7 +663,7 @@ static int stream_error(const char *path, const lt_jsonstream_error *serr, lt_ca
         snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, serr->index, serr->offset);
     else
         snprintf(pos, sizeof(pos), "byte %" PRId64, serr->offset);
-    return err_set(err, pos, "%s: %s", path, serr->message);
+    return lt_catalog_err_set(err, pos, "%s: %s", path, serr->message);
 }
 
 /* Pass 1: each record's raw-bytes hash into lt_catalog_raw, no parse.
@@ -670,7 +674,7 @@ static int hash_records(lt_catalog_sync *sync, int fd, size_t max_record, int64_
 {
     lt_jsonstream *stream = lt_jsonstream_new_fd(fd, max_record, LT_JSONSTREAM_DEFAULT_READ);
     if (!stream)
-        return err_set(err, NULL, "out of memory");
+        return lt_catalog_err_set(err, NULL, "out of memory");
     int rc = -1;
     if (start_copy(sync, "COPY lt_catalog_raw (ord, source_hash) FROM STDIN", err) < 0)
         goto out;
@@ -685,7 +689,7 @@ static int hash_records(lt_catalog_sync *sync, int fd, size_t max_record, int64_
         hash_hex(h, hex);
         snprintf(ord, sizeof(ord), "%" PRId64, it.index);
         if (buf_field(sync, ord, false) < 0 || buf_field(sync, hex, true) < 0) {
-            err_set(err, NULL, "out of memory");
+            lt_catalog_err_set(err, NULL, "out of memory");
             goto out;
         }
         if (sync->len >= COPY_CHUNK && flush(sync, err) < 0)
@@ -707,13 +711,14 @@ static int fetch_todo(lt_catalog_sync *sync, int64_t *todo, size_t *n, lt_catalo
 {
     if (end_copy(sync, NULL, err) < 0)
         return -1;
-    PGresult *r = run(sync->conn, "FETCH FORWARD " TODO_BATCH_SQL " FROM lt_catalog_todo", 0, NULL,
-                      err, "cannot read which records changed");
+    PGresult *r =
+        lt_catalog_run(sync->conn, "FETCH FORWARD " TODO_BATCH_SQL " FROM lt_catalog_todo", 0, NULL,
+                       err, "cannot read which records changed");
     if (!r)
         return -1;
     *n = (size_t)PQntuples(r);
     for (size_t i = 0; i < *n; i++)
-        todo[i] = int_at(r, (int)i, 0);
+        todo[i] = lt_catalog_int_at(r, (int)i, 0);
     PQclear(r);
     return 0;
 }
@@ -736,12 +741,12 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
     fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st, st2;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        err_set(err, NULL, "cannot read %s: %s", path, strerror(errno));
+        lt_catalog_err_set(err, NULL, "cannot read %s: %s", path, strerror(errno));
         goto fail;
     }
     todo = malloc(TODO_BATCH * sizeof(*todo));
     if (!todo) {
-        err_set(err, NULL, "out of memory");
+        lt_catalog_err_set(err, NULL, "out of memory");
         goto fail;
     }
     int64_t total = S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
@@ -752,10 +757,10 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
     /* Nothing to match against (a first sync, or the first since 0004):
      * pass 1 would only cost time, so parse everything in one pass. */
     if (!parse_all) {
-        PGresult *r = run(conn,
-                          "SELECT EXISTS (SELECT 1 FROM procedures"
-                          " WHERE source_hash IS NOT NULL AND abolished_at IS NULL)",
-                          0, NULL, err, "cannot read the catalog");
+        PGresult *r = lt_catalog_run(conn,
+                                     "SELECT EXISTS (SELECT 1 FROM procedures"
+                                     " WHERE source_hash IS NOT NULL AND abolished_at IS NULL)",
+                                     0, NULL, err, "cannot read the catalog");
         if (!r)
             goto fail;
         parse_all = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
@@ -774,7 +779,7 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
             goto fail;
         parse_all = h == 0;
         if (lseek(fd, 0, SEEK_SET) < 0) {
-            err_set(err, NULL, "cannot read %s again: %s", path, strerror(errno));
+            lt_catalog_err_set(err, NULL, "cannot read %s again: %s", path, strerror(errno));
             goto fail;
         }
     }
@@ -782,12 +787,12 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
         /* Raw bytes equal to a live procedure's last ones: unchanged, and
          * the code comes from the join. Abolished ones are parsed, so they
          * are restored as usual. */
-        PGresult *r = run(conn,
-                          "INSERT INTO lt_catalog_stage (ord, code, source_hash)"
-                          " SELECT r.ord, p.code, r.source_hash FROM lt_catalog_raw r"
-                          " JOIN procedures p ON p.source_hash = r.source_hash"
-                          " AND p.abolished_at IS NULL",
-                          0, NULL, err, "cannot compare the records with the catalog");
+        PGresult *r = lt_catalog_run(conn,
+                                     "INSERT INTO lt_catalog_stage (ord, code, source_hash)"
+                                     " SELECT r.ord, p.code, r.source_hash FROM lt_catalog_raw r"
+                                     " JOIN procedures p ON p.source_hash = r.source_hash"
+                                     " AND p.abolished_at IS NULL",
+                                     0, NULL, err, "cannot compare the records with the catalog");
         if (!r)
             goto fail;
         matched = strtoll(PQcmdTuples(r), NULL, 10);
@@ -810,7 +815,7 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
     if (parse_all || ntodo > 0) {
         stream = lt_jsonstream_new_fd(fd, max_record, LT_JSONSTREAM_DEFAULT_READ);
         if (!stream) {
-            err_set(err, NULL, "out of memory");
+            lt_catalog_err_set(err, NULL, "out of memory");
             goto fail;
         }
     }
@@ -824,7 +829,8 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
             if (it.index < todo[next])
                 continue;
             if (it.index > todo[next]) {
-                err_set(err, NULL, "%s changed while it was read; run the sync again", path);
+                lt_catalog_err_set(err, NULL, "%s changed while it was read; run the sync again",
+                                   path);
                 goto fail;
             }
             next++;
@@ -836,10 +842,10 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
             char pos[96];
             int64_t at = it.offset + jerr.position;
             snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, it.index, at);
-            err_set(err, pos,
-                    "record [%" PRId64 "] (at byte %" PRId64 ") is not valid JSON: %s "
-                    "(near byte %" PRId64 ")",
-                    it.index, it.offset, jerr.text, at);
+            lt_catalog_err_set(err, pos,
+                               "record [%" PRId64 "] (at byte %" PRId64 ") is not valid JSON: %s "
+                               "(near byte %" PRId64 ")",
+                               it.index, it.offset, jerr.text, at);
             sync->records = it.index;
             goto fail;
         }
@@ -868,11 +874,11 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
     }
     if (!parse_all) {
         if (next < ntodo) {
-            err_set(err, NULL, "%s changed while it was read; run the sync again", path);
+            lt_catalog_err_set(err, NULL, "%s changed while it was read; run the sync again", path);
             goto fail;
         }
         if (fstat(fd, &st2) < 0 || !same_file(&st, &st2)) {
-            err_set(err, NULL, "%s changed while it was read; run the sync again", path);
+            lt_catalog_err_set(err, NULL, "%s changed while it was read; run the sync again", path);
             goto fail;
         }
         sync->records = count;
@@ -899,156 +905,4 @@ out:
         close(fd);
     lt_catalog_sync_destroy(&sync);
     return rc;
-}
-
-/* ---- show ---------------------------------------------------------------- */
-
-static json_t *text_or_null(const PGresult *r, int col)
-{
-    return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
-}
-
-static json_t *json_or_null(const PGresult *r, int col)
-{
-    return PQgetisnull(r, 0, col) ? json_null() : json_loads(PQgetvalue(r, 0, col), 0, NULL);
-}
-
-int lt_catalog_show(PGconn *conn, const char *code, json_t **ret_doc, lt_catalog_error *err)
-{
-    memset(err, 0, sizeof(*err));
-    const char *params[1] = {code};
-    PGresult *r =
-        run(conn,
-            "SELECT p.code, p.base_code, p.name, array_to_json(p.levels), p.status, p.published,"
-            " to_json(p.abolished_at)#>>'{}', p.catalog_version, to_json(p.updated_at)#>>'{}',"
-            " p.field_code, p.record::text,"
-            " (SELECT count(*) FROM procedure_history h WHERE h.code = p.code),"
-            " o.local_code, o.base_code, o.unit_code, trim_scale(o.time_limit)::text, "
-            "o.time_limit_unit,"
-            " o.fees::text, o.note, to_json(o.updated_at)#>>'{}'"
-            " FROM procedures p LEFT JOIN procedure_overlays o ON o.local_code = p.code"
-            " WHERE p.code = $1",
-            1, params, err, "cannot read the procedure");
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 0;
-    }
-    json_t *record = json_or_null(r, 10);
-    json_t *doc = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:I, s:o, s:o, s:I}", "code", text_or_null(r, 0),
-        "base_code", text_or_null(r, 1), "name", text_or_null(r, 2), "levels", json_or_null(r, 3),
-        "status", text_or_null(r, 4), "published", strcmp(PQgetvalue(r, 0, 5), "t") == 0,
-        "abolished", !PQgetisnull(r, 0, 6), "abolished_at", text_or_null(r, 6), "catalog_version",
-        (json_int_t)int_at(r, 0, 7), "updated_at", text_or_null(r, 8), "field_code",
-        text_or_null(r, 9), "history_versions", (json_int_t)int_at(r, 0, 11));
-    int rc = -1;
-    if (!doc || !record) {
-        err_set(err, NULL, "cannot read the stored record of %s", code);
-        goto out;
-    }
-    json_t *overlay = json_null();
-    json_t *effective = json_incref(record);
-    json_t *applied = json_array();
-    if (!PQgetisnull(r, 0, 12)) {
-        json_t *fees = json_or_null(r, 17);
-        overlay =
-            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "local_code", text_or_null(r, 12),
-                      "base_code", text_or_null(r, 13), "unit_code", text_or_null(r, 14),
-                      "time_limit", text_or_null(r, 15), "time_limit_unit", text_or_null(r, 16),
-                      "fees", json_incref(fees ? fees : json_null()), "note", text_or_null(r, 18),
-                      "updated_at", text_or_null(r, 19));
-        lt_procedure_overlay ov = {
-            .has_time_limit = !PQgetisnull(r, 0, 15),
-            .time_limit = strtod(PQgetvalue(r, 0, 15), NULL),
-            .time_unit = PQgetvalue(r, 0, 16),
-            .fees = json_is_array(fees) ? fees : NULL,
-        };
-        json_decref(effective);
-        json_decref(applied);
-        applied = NULL;
-        effective = lt_procedure_apply_overlay(record, &ov, &applied);
-        json_decref(fees);
-        if (!effective || !overlay) {
-            json_decref(overlay);
-            err_set(err, NULL, "out of memory");
-            goto out;
-        }
-    }
-    json_object_set_new(doc, "overlay", overlay);
-    json_object_set_new(doc, "overlay_applied", applied);
-    json_object_set_new(doc, "record", effective);
-    json_object_set(doc, "catalog_record", record);
-    *ret_doc = doc;
-    doc = NULL;
-    rc = 1;
-out:
-    json_decref(doc);
-    json_decref(record);
-    PQclear(r);
-    return rc;
-}
-
-/* ---- diff ---------------------------------------------------------------- */
-
-int lt_catalog_diff(PGconn *conn, int64_t v1, int64_t v2, json_t **ret_doc, lt_catalog_error *err)
-{
-    memset(err, 0, sizeof(*err));
-    char a[24], b[24];
-    snprintf(a, sizeof(a), "%" PRId64, v1);
-    snprintf(b, sizeof(b), "%" PRId64, v2);
-    const char *params[2] = {a, b};
-    PGresult *r =
-        run(conn,
-            "SELECT v, v = 0 OR EXISTS (SELECT 1 FROM catalog_versions WHERE version = v),"
-            " (SELECT coalesce(max(version), 0) FROM catalog_versions)"
-            " FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS v",
-            2, params, err, "cannot read catalog versions");
-    if (!r)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        if (strcmp(PQgetvalue(r, i, 1), "t") != 0) {
-            err_set(err, NULL,
-                    "there is no catalog version %s (versions run from 1 to %s; 0 is the empty "
-                    "catalog before the first sync)",
-                    PQgetvalue(r, i, 0), PQgetvalue(r, 0, 2));
-            PQclear(r);
-            return -1;
-        }
-    }
-    PQclear(r);
-    /* The state at version V: for each code the row that was current then,
-     * the procedures row (from its version on) or a history row (from its
-     * version until the one that superseded it). */
-    r = run(conn,
-            "WITH rows AS ("
-            " SELECT code, catalog_version AS since, NULL::bigint AS until, content_hash,"
-            " abolished_at FROM procedures"
-            " UNION ALL SELECT code, catalog_version, superseded_in, content_hash, abolished_at"
-            " FROM procedure_history),"
-            " a AS (SELECT code, content_hash FROM rows WHERE since <= $1::bigint"
-            " AND (until IS NULL OR until > $1::bigint) AND abolished_at IS NULL),"
-            " b AS (SELECT code, content_hash FROM rows WHERE since <= $2::bigint"
-            " AND (until IS NULL OR until > $2::bigint) AND abolished_at IS NULL)"
-            " SELECT coalesce(a.code, b.code), CASE WHEN a.code IS NULL THEN 'added'"
-            " WHEN b.code IS NULL THEN 'abolished' ELSE 'changed' END"
-            " FROM a FULL JOIN b ON a.code = b.code"
-            " WHERE a.code IS NULL OR b.code IS NULL OR a.content_hash <> b.content_hash"
-            " ORDER BY 1",
-            2, params, err, "cannot compare catalog versions");
-    if (!r)
-        return -1;
-    json_t *doc = json_pack("{s:I, s:I, s:[], s:[], s:[]}", "from", (json_int_t)v1, "to",
-                            (json_int_t)v2, "added", "changed", "abolished");
-    if (!doc) {
-        PQclear(r);
-        return err_set(err, NULL, "out of memory");
-    }
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(json_object_get(doc, PQgetvalue(r, i, 1)),
-                              json_string(PQgetvalue(r, i, 0)));
-    PQclear(r);
-    *ret_doc = doc;
-    return 0;
 }
