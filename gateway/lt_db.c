@@ -111,6 +111,27 @@ PGconn *lt_db_connect_start(const char *conninfo, int64_t timeout_ms)
     return c;
 }
 
+PGresult *lt_db_exec(PGconn *conn, const char *sql, int n, const char *const *params, char *err,
+                     size_t cap)
+{
+    PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    char why[512];
+    snprintf(err, cap, "%s", lt_db_error(conn, why, sizeof(why)));
+    PQclear(r);
+    return NULL;
+}
+
+int lt_db_exec_ok(PGconn *conn, const char *sql, int n, const char *const *params, char *err,
+                  size_t cap)
+{
+    PGresult *r = lt_db_exec(conn, sql, n, params, err, cap);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
 const char *lt_db_error(const PGconn *conn, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s", conn ? PQerrorMessage(conn) : "no connection");

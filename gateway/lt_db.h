@@ -34,6 +34,15 @@ PGconn *lt_db_connect(const char *conninfo, int64_t timeout_ms, char *err, size_
 PGconn *lt_db_connect_start(const char *conninfo, int64_t timeout_ms)
     __attribute__((warn_unused_result));
 
+/* Runs sql with text parameters (NULL entries are SQL NULL) and returns
+ * its result when it is a command or rows (the caller PQclears it), else
+ * NULL with the server's message in err. */
+PGresult *lt_db_exec(PGconn *conn, const char *sql, int n, const char *const *params, char *err,
+                     size_t cap) __attribute__((warn_unused_result));
+/* The same when only success matters: 0, or -1 with err. */
+int lt_db_exec_ok(PGconn *conn, const char *sql, int n, const char *const *params, char *err,
+                  size_t cap) __attribute__((warn_unused_result));
+
 /* PQerrorMessage without its trailing newline, into buf. Returns buf. */
 const char *lt_db_error(const PGconn *conn, char *buf, size_t cap);
 

@@ -37,56 +37,36 @@ static int usage(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
-static PGresult *run(PGconn *c, const char *sql, int n, const char *const *p, ExecStatusType want,
-                     char *err, size_t cap)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) == want)
-        return r;
-    char why[512];
-    snprintf(err, cap, "%s", lt_db_error(c, why, sizeof(why)));
-    PQclear(r);
-    return NULL;
-}
-
-static int run_ok(PGconn *c, const char *sql, int n, const char *const *p, char *err, size_t cap)
-{
-    PGresult *r = run(c, sql, n, p, PGRES_TUPLES_OK, err, cap);
-    if (!r)
-        r = run(c, sql, n, p, PGRES_COMMAND_OK, err, cap);
-    PQclear(r);
-    return r ? 0 : -1;
-}
-
 /* Moves an existing procedure to a new catalog version and appends its
  * "overlay" event; nothing when the code is not (yet) in the catalog. */
 static int propagate(PGconn *c, const char *code, const char *change, char *err, size_t cap)
 {
     const char *p[2] = {code, change};
-    PGresult *r = run(c,
-                      "WITH p AS (SELECT * FROM procedures WHERE code = $1 FOR UPDATE),"
-                      " v AS (INSERT INTO catalog_versions (sync_run_id)"
-                      "  SELECT NULL FROM p RETURNING version),"
-                      " h AS (INSERT INTO procedure_history (code, catalog_version, superseded_in,"
-                      "  base_code, name, levels, status, abolished_at, content_hash, record,"
-                      "  field_code) SELECT p.code, p.catalog_version, v.version, p.base_code,"
-                      "  p.name, p.levels, p.status, p.abolished_at, p.content_hash, p.record,"
-                      "  p.field_code FROM p, v),"
-                      " u AS (UPDATE procedures SET catalog_version = v.version, updated_at = now()"
-                      "  FROM v WHERE procedures.code = $1 RETURNING v.version)"
-                      " SELECT lt_append_events(ARRAY['catalog'], ARRAY['catalog.' || $1],"
-                      "  ARRAY[NULL::text], ARRAY[$1::text], ARRAY[NULL::text],"
-                      "  ARRAY[NULL::smallint], ARRAY[jsonb_build_object('change', $2::text,"
-                      "  'code', $1::text, 'catalog_version', u.version, 'overlay',"
-                      "  (SELECT to_jsonb(o) FROM procedure_overlays o WHERE local_code = $1))]),"
-                      "  u.version FROM u",
-                      2, p, PGRES_TUPLES_OK, err, cap);
+    PGresult *r =
+        lt_db_exec(c,
+                   "WITH p AS (SELECT * FROM procedures WHERE code = $1 FOR UPDATE),"
+                   " v AS (INSERT INTO catalog_versions (sync_run_id)"
+                   "  SELECT NULL FROM p RETURNING version),"
+                   " h AS (INSERT INTO procedure_history (code, catalog_version, superseded_in,"
+                   "  base_code, name, levels, status, abolished_at, content_hash, record,"
+                   "  field_code) SELECT p.code, p.catalog_version, v.version, p.base_code,"
+                   "  p.name, p.levels, p.status, p.abolished_at, p.content_hash, p.record,"
+                   "  p.field_code FROM p, v),"
+                   " u AS (UPDATE procedures SET catalog_version = v.version, updated_at = now()"
+                   "  FROM v WHERE procedures.code = $1 RETURNING v.version)"
+                   " SELECT lt_append_events(ARRAY['catalog'], ARRAY['catalog.' || $1],"
+                   "  ARRAY[NULL::text], ARRAY[$1::text], ARRAY[NULL::text],"
+                   "  ARRAY[NULL::smallint], ARRAY[jsonb_build_object('change', $2::text,"
+                   "  'code', $1::text, 'catalog_version', u.version, 'overlay',"
+                   "  (SELECT to_jsonb(o) FROM procedure_overlays o WHERE local_code = $1))]),"
+                   "  u.version FROM u",
+                   2, p, err, cap);
     if (!r)
         return -1;
     int rc = 0;
     if (PQntuples(r) == 1) {
         const char *n[2] = {LT_CATALOG_NOTIFY_CHANNEL, PQgetvalue(r, 0, 0)};
-        rc = run_ok(c, "SELECT pg_notify($1, $2)", 2, n, err, cap);
+        rc = lt_db_exec_ok(c, "SELECT pg_notify($1, $2)", 2, n, err, cap);
     }
     PQclear(r);
     return rc;
@@ -116,14 +96,15 @@ static int set_overlay(PGconn *c, const overlay_args *a, char *err, size_t cap)
     if (a->fees_file && !(fees = read_fees(a->fees_file, err, cap)))
         return -1;
     const char *p[7] = {a->code, a->base, a->owner, a->time, a->unit, fees, a->note};
-    int rc = run_ok(c,
-                    "INSERT INTO procedure_overlays (local_code, base_code, unit_code, time_limit,"
-                    " time_limit_unit, fees, note) VALUES ($1, $2, $3, $4::numeric, $5,"
-                    " $6::jsonb, $7) ON CONFLICT (local_code) DO UPDATE SET"
-                    " base_code = EXCLUDED.base_code, unit_code = EXCLUDED.unit_code,"
-                    " time_limit = EXCLUDED.time_limit, time_limit_unit = EXCLUDED.time_limit_unit,"
-                    " fees = EXCLUDED.fees, note = EXCLUDED.note, updated_at = now()",
-                    7, p, err, cap);
+    int rc = lt_db_exec_ok(
+        c,
+        "INSERT INTO procedure_overlays (local_code, base_code, unit_code, time_limit,"
+        " time_limit_unit, fees, note) VALUES ($1, $2, $3, $4::numeric, $5,"
+        " $6::jsonb, $7) ON CONFLICT (local_code) DO UPDATE SET"
+        " base_code = EXCLUDED.base_code, unit_code = EXCLUDED.unit_code,"
+        " time_limit = EXCLUDED.time_limit, time_limit_unit = EXCLUDED.time_limit_unit,"
+        " fees = EXCLUDED.fees, note = EXCLUDED.note, updated_at = now()",
+        7, p, err, cap);
     free(fees);
     return rc < 0 ? -1 : propagate(c, a->code, "overlay", err, cap);
 }
@@ -131,8 +112,8 @@ static int set_overlay(PGconn *c, const overlay_args *a, char *err, size_t cap)
 static int rm_overlay(PGconn *c, const char *code, char *err, size_t cap)
 {
     const char *p[1] = {code};
-    PGresult *r = run(c, "DELETE FROM procedure_overlays WHERE local_code = $1 RETURNING 1", 1, p,
-                      PGRES_TUPLES_OK, err, cap);
+    PGresult *r = lt_db_exec(c, "DELETE FROM procedure_overlays WHERE local_code = $1 RETURNING 1",
+                             1, p, err, cap);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -148,12 +129,12 @@ static int list_overlays(PGconn *c, bool json)
 {
     char err[512];
     PGresult *r =
-        run(c,
-            "SELECT coalesce(json_agg(json_build_object('local_code', local_code,"
-            " 'base_code', base_code, 'owner', unit_code, 'time_limit', time_limit,"
-            " 'time_limit_unit', time_limit_unit, 'fees', fees, 'note', note,"
-            " 'updated_at', updated_at) ORDER BY local_code), '[]') FROM procedure_overlays",
-            0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+        lt_db_exec(c,
+                   "SELECT coalesce(json_agg(json_build_object('local_code', local_code,"
+                   " 'base_code', base_code, 'owner', unit_code, 'time_limit', time_limit,"
+                   " 'time_limit_unit', time_limit_unit, 'fees', fees, 'note', note,"
+                   " 'updated_at', updated_at) ORDER BY local_code), '[]') FROM procedure_overlays",
+                   0, NULL, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "lienthong catalog overlay list: %s\n", err);
         return EXIT_FAILED;
@@ -246,11 +227,11 @@ int lt_overlay_main(const lt_config *cfg, int argc, char **argv, bool json)
         rc = list_overlays(c, json);
         goto out;
     }
-    if (run_ok(c, "BEGIN", 0, NULL, err, sizeof(err)) < 0 ||
-        run_ok(c, SYNC_LOCK, 0, NULL, err, sizeof(err)) < 0 ||
+    if (lt_db_exec_ok(c, "BEGIN", 0, NULL, err, sizeof(err)) < 0 ||
+        lt_db_exec_ok(c, SYNC_LOCK, 0, NULL, err, sizeof(err)) < 0 ||
         (is_set ? set_overlay(c, &a, err, sizeof(err)) : rm_overlay(c, a.code, err, sizeof(err))) <
             0 ||
-        run_ok(c, "COMMIT", 0, NULL, err, sizeof(err)) < 0) {
+        lt_db_exec_ok(c, "COMMIT", 0, NULL, err, sizeof(err)) < 0) {
         PQclear(PQexec(c, "ROLLBACK"));
         fprintf(stderr, "lienthong catalog overlay %s: %s; nothing changed\n", sub, err);
         goto out;

@@ -61,19 +61,6 @@ static int usage(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Runs a parameterised statement; NULL with err on failure. */
-static PGresult *run(PGconn *c, const char *sql, int n, const char *const *params,
-                     ExecStatusType want, char *err, size_t cap)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) == want)
-        return r;
-    char why[512];
-    snprintf(err, cap, "%s", lt_db_error(c, why, sizeof(why)));
-    PQclear(r);
-    return NULL;
-}
-
 static int create(PGconn *c, const char *unit, const char *role, bool json)
 {
     char token[LT_TOKEN_MAX], prefix[LT_TOKEN_PREFIX_LEN + 1], hash[LT_TOKEN_HASH_MAX];
@@ -87,8 +74,7 @@ static int create(PGconn *c, const char *unit, const char *role, bool json)
     }
     if (unit) {
         const char *p[1] = {unit};
-        r = run(c, "SELECT name FROM units WHERE code = $1", 1, p, PGRES_TUPLES_OK, err,
-                sizeof(err));
+        r = lt_db_exec(c, "SELECT name FROM units WHERE code = $1", 1, p, err, sizeof(err));
         if (!r)
             goto fail;
         if (PQntuples(r) == 0) {
@@ -101,10 +87,10 @@ static int create(PGconn *c, const char *unit, const char *role, bool json)
         PQclear(r);
     }
     const char *p[4] = {unit, role, hash, prefix};
-    r = run(c,
-            "INSERT INTO credentials (unit_code, role, token_hash, token_prefix) "
-            "VALUES ($1, $2, $3, $4) RETURNING id",
-            4, p, PGRES_TUPLES_OK, err, sizeof(err));
+    r = lt_db_exec(c,
+                   "INSERT INTO credentials (unit_code, role, token_hash, token_prefix) "
+                   "VALUES ($1, $2, $3, $4) RETURNING id",
+                   4, p, err, sizeof(err));
     if (!r)
         goto fail;
     if (json) {
@@ -133,15 +119,16 @@ static int list(PGconn *c, const char *unit, bool all, bool json)
 {
     char err[512] = "";
     const char *p[2] = {unit, all ? "t" : "f"};
-    PGresult *r = run(c,
-                      "SELECT id, token_prefix, role, coalesce(unit_code, ''), "
-                      " to_char(created_at, 'YYYY-MM-DD HH24:MI'), "
-                      " coalesce(to_char(last_used_at, 'YYYY-MM-DD HH24:MI'), ''), "
-                      " coalesce(to_char(revoked_at, 'YYYY-MM-DD HH24:MI'), '') "
-                      "FROM credentials "
-                      "WHERE ($1::text IS NULL OR unit_code = $1) AND ($2 OR revoked_at IS NULL) "
-                      "ORDER BY id",
-                      2, p, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *r =
+        lt_db_exec(c,
+                   "SELECT id, token_prefix, role, coalesce(unit_code, ''), "
+                   " to_char(created_at, 'YYYY-MM-DD HH24:MI'), "
+                   " coalesce(to_char(last_used_at, 'YYYY-MM-DD HH24:MI'), ''), "
+                   " coalesce(to_char(revoked_at, 'YYYY-MM-DD HH24:MI'), '') "
+                   "FROM credentials "
+                   "WHERE ($1::text IS NULL OR unit_code = $1) AND ($2 OR revoked_at IS NULL) "
+                   "ORDER BY id",
+                   2, p, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "lienthong token list: %s\n", err);
         return EXIT_FAILED;
@@ -179,12 +166,12 @@ static int revoke(PGconn *c, const char *which, bool json)
     const char *p[1] = {which};
     /* An id is all digits; a prefix is 10 hex digits. Both are tried, so a
      * prefix that happens to be all digits still works. */
-    PGresult *r = run(c,
-                      "UPDATE credentials SET revoked_at = now() "
-                      "WHERE revoked_at IS NULL AND (token_prefix = $1 OR "
-                      " ($1 ~ '^[0-9]{1,18}$' AND id = $1::bigint)) "
-                      "RETURNING id, token_prefix",
-                      1, p, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *r = lt_db_exec(c,
+                             "UPDATE credentials SET revoked_at = now() "
+                             "WHERE revoked_at IS NULL AND (token_prefix = $1 OR "
+                             " ($1 ~ '^[0-9]{1,18}$' AND id = $1::bigint)) "
+                             "RETURNING id, token_prefix",
+                             1, p, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "lienthong token revoke: %s\n", err);
         return EXIT_FAILED;

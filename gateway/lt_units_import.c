@@ -26,30 +26,10 @@ static const char existing_sql[] =
     "'[]'::json) FROM unit_aliases a WHERE a.unit_code = u.code)) ORDER BY u.code), '[]'::json) "
     "FROM units u";
 
-/* Runs one statement; returns 0 or -1 with the server's message in err.
- * With ret_res the result (tuples) is handed to the caller. */
-static int exec(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **ret_res,
-                char *err, size_t cap)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char why[512];
-        snprintf(err, cap, "database: %s", lt_db_error(conn, why, sizeof(why)));
-        PQclear(res);
-        return -1;
-    }
-    if (ret_res)
-        *ret_res = res;
-    else
-        PQclear(res);
-    return 0;
-}
-
 static int write_aliases(PGconn *conn, const lt_unit *u, int *ret_written, char *err, size_t cap)
 {
     const char *p[5] = {u->code};
-    if (exec(conn, "DELETE FROM unit_aliases WHERE unit_code = $1", 1, p, NULL, err, cap) < 0)
+    if (lt_db_exec_ok(conn, "DELETE FROM unit_aliases WHERE unit_code = $1", 1, p, err, cap) < 0)
         return -1;
     for (size_t k = 0; k < u->naliases; k++) {
         const lt_unit_alias *a = &u->aliases[k];
@@ -57,10 +37,11 @@ static int write_aliases(PGconn *conn, const lt_unit *u, int *ret_written, char 
         p[2] = a->agency_id;
         p[3] = a->valid_from;
         p[4] = a->valid_to;
-        if (exec(conn,
-                 "INSERT INTO unit_aliases (unit_code, code, agency_id, valid_from, valid_to) "
-                 "VALUES ($1, $2, $3, $4::date, $5::date)",
-                 5, p, NULL, err, cap) < 0)
+        if (lt_db_exec_ok(
+                conn,
+                "INSERT INTO unit_aliases (unit_code, code, agency_id, valid_from, valid_to) "
+                "VALUES ($1, $2, $3, $4::date, $5::date)",
+                5, p, err, cap) < 0)
             return -1;
         (*ret_written)++;
     }
@@ -79,8 +60,8 @@ static int write_units(PGconn *conn, const lt_units *file, const lt_units *exist
         const lt_unit *old = lt_units_find(existing, u->code);
         const char *p[1] = {u->code};
         if (old && old->agency_id && (!u->agency_id || strcmp(old->agency_id, u->agency_id) != 0) &&
-            exec(conn, "UPDATE units SET agency_id = NULL WHERE code = $1", 1, p, NULL, err, cap) <
-                0)
+            lt_db_exec_ok(conn, "UPDATE units SET agency_id = NULL WHERE code = $1", 1, p, err,
+                          cap) < 0)
             return -1;
     }
     for (size_t i = 0; i < lt_units_count(file); i++) {
@@ -93,21 +74,23 @@ static int write_units(PGconn *conn, const lt_units *file, const lt_units *exist
         bool fields = old && lt_unit_same_fields(old, u);
         bool aliases = old && lt_unit_same_aliases(old, u);
         if (!old) {
-            if (exec(conn,
-                     "INSERT INTO units (code, code_system, name, level, parent, agency_id, url, "
-                     "dialect) VALUES ($1, $2, $3, $4::smallint, $5, $6, $7, $8)",
-                     8, p, NULL, err, cap) < 0)
+            if (lt_db_exec_ok(
+                    conn,
+                    "INSERT INTO units (code, code_system, name, level, parent, agency_id, url, "
+                    "dialect) VALUES ($1, $2, $3, $4::smallint, $5, $6, $7, $8)",
+                    8, p, err, cap) < 0)
                 return -1;
             sum->added++;
         } else if (fields && aliases) {
             sum->unchanged++;
             continue;
         } else {
-            if (exec(conn,
-                     "UPDATE units SET code_system = $2, name = $3, level = $4::smallint, "
-                     "parent = $5, agency_id = $6, url = $7, dialect = $8, updated_at = now() "
-                     "WHERE code = $1",
-                     8, p, NULL, err, cap) < 0)
+            if (lt_db_exec_ok(
+                    conn,
+                    "UPDATE units SET code_system = $2, name = $3, level = $4::smallint, "
+                    "parent = $5, agency_id = $6, url = $7, dialect = $8, updated_at = now() "
+                    "WHERE code = $1",
+                    8, p, err, cap) < 0)
                 return -1;
             sum->updated++;
         }
@@ -214,14 +197,14 @@ static int import_file(const lt_config *cfg, const char *path, bool json)
     if (!(db = lt_dbsession_open(cfg, LT_SCHEMA_APPLY, err, sizeof(err))))
         goto out;
     conn = lt_dbsession_conn(db);
-    if (exec(conn, "BEGIN", 0, NULL, NULL, err, sizeof(err)) < 0)
+    if (lt_db_exec_ok(conn, "BEGIN", 0, NULL, err, sizeof(err)) < 0)
         goto out;
     in_tx = true;
     /* Concurrent imports take turns; readers (gateways routing dossiers)
      * carry on and see the new tree at commit. */
-    if (exec(conn, "LOCK TABLE units, unit_aliases IN SHARE ROW EXCLUSIVE MODE", 0, NULL, NULL, err,
-             sizeof(err)) < 0 ||
-        exec(conn, existing_sql, 0, NULL, &res, err, sizeof(err)) < 0)
+    if (lt_db_exec_ok(conn, "LOCK TABLE units, unit_aliases IN SHARE ROW EXCLUSIVE MODE", 0, NULL,
+                      err, sizeof(err)) < 0 ||
+        !(res = lt_db_exec(conn, existing_sql, 0, NULL, err, sizeof(err))))
         goto out;
     existing = lt_units_parse(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &uerr);
     if (!existing) {
@@ -234,7 +217,7 @@ static int import_file(const lt_config *cfg, const char *path, bool json)
         goto out;
     }
     if (write_units(conn, file, existing, &sum, err, sizeof(err)) < 0 ||
-        exec(conn, "COMMIT", 0, NULL, NULL, err, sizeof(err)) < 0)
+        lt_db_exec_ok(conn, "COMMIT", 0, NULL, err, sizeof(err)) < 0)
         goto out;
     in_tx = false;
     print_summary(path, &sum, lt_dbsession_applied(db), json);
