@@ -79,13 +79,11 @@ typedef struct {
     route_fn fn;
 } route;
 
-/* Every answer is JSON; header (may be NULL) adds one header such as
- * Retry-After or Allow. Takes ownership of body. */
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
+/* Every answer is JSON text; header (may be NULL) adds one header such as
+ * Retry-After or Allow. Takes ownership of text (NULL: out of memory). */
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, char *text,
                                   const char *header, const char *value)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
     if (!text)
         return MHD_NO;
     struct MHD_Response *r =
@@ -101,6 +99,15 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, jso
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+/* The same from a jansson value; takes ownership of body. */
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
+                                  const char *header, const char *value)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return reply_text(c, status, text, header, value);
 }
 
 static enum MHD_Result reply_error_h(struct MHD_Connection *c, unsigned status, const char *code,
@@ -178,19 +185,9 @@ static enum MHD_Result reply_answer(struct MHD_Connection *c, http_req *req)
 {
     char *text = req->answer_body;
     req->answer_body = NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (req->answer_status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECS);
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)req->answer_status, r);
-    MHD_destroy_response(r);
-    return rc;
+    bool busy = req->answer_status == MHD_HTTP_SERVICE_UNAVAILABLE;
+    return reply_text(c, (unsigned)req->answer_status, text,
+                      busy ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, busy ? RETRY_AFTER_SECS : NULL);
 }
 
 static void resume_with(http_req *req, int status, char *body)
