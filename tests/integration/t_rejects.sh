@@ -116,3 +116,58 @@ rc=0
 "$lt" rejects resubmit 999 >/dev/null 2>"$LT_TMP/resub.err" || rc=$?
 lt_assert_eq 1 "$rc" "resubmit of an unknown id"
 lt_assert_contains "$(cat "$LT_TMP/resub.err")" "no reject with id 999" "resubmit unknown id message"
+
+# ---- resubmit ----------------------------------------------------------------
+lt_log "resubmit"
+gen=${LT_GENCATALOG:?LT_GENCATALOG must name tests/sim lt_gencatalog}
+"$gen" --count 2 >"$LT_TMP/catalog.json"
+proc=$(jq -r '.[0].MATTHC' "$LT_TMP/catalog.json")
+ward=$("$lt" token create --unit 08707 --role ward --json | jq -r .token)
+lt_gw_start gw
+lt_wait 60 status_is gw /readyz 200 || lt_fail "gateway not ready"
+# A valid record whose procedure the catalog does not know yet: refused and
+# kept as a reject.
+push=$(jq -cn --arg p "$proc" --arg id "$CCCD" '{MaHoSo: "000.01.22.H56-250101-0007", MaTTHC: $p,
+  TrangThaiHoSo: "2", KenhThucHien: "1", LoaiDoiTuong: "1", NgayNopHoSo: "20250101075000",
+  NgayTiepNhan: "20250101080000", NgayHenTra: "20250110170000", ChuHoSo: "Nguyen Van B",
+  SoGiayToChuHoSo: $id, QuaTrinhXuLy: []}')
+out=$(lt_http gw /v1/dossiers -X POST -H "Authorization: Bearer $ward" \
+  -H 'Content-Type: application/json' --data-binary "$push")
+lt_assert_eq 422 "${out%% *}" "a record of an unknown procedure is refused"
+lt_assert_eq "rejected MaTTHC" "$(jq -r '.results[0] | "\(.result) \(.field)"' <<<"${out#* }")" "refusal names MaTTHC"
+id=$(q "SELECT id FROM rejects WHERE dossier_code = '000.01.22.H56-250101-0007'")
+[ -n "$id" ] || lt_fail "the refused record was not kept as a reject"
+lt_assert_eq "08707 http" "$(q "SELECT sender_unit || ' ' || channel FROM rejects WHERE id = $id")" "reject's sender"
+lt_assert_contains "$("$lt" rejects list --unit 08707)" "000.01.22.H56-250101-0007" "the new reject is listed"
+# Still unknown: resubmitting is refused again, exit 1, and the result is kept.
+rc=0
+"$lt" rejects resubmit "$id" --json >"$LT_TMP/again.json" 2>"$LT_TMP/again.err" || rc=$?
+lt_assert_eq 1 "$rc" "resubmit before the fix: exit 1 ($(cat "$LT_TMP/again.err"))"
+lt_assert_eq "rejected" "$(jq -r .outcome "$LT_TMP/again.json")" "resubmit before the fix: outcome"
+lt_assert_eq "rejected" "$(q "SELECT resubmit_result->'results'->0->>'result' FROM rejects WHERE id = $id")" \
+  "a failed resubmission is recorded"
+# The fix: the catalog learns the procedure. Then the same bytes are accepted.
+"$lt" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>"$LT_TMP/sync.err" || lt_fail "catalog sync"
+out=$("$lt" rejects resubmit "$id") || lt_fail "resubmit after the fix: $out"
+lt_assert_contains "$out" "000.01.22.H56-250101-0007: accepted (sequence" "resubmit prints the result"
+lt_assert_eq "accepted|t" "$(q "SELECT resubmit_result->'results'->0->>'result' || '|' || (resubmitted_at IS NOT NULL)
+  FROM rejects WHERE id = $id")" "the accepted resubmission is recorded"
+lt_assert_eq "08707" "$(q "SELECT unit_code FROM dossier_events WHERE dossier_code = '000.01.22.H56-250101-0007'")" \
+  "stored for the reject's unit"
+lt_assert_eq "accepted" "$("$lt" rejects list --since $((id - 1)) --limit 1 --json | jq -r '.rejects[0].resubmit')" \
+  "list shows the outcome"
+out=$(lt_http gw /v1/dossiers -X POST -H "Authorization: Bearer $ward" \
+  -H 'Content-Type: application/json' --data-binary "$push")
+lt_assert_eq "200 duplicate" "${out%% *} $(jq -r '.results[0].result' <<<"${out#* }")" "the sender's retry is a duplicate"
+# Again: a duplicate now, still exit 0, and the latest result is kept.
+json=$("$lt" rejects resubmit "$id" --json) || lt_fail "a second resubmit"
+lt_assert_eq "duplicate" "$(jq -r .outcome <<<"$json")" "a second resubmit is a duplicate"
+lt_assert_eq "duplicate" "$(q "SELECT resubmit_result->'results'->0->>'result' FROM rejects WHERE id = $id")" \
+  "the latest result is kept"
+# A reject whose record is still invalid is rejected again (exit 1).
+rc=0
+"$lt" rejects resubmit 1 >"$LT_TMP/r1.out" 2>&1 || rc=$?
+lt_assert_eq 1 "$rc" "an invalid record resubmitted"
+lt_assert_contains "$(cat "$LT_TMP/r1.out")" "rejected" "rejected again"
+lt_assert_eq "t" "$(q "SELECT resubmitted_at IS NOT NULL FROM rejects WHERE id = 1")" "recorded on the row"
+lt_gw_stop gw
