@@ -476,8 +476,9 @@ static const char *outcome_of(const json_t *answer)
 
 static void print_results(const json_t *answer)
 {
+    /* A refused single record comes with both; its result says more. */
     const json_t *e = json_object_get(answer, "error");
-    if (e) {
+    if (e && json_array_size(json_object_get(answer, "results")) == 0) {
         char code[32];
         scalar_text(json_object_get(e, "code"), code, sizeof(code));
         printf("  rejected: %s: %s\n", code,

@@ -150,7 +150,7 @@ lt_assert_eq "rejected" "$(q "SELECT resubmit_result->'results'->0->>'result' FR
 "$lt" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>"$LT_TMP/sync.err" || lt_fail "catalog sync"
 out=$("$lt" rejects resubmit "$id") || lt_fail "resubmit after the fix: $out"
 lt_assert_contains "$out" "000.01.22.H56-250101-0007: accepted (sequence" "resubmit prints the result"
-lt_assert_eq "accepted|t" "$(q "SELECT resubmit_result->'results'->0->>'result' || '|' || (resubmitted_at IS NOT NULL)
+lt_assert_eq "accepted|true" "$(q "SELECT resubmit_result->'results'->0->>'result' || '|' || (resubmitted_at IS NOT NULL)
   FROM rejects WHERE id = $id")" "the accepted resubmission is recorded"
 lt_assert_eq "08707" "$(q "SELECT unit_code FROM dossier_events WHERE dossier_code = '000.01.22.H56-250101-0007'")" \
   "stored for the reject's unit"
@@ -170,4 +170,11 @@ rc=0
 lt_assert_eq 1 "$rc" "an invalid record resubmitted"
 lt_assert_contains "$(cat "$LT_TMP/r1.out")" "rejected" "rejected again"
 lt_assert_eq "t" "$(q "SELECT resubmitted_at IS NOT NULL FROM rejects WHERE id = 1")" "recorded on the row"
+# A body that is not even UTF-8 stays malformed.
+rc=0
+json=$("$lt" rejects resubmit 2 --json 2>/dev/null) || rc=$?
+lt_assert_eq "1 rejected malformed" "$rc $(jq -r '"\(.outcome) \(.answer.error.code)"' <<<"$json")" \
+  "a malformed body resubmitted"
+# Resubmitting wrote no new rejects: the outcome lives on the original rows.
+lt_assert_eq 5 "$(q "SELECT count(*) FROM rejects")" "no reject rows added by resubmissions"
 lt_gw_stop gw
