@@ -15,6 +15,7 @@
 #include "lt_dbwatch.h"
 #include "lt_dialects.h"
 #include "lt_http.h"
+#include "lt_ingress.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_migrate.h"
@@ -31,7 +32,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define MAX_ACTORS 8
+#define MAX_ACTORS 10
 
 typedef struct {
     lt_config *cfg;               /* the running configuration (the caller's) */
@@ -158,6 +159,7 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects, .zmq_ctx = ctx};
     lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
+    lt_ingress_args ingressargs = {.cfg = cfg, .zmq_ctx = ctx};
     lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
     /* libcurl's global state before any thread that may use it. */
     if (lt_curlm_global_init() < 0) {
@@ -173,6 +175,8 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "bus", lt_bus_actor, &busargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
+        goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "ingress", lt_ingress_actor, &ingressargs)))
         goto stop;
     /* Periodic catalog sync: only when there is an API to sync from. */
     if (cfg->catalog.url[0] && cfg->catalog.interval_ms > 0 &&

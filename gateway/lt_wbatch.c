@@ -178,6 +178,17 @@ static int grow_records(lt_wbatch *self, size_t need)
     return 0;
 }
 
+/* Whether y-m-d is a date of the Gregorian calendar: the read query casts
+ * it to date, and one impossible date must not fail a whole batch. */
+static bool real_date(int y, int m, int d)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m != 2 || d <= 28 || leap;
+}
+
 /* The agency id and the date of a dossier code, {agency}-{yyMMdd|yyyyMMdd}-{n}
  * (DOMAIN.md, Codes): the agency is everything before the second-to-last
  * hyphen, so hyphens inside it do not matter. */
@@ -199,10 +210,19 @@ static void split_code(const char *code, char *agency, size_t acap, char day[11]
     agency[alen] = '\0';
     size_t dlen = (size_t)(last - mid - 1);
     const char *d = mid + 1;
+    if ((dlen != 6 && dlen != 8) || strspn(d, "0123456789") < dlen)
+        return;
+    int y, m, dd;
     if (dlen == 6)
-        snprintf(day, 11, "20%.2s-%.2s-%.2s", d, d + 2, d + 4);
-    else if (dlen == 8)
-        snprintf(day, 11, "%.4s-%.2s-%.2s", d, d + 4, d + 6);
+        y = 2000 + (d[0] - '0') * 10 + (d[1] - '0');
+    else
+        y = (int)strtol((char[5]){d[0], d[1], d[2], d[3], 0}, NULL, 10);
+    const char *md = d + dlen - 4;
+    m = (md[0] - '0') * 10 + (md[1] - '0');
+    dd = (md[2] - '0') * 10 + (md[3] - '0');
+    char tmp[32];
+    if (real_date(y, m, dd) && snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, dd) == 10)
+        memcpy(day, tmp, 11);
 }
 
 /* Maps and validates one record of push pi; fills its slot. */
