@@ -354,7 +354,8 @@ void lt_bus_actor(void *pipe, void *args)
         goto fail;
     self.pg =
         lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms, "bus", &cb);
-    self.replay = self.pg ? lt_replay_new(self.loop, self.router, self.pg, kick, &self) : NULL;
+    self.replay =
+        self.pg ? lt_replay_new(self.loop, self.router, self.pg, &self.cfg, kick, &self) : NULL;
     if (!self.replay || lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_replay, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.notices, on_notice, &self) < 0 ||

@@ -60,6 +60,7 @@ void lt_wbatch_destroy(lt_wbatch **self_p)
     free(self->events);
     free(self->states);
     free(self->table);
+    free(self->rows);
     lt_verrors_destroy(&self->errs);
     lt_sbuf_free(&self->p1);
     lt_sbuf_free(&self->p2);
