@@ -28,6 +28,14 @@ push() { # RUN-ID ARGS...
 out=$(push 1 --count 10000 --batch 100 --senders 4) || lt_fail "the first 10,000: $out"
 lt_assert_eq 10000 "$(jq '.results.accepted' <<<"$out")" "10,000 accepted before the subscriber joins"
 
+# Group commit: 16 senders pushing one record at a time share transactions
+# (rows written by one transaction carry its xmin).
+out=$(push 3 --count 2000 --batch 1 --senders 16) || lt_fail "2,000 single pushes: $out"
+lt_assert_eq 2000 "$(jq '.results.accepted' <<<"$out")" "2,000 single pushes accepted"
+tx=$(lt_psql "$LT_PG_URL" "SELECT count(DISTINCT d.xmin::text) FROM dossiers d JOIN dossier_events e ON e.seq = d.last_seq WHERE e.seq > (SELECT max(seq) FROM dossier_events) - 2000")
+lt_log "2,000 single-record pushes from 16 senders took $tx transactions"
+[ "$tx" -lt 1000 ] || lt_fail "no group commit: $tx transactions for 2,000 pushes"
+
 # New events keep arriving while the late subscriber catches up.
 push 2 --seconds 6 --batch 10 --senders 2 >"$LT_TMP/live.json" 2>"$LT_TMP/live.err" &
 live=$!
