@@ -13,7 +13,7 @@
 
 #define N_DAYS        3650u     /* code dates: 2016-01-01 and the next 3,649 days */
 #define CODES_PER_DAY 10000000u /* NNNNNNN */
-#define CODES_PER_RUN 100u      /* codes reserved per unit of run id */
+#define CODES_PER_RUN 100000u   /* codes reserved per unit of run id */
 #define MAX_PATH      8         /* statuses in the longest life */
 
 int lt_dgen_buf_add(lt_dgen_buf *b, const char *s, size_t n)

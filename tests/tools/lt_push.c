@@ -1041,11 +1041,9 @@ static int parse_args(int argc, char **argv, opts *o)
         return -1;
     }
     if (!run_id_set) {
-        /* Wall-clock milliseconds: runs one after the other get disjoint
-         * codes (lt_dossiergen.h). */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        o->run_id = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+        /* Wall-clock seconds: runs started in different seconds get
+         * disjoint codes (lt_dossiergen.h). */
+        o->run_id = (uint64_t)time(NULL);
     }
     if (!o->deadline)
         o->deadline = o->seconds ? o->seconds + 2.0 * (double)o->timeout_ms / 1000 + 10 : 900;
