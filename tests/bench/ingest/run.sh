@@ -62,6 +62,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/
 [ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
 command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs it)"
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time'; deploy/install-deps.sh installs it)"
 
 # Short path: a Unix socket address holds ~107 bytes.
 tmp=$(mktemp -d /tmp/lt-ingbench.XXXXXX)
@@ -210,7 +211,7 @@ rss() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status
 rss_before=$(rss "$gw_pid" VmRSS)
 log "gateway pid $gw_pid on port $port and $ingress, RSS $rss_before MiB"
 
-declare -A R P50 P99 BAD
+declare -A R P50 P99 BAD CPU
 case_n=0
 run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   local name=$1 tr=$2 senders=$3 batch=$4 rate=${5:-} ep
@@ -219,7 +220,7 @@ run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   [ -n "$rate" ] && extra=(--rate "$rate")
   case_n=$((case_n + 1))
   checkpoint gw
-  timeout $((case_s + 120)) "$push" "${ep[@]}" --token "$token" --unit-agency "$agency" \
+  timeout $((case_s + 120)) /usr/bin/time -f '%U %S' -o "$tmp/$name.time" "$push" "${ep[@]}" --token "$token" --unit-agency "$agency" \
     "${proc_args[@]}" --senders "$senders" --batch "$batch" --seconds "$case_s" \
     --run-id $((100 + case_n * 10)) --seed "$case_n" --timeout-ms 30000 --json \
     "${extra[@]}" >"$tmp/$name.out" 2>"$tmp/$name.log" || die "$name: lt_push failed (see $tmp/$name.log)"
@@ -228,6 +229,9 @@ run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   P99[$name]=$(jq -r .latency_ms.p99 "$tmp/$name.out")
   # Everything sent must come back accepted: anything else is a wrong answer.
   BAD[$name]=$(jq -r '.records_sent - .results.accepted' "$tmp/$name.out")
+  # The sender's own CPU, in % of one core over the run: it shares the
+  # machine with the gateway and PostgreSQL.
+  CPU[$name]=$(awk -v s="$(jq -r .elapsed_s "$tmp/$name.out")" 'NR == 1 { printf "%.0f", ($1 + $2) / s * 100 }' "$tmp/$name.time")
   log "$name: ${R[$name]} records/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, not accepted ${BAD[$name]}"
 }
 cases=()
@@ -279,15 +283,15 @@ Ingest, PostgreSQL $pg_version (fsync on), $(nproc) CPUs, build $build_type, $(d
 records ~$rec_bytes bytes (compact JSON, all new dossiers), $case_s s per lienthong case;
 load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)
 
-| path | senders | records/request | records/s | p50 ack (ms) | p99 ack (ms) | ÷ ceiling | ÷ naive |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| path | senders | records/request | records/s | p50 ack (ms) | p99 ack (ms) | ÷ ceiling | ÷ naive | lt_push CPU |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 EOF
 for n in pipe1 pipe2 copy1; do
   mark=
   [ "$n" = "$best_ceiling_name" ] && mark=" **(the ceiling)**"
-  echo "| $(describe "$n")$mark | | 500 | $(int "${C[$n]}") | | | $(ratio "${C[$n]}" "$best_ceiling") | $(ratio "${C[$n]}" "${C[naive]}") |"
+  echo "| $(describe "$n")$mark | | 500 | $(int "${C[$n]}") | | | $(ratio "${C[$n]}" "$best_ceiling") | $(ratio "${C[$n]}" "${C[naive]}") | |"
 done
-echo "| naive peer: one transaction per record | 1 | 1 | $(int "${C[naive]}") | | | $(ratio "${C[naive]}" "$best_ceiling") | 1.00 |"
+echo "| naive peer: one transaction per record | 1 | 1 | $(int "${C[naive]}") | | | $(ratio "${C[naive]}" "$best_ceiling") | 1.00 | |"
 for c in "${cases[@]}" http_half zmq_half; do
   IFS=_ read -r tr s b <<<"$c"
   label="lienthong $tr"
@@ -297,7 +301,7 @@ for c in "${cases[@]}" http_half zmq_half; do
   fi
   flag=
   [ "${BAD[$c]}" != 0 ] && flag=" (${BAD[$c]} not accepted)"
-  echo "| $label$flag | $s | $b | $(int "${R[$c]}") | ${P50[$c]} | ${P99[$c]} | $(ratio "${R[$c]}" "$best_ceiling") | $(ratio "${R[$c]}" "${C[naive]}") |"
+  echo "| $label$flag | $s | $b | $(int "${R[$c]}") | ${P50[$c]} | ${P99[$c]} | $(ratio "${R[$c]}" "$best_ceiling") | $(ratio "${R[$c]}" "${C[naive]}") | ${CPU[$c]} % |"
 done
 cat <<EOF
 
