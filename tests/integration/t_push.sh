@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# lt_push, the ward-system sender of the ingest tests and benchmark, on its
-# own (no gateway needed): its records are valid canonical records that
-# `lienthong check` accepts, deterministic by seed and run id, new dossier
-# codes per run, updates that are newer statuses of dossiers already pushed
-# along legal moves; and it stays bounded when nobody answers.
+# lt_push, the ward-system sender of the ingest tests and benchmark. On its
+# own: its records are valid canonical records that `lienthong check`
+# accepts, deterministic by seed and run id, new dossier codes per run,
+# updates that are newer statuses of dossiers already pushed along legal
+# moves; it stays bounded when nobody answers. Against the real gateway: what
+# it counts and logs as accepted is what was stored, once.
 source "$(dirname "$0")/lib.sh"
 
 push=${LT_PUSH:?LT_PUSH must name the lt_push binary}
@@ -102,3 +103,61 @@ out=$(timeout 30 "$push" --zmq tcp://127.0.0.1:1 --unit-agency "$agency" "${proc
 jq -e '.timeouts >= 3 and .results.accepted == 0 and .unacknowledged == .records_sent' \
   <<<"$out" >/dev/null || lt_fail "ZeroMQ time-outs not counted: $out"
 lt_log "bounded with nobody answering"
+
+# ---- against the real gateway: what lt_push counts is what was stored -----------
+lt_pg_start pg
+export LIENTHONG_DATABASE_URL=$LT_PG_URL
+"$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
+"$LIENTHONG_BIN" units import "$LT_SOURCE_DIR/deploy/units/example-3tier.json" >/dev/null ||
+  lt_fail "units import"
+cat >"$LT_TMP/catalog.json" <<'EOF'
+[{"MATTHC": "2.001001", "TENTTHC": "Đăng ký khai sinh", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.001019", "TENTTHC": "Đăng ký kết hôn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "2.001008.000.00.00.H56", "TENTTHC": "Chứng thực bản sao", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}]
+EOF
+"$LIENTHONG_BIN" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>&1 || lt_fail "catalog sync"
+token=$("$LIENTHONG_BIN" token create --unit 08710 --role ward | tail -n 1)
+lt_gw_start gw
+lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
+ack=$LT_TMP/acks.txt
+gw_push() { # RUN-ID TRANSPORT ENDPOINT ARGS...
+  local run=$1 tr=$2 ep=$3
+  shift 3
+  timeout 120 "$push" "$tr" "$ep" --token "$token" --unit-agency "$agency" "${procs[@]}" \
+    --run-id "$run" --seed "$run" --deadline 100 --json "$@"
+}
+# One record a request over HTTP, arrays of 20 over ZeroMQ; 30 % updates.
+http=$(gw_push 2000 --http "$(lt_url gw "")" --senders 4 --batch 1 --count 300 --updates 30 \
+  --ack-log "$ack") || lt_fail "lt_push over HTTP: $http"
+zmq=$(gw_push 2001 --zmq "${LT_GW_INGRESS[gw]}" --senders 4 --batch 20 --count 600 --updates 30 \
+  --ack-log "$ack") || lt_fail "lt_push over ZeroMQ: $zmq"
+for out in "$http" "$zmq"; do
+  jq -e '.results.accepted == .records_sent and .results.rejected == 0 and .unacknowledged == 0
+         and .updates_sent > 0 and .ack_lines == .results.accepted and .latency_ms.p50 > 0' \
+    <<<"$out" >/dev/null || lt_fail "lt_push's counts: $out"
+done
+lt_assert_eq 900 "$(wc -l <"$ack")" "ack log lines for 900 accepted records"
+psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 <<SQL >"$LT_TMP/check.txt" || lt_fail "check query"
+CREATE TEMP TABLE acks (code text, seq bigint);
+\copy acks FROM '$ack' WITH (FORMAT text, DELIMITER ' ')
+SELECT 'not_once', count(*) FROM acks a
+  WHERE (SELECT count(*) FROM dossier_events e WHERE e.seq = a.seq AND e.dossier_code = a.code) <> 1;
+SELECT 'events', count(*) FROM dossier_events WHERE kind = 'dossier';
+SELECT 'updated', count(*) FROM (SELECT dossier_code FROM dossier_events WHERE kind = 'dossier'
+  GROUP BY 1 HAVING count(*) > 1) x;
+SQL
+lt_assert_eq "not_once|0" "$(grep '^not_once|' "$LT_TMP/check.txt")" "acknowledged records stored once"
+lt_assert_eq "events|900" "$(grep '^events|' "$LT_TMP/check.txt")" "events for 900 acknowledgements"
+updated=$(grep '^updated|' "$LT_TMP/check.txt" | cut -d'|' -f2)
+[ "$updated" -gt 0 ] || lt_fail "no dossier got a newer status"
+# The HTTP run again without updates: its first pushes come back duplicate
+# (unchanged since) or stale (updated since); nothing is written or logged.
+again=$(gw_push 2000 --http "$(lt_url gw "")" --senders 2 --batch 50 --count 200 \
+  --ack-log "$ack") || lt_fail "lt_push again: $again"
+jq -e '.results.accepted == 0 and .results.duplicate + .results.stale == 200
+       and .results.duplicate > 0 and .results.stale > 0' <<<"$again" >/dev/null ||
+  lt_fail "a repeated run: $again"
+lt_assert_eq 900 "$(wc -l <"$ack")" "ack log lines after a repeated run"
+lt_assert_eq 900 "$(lt_psql "$LT_PG_URL" "SELECT count(*) FROM dossier_events WHERE kind = 'dossier'")" \
+  "events after a repeated run"
+lt_log "against the gateway: 900 accepted, $updated dossiers updated, each logged and stored once"
