@@ -303,12 +303,11 @@ int lt_writer_run_sync(PGconn *db, const lt_config *cfg, const lt_dialects *dial
     lt_wbatch *b = lt_wbatch_new(cfg->auth.required, dialects);
     if (!b || lt_wbatch_add(b, req) < 0) {
         lt_wbatch_destroy(&b);
-        return lt_ingest_req_answer(req, 500,
-                                    "{\"error\":{\"code\":\"internal\",\"message\":"
-                                    "\"out of memory\"}}",
-                                    0) < 0
-                   ? -1
-                   : -1;
+        if (lt_ingest_req_answer(
+                req, 500, "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}", 0) <
+            0)
+            req->status = 500;
+        return -1;
     }
     int rc = 0;
     lt_wbatch_phase ph = lt_wbatch_start(b);
