@@ -124,7 +124,24 @@ as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
   die "PostgreSQL did not start"
 pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
 [ "$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW fsync")" = on ] || die "fsync is off"
+pm_pid=$(head -1 "$pgdata/postmaster.pid")
 url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+
+# CPU accounting from /proc, in clock ticks: where the time of a case went.
+# pg_ticks counts the postmaster, its live children (backends, checkpointer,
+# WAL writer) and the children it already reaped.
+hz=$(getconf CLK_TCK)
+ticks() { # PID [with-reaped]: utime + stime (+ cutime + cstime)
+  [ -r "/proc/$1/stat" ] || { echo 0; return; }
+  sed 's/^.*) //' "/proc/$1/stat" | awk -v r="${2:-}" '{ print $12 + $13 + (r ? $14 + $15 : 0) }'
+}
+pg_ticks() {
+  local t p
+  t=$(ticks "$pm_pid" reaped)
+  for p in $(pgrep -P "$pm_pid"); do t=$((t + $(ticks "$p"))); done
+  echo "$t"
+}
+cpu_pct() { awk -v t="$1" -v hz="$hz" -v s="$2" 'BEGIN { printf "%.0f", t / hz / s * 100 }'; }
 q() { psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 checkpoint() { q "$1" "CHECKPOINT" >/dev/null; }
 
@@ -153,14 +170,19 @@ log "PostgreSQL $pg_version, fsync on; ${#procs[@]} procedures"
 
 # ---- 1. the ceiling, 2. the naive peer -----------------------------------------
 prepare ceil
-declare -A C
+declare -A C PGCPU
 run_ceiling() { # NAME RUN_ID ARGS...
   local name=$1 run_id=$2; shift 2
   checkpoint ceil
+  local pg0
+  pg0=$(pg_ticks)
   timeout 300 "$ceiling" --db "host=$sock user=lienthong dbname=ceil" --unit "$unit" \
     --agency "$agency" "${proc_args[@]}" --run-id "$run_id" "$@" >"$tmp/$name.out" 2>"$tmp/$name.log" ||
     die "$name failed (see $tmp/$name.log)"
   C[$name]=$(jq -r .events_per_s "$tmp/$name.out")
+  # bench_ceiling prepares its rows before the clock starts, with the
+  # database idle: PostgreSQL's ticks all fall in the timed part.
+  PGCPU[$name]=$(cpu_pct $(($(pg_ticks) - pg0)) "$(jq -r .seconds "$tmp/$name.out")")
   log "$name: ${C[$name]} events/s ($(jq -c . "$tmp/$name.out"))"
 }
 # Run ids 10 apart: each run's dossier codes are its own below a million
@@ -211,7 +233,7 @@ rss() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status
 rss_before=$(rss "$gw_pid" VmRSS)
 log "gateway pid $gw_pid on port $port and $ingress, RSS $rss_before MiB"
 
-declare -A R P50 P99 BAD CPU
+declare -A R P50 P99 BAD CPU GWCPU
 case_n=0
 run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   local name=$1 tr=$2 senders=$3 batch=$4 rate=${5:-} ep
@@ -220,6 +242,9 @@ run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   [ -n "$rate" ] && extra=(--rate "$rate")
   case_n=$((case_n + 1))
   checkpoint gw
+  local gw0 pg0
+  gw0=$(ticks "$gw_pid")
+  pg0=$(pg_ticks)
   timeout $((case_s + 120)) /usr/bin/time -f '%U %S' -o "$tmp/$name.time" "$push" "${ep[@]}" --token "$token" --unit-agency "$agency" \
     "${proc_args[@]}" --senders "$senders" --batch "$batch" --seconds "$case_s" \
     --run-id $((100 + case_n * 10)) --seed "$case_n" --timeout-ms 30000 --json \
@@ -231,7 +256,11 @@ run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   BAD[$name]=$(jq -r '.records_sent - .results.accepted' "$tmp/$name.out")
   # The sender's own CPU, in % of one core over the run: it shares the
   # machine with the gateway and PostgreSQL.
-  CPU[$name]=$(awk -v s="$(jq -r .elapsed_s "$tmp/$name.out")" 'NR == 1 { printf "%.0f", ($1 + $2) / s * 100 }' "$tmp/$name.time")
+  local el
+  el=$(jq -r .elapsed_s "$tmp/$name.out")
+  CPU[$name]=$(awk -v s="$el" 'NR == 1 { printf "%.0f", ($1 + $2) / s * 100 }' "$tmp/$name.time")
+  GWCPU[$name]=$(cpu_pct $(($(ticks "$gw_pid") - gw0)) "$el")
+  PGCPU[$name]=$(cpu_pct $(($(pg_ticks) - pg0)) "$el")
   log "$name: ${R[$name]} records/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, not accepted ${BAD[$name]}"
 }
 cases=()
@@ -283,15 +312,15 @@ Ingest, PostgreSQL $pg_version (fsync on), $(nproc) CPUs, build $build_type, $(d
 records ~$rec_bytes bytes (compact JSON, all new dossiers), $case_s s per lienthong case;
 load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)
 
-| path | senders | records/request | records/s | p50 ack (ms) | p99 ack (ms) | ÷ ceiling | ÷ naive | lt_push CPU |
+| path | senders | records/request | records/s | p50 ack (ms) | p99 ack (ms) | ÷ ceiling | ÷ naive | CPU: gateway / PostgreSQL / lt_push |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 EOF
 for n in pipe1 pipe2 copy1; do
   mark=
   [ "$n" = "$best_ceiling_name" ] && mark=" **(the ceiling)**"
-  echo "| $(describe "$n")$mark | | 500 | $(int "${C[$n]}") | | | $(ratio "${C[$n]}" "$best_ceiling") | $(ratio "${C[$n]}" "${C[naive]}") | |"
+  echo "| $(describe "$n")$mark | | 500 | $(int "${C[$n]}") | | | $(ratio "${C[$n]}" "$best_ceiling") | $(ratio "${C[$n]}" "${C[naive]}") | – / ${PGCPU[$n]} % / – |"
 done
-echo "| naive peer: one transaction per record | 1 | 1 | $(int "${C[naive]}") | | | $(ratio "${C[naive]}" "$best_ceiling") | 1.00 | |"
+echo "| naive peer: one transaction per record | 1 | 1 | $(int "${C[naive]}") | | | $(ratio "${C[naive]}" "$best_ceiling") | 1.00 | – / ${PGCPU[naive]} % / – |"
 for c in "${cases[@]}" http_half zmq_half; do
   IFS=_ read -r tr s b <<<"$c"
   label="lienthong $tr"
@@ -301,10 +330,11 @@ for c in "${cases[@]}" http_half zmq_half; do
   fi
   flag=
   [ "${BAD[$c]}" != 0 ] && flag=" (${BAD[$c]} not accepted)"
-  echo "| $label$flag | $s | $b | $(int "${R[$c]}") | ${P50[$c]} | ${P99[$c]} | $(ratio "${R[$c]}" "$best_ceiling") | $(ratio "${R[$c]}" "${C[naive]}") | ${CPU[$c]} % |"
+  echo "| $label$flag | $s | $b | $(int "${R[$c]}") | ${P50[$c]} | ${P99[$c]} | $(ratio "${R[$c]}" "$best_ceiling") | $(ratio "${R[$c]}" "${C[naive]}") | ${GWCPU[$c]} / ${PGCPU[$c]} / ${CPU[$c]} % |"
 done
 cat <<EOF
 
+CPU in % of one core over the timed part (/proc; PostgreSQL = postmaster and all its processes).
 Gateway RSS: $rss_before MiB after start, $rss_after MiB after the run (peak $rss_peak MiB).
 Database check: $acked records acknowledged = $events events = $dossiers dossiers; the ceiling's
 hash chain verifies.
