@@ -38,6 +38,9 @@ typedef struct {
     bool busy; /* a query of the batch is running */
     bool term; /* $TERM received: finish the batch in flight, then leave */
     int term_timer;
+    int64_t batch_start; /* when the batch in progress started (ms) */
+    int64_t query_start; /* when its current query was sent */
+    int64_t phase_ms[4]; /* time in each query phase of the batch (by lt_wbatch_phase) */
 } writer;
 
 static size_t records_of(const lt_ingest_req *req)
@@ -83,6 +86,9 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     (void)pg;
     writer *self = arg;
     self->busy = false;
+    lt_wbatch_phase ph = lt_wbatch_phase_now(self->batch);
+    if (ph > 0 && ph < 4)
+        self->phase_ms[ph] += lt_loop_now_ms() - self->query_start;
     lt_wbatch_result(self->batch, r, err);
     PQclear(r);
     drive(self);
@@ -107,9 +113,17 @@ static void drive(writer *self)
                 continue;
             }
             self->busy = true;
+            self->query_start = lt_loop_now_ms();
             return;
         }
         if (ph == LT_WB_DONE) {
+            /* One line per group commit at debug level: its size and where
+             * its time went (database phases; the rest is our CPU). */
+            LT_DEBUG("writer: batch of %zu push(es) in %lld ms (auth %lld, read %lld, write %lld)",
+                     lt_wbatch_count(self->batch),
+                     (long long)(lt_loop_now_ms() - self->batch_start),
+                     (long long)self->phase_ms[LT_WB_AUTH], (long long)self->phase_ms[LT_WB_READ],
+                     (long long)self->phase_ms[LT_WB_APPLY]);
             lt_ingest_req *req, *again = NULL, **tailp = &again;
             while ((req = lt_wbatch_pop(self->batch))) {
                 if (req->status == 0) {
@@ -156,6 +170,8 @@ static void drive(writer *self)
         }
         if (!self->head)
             self->tail = NULL;
+        self->batch_start = lt_loop_now_ms();
+        memset(self->phase_ms, 0, sizeof(self->phase_ms));
         lt_wbatch_start(self->batch);
     }
 }
