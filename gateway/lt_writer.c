@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "lt_actor.h"
+#include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_pgconn.h"
@@ -33,6 +34,7 @@ typedef struct {
     void *router;
     lt_pgconn *pg;
     lt_wbatch *batch;
+    void *local;                /* PUSH to the bus: our committed events, public form */
     lt_ingest_req *head, *tail; /* the FIFO of pushes not yet in a batch */
     size_t queued_records;
     bool busy; /* a query of the batch is running */
@@ -117,6 +119,9 @@ static void drive(writer *self)
             return;
         }
         if (ph == LT_WB_DONE) {
+            lt_bus_local *pub = lt_wbatch_take_public(self->batch);
+            if (pub)
+                (void)lt_bus_local_send(self->local, pub);
             /* One line per group commit at debug level: its size and where
              * its time went (database phases; the rest is our CPU). */
             LT_DEBUG("writer: batch of %zu push(es) in %lld ms (auth %lld, read %lld, write %lld)",
@@ -277,6 +282,7 @@ void lt_writer_actor(void *pipe, void *args)
     self.router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
     if (!self.loop || !self.router || lt_config_copy(&self.cfg, a->cfg) < 0 ||
         !(self.batch = lt_wbatch_new(self.cfg.auth.required, a->dialects)) ||
+        !(self.local = lt_bus_local_socket(a->zmq_ctx)) ||
         zmq_setsockopt(self.router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
@@ -307,6 +313,8 @@ out:
             lt_ingest_req_destroy(&req);
     }
     lt_wbatch_destroy(&self.batch);
+    if (self.local)
+        zmq_close(self.local);
     if (self.router)
         zmq_close(self.router);
     lt_loop_destroy(&self.loop);
