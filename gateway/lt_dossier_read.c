@@ -11,7 +11,8 @@
  *
  * Pages are cut with one row more than the limit: when it comes, `next` is
  * the last key of the page; otherwise `next` is null and the caller is up to
- * date. */
+ * date. Times leave as PostgreSQL's JSON writes them, ISO 8601 with the
+ * offset (RFC 3339, what OpenAPI's date-time means), whatever DateStyle is. */
 #include "lt_dossier_read.h"
 #include "lt_mask.h"
 
@@ -20,96 +21,125 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Times as RFC 3339 in UTC, the form OpenAPI's date-time means. */
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 /* The units the caller's role confines it to: none for roles that see
  * everything (operator, reader, none), its unit for ward, its unit and every
- * unit below it for parent. UNION (not UNION ALL) stops at a cycle. */
+ * unit below it for parent. UNION (not UNION ALL) stops at a cycle. $1 is the
+ * role's name, $2 its unit. */
 #define SCOPE_CTE                                                                                  \
     "WITH RECURSIVE scope(code) AS ("                                                              \
     " SELECT $2::text WHERE $1::text IN ('ward', 'parent')"                                        \
     " UNION SELECT u.code FROM units u JOIN scope s ON u.parent = s.code"                          \
     "  WHERE $1::text = 'parent')"
 #define SEES_ALL "$1::text NOT IN ('ward', 'parent')"
-#define DOSSIER_IN_SCOPE(d)                                                                        \
-    "(" SEES_ALL " OR " d ".receiving_unit IN (SELECT code FROM scope)"                            \
-    " OR " d ".competent_unit IN (SELECT code FROM scope))"
+/* Dossier d is the caller's to read. */
+#define DOSSIER_IN_SCOPE                                                                           \
+    "(" SEES_ALL " OR d.receiving_unit IN (SELECT code FROM scope)"                                \
+    " OR d.competent_unit IN (SELECT code FROM scope))"
 
-/* $3 code. The outbox is reached through the dossier's event sequences,
- * which its (event_seq, destination) key indexes. */
+/* One dossier: $3 its code. The outbox is reached through the dossier's
+ * event sequences, which its (event_seq, destination) key indexes. */
 static const char dossier_sql[] = SCOPE_CTE
     " SELECT d.record::text, d.receiving_unit, d.competent_unit, d.processing_unit,"
-    " (SELECT coalesce(json_agg(json_build_object('sequence', e.seq,"
-    "   'status', e.status::text, 'topic', e.topic, 'at', " TS(
-        "e.created_at") ")"
-                        "   ORDER BY e.seq), '[]')"
-                        "  FROM dossier_events e WHERE e.dossier_code = d.code)::text,"
-                        " (SELECT coalesce(json_agg(json_build_object('sequence', o.event_seq,"
-                        "   'destination', o.destination, 'state', o.state, 'attempts', o.attempts,"
-                        "   'last_status', o.last_status, 'last_error', o.last_error,"
-                        "   'next_attempt_at', " TS(
-                            "o.next_attempt_at") ","
-                                                 "   'delivered_at', " TS(
-                                                     "o.delivered_at") ")"
-                                                                       "   ORDER BY o.event_seq, "
-                                                                       "o.destination), '[]')"
-                                                                       "  FROM outbox o WHERE "
-                                                                       "o.event_seq IN"
-                                                                       "   (SELECT e.seq FROM "
-                                                                       "dossier_events e WHERE "
-                                                                       "e.dossier_code = d.code)"
-                                                                       "  AND o.dossier_code = "
-                                                                       "d.code)::text"
-                                                                       " FROM dossiers d WHERE "
-                                                                       "d.code = $3::text "
-                                                                       "AND " DOSSIER_IN_SCOPE("d");
+    " (SELECT coalesce(json_agg(json_build_object('sequence', e.seq, 'status', e.status::text,"
+    "   'topic', e.topic, 'at', e.created_at) ORDER BY e.seq), '[]')"
+    "  FROM dossier_events e WHERE e.dossier_code = d.code)::text,"
+    " (SELECT coalesce(json_agg(json_build_object('sequence', o.event_seq,"
+    "   'destination', o.destination, 'state', o.state, 'attempts', o.attempts,"
+    "   'last_status', o.last_status, 'last_error', o.last_error,"
+    "   'next_attempt_at', o.next_attempt_at, 'delivered_at', o.delivered_at)"
+    "   ORDER BY o.event_seq, o.destination), '[]')"
+    "  FROM outbox o WHERE o.dossier_code = d.code"
+    "  AND o.event_seq IN (SELECT e.seq FROM dossier_events e WHERE e.dossier_code = d.code))::text"
+    " FROM dossiers d WHERE d.code = $3::text AND " DOSSIER_IN_SCOPE;
 
-/* $3 unit ("" = the whole scope), $4 status (0 = any), $5 since, $6 limit.
- * The first column says whether the unit asked for is the caller's to read:
- * a row comes even when the page is empty. */
-static const char dossiers_sql[] = SCOPE_CTE
-    " SELECT ok.allowed, d.code, d.status::text, d.procedure_code, d.receiving_unit,"
-    " d.competent_unit, d.processing_unit, d.last_seq, " TS(
-        "d.updated_at") ","
-                        " encode(d.content_hash, 'hex')"
-                        " FROM (SELECT $3::text = '' OR " SEES_ALL
-                        " OR $3::text IN (SELECT code FROM scope)"
-                        "  AS allowed) ok"
-                        " LEFT JOIN LATERAL (SELECT * FROM dossiers d"
-                        "  WHERE ok.allowed AND d.last_seq > $5::bigint"
-                        "  AND ($4::int = 0 OR d.status = $4::int)"
-                        "  AND CASE WHEN $3::text <> ''"
-                        "   THEN d.receiving_unit = $3::text OR d.competent_unit = $3::text"
-                        "   ELSE " DOSSIER_IN_SCOPE(
-                            "d") " END"
-                                 "  ORDER BY d.last_seq LIMIT $6::int + 1) d ON true"
-                                 " ORDER BY d.last_seq";
+/* Reconciliation lists carry no record: these are their columns (after the
+ * "allowed" flag that always comes first), read from p. */
+#define LIST_COLS                                                                                  \
+    "d.code, d.status, d.procedure_code, d.receiving_unit, d.competent_unit, d.processing_unit,"   \
+    " d.last_seq, d.updated_at, d.content_hash"
+#define LIST_OUT                                                                                   \
+    " p.code, p.status::text, p.procedure_code, p.receiving_unit, p.competent_unit,"               \
+    " p.processing_unit, p.last_seq, to_json(p.updated_at) #>> '{}',"                              \
+    " encode(p.content_hash, 'hex')"
 
-/* $3 since, $4 prefix ("" = any), $5 limit. A dossier event is in scope when
- * its unit (the receiving unit) is, or when its dossier is (a competent unit
- * reads the events of dossiers transferred to it, as GET /v1/dossiers/{code}
- * shows them). The first column is the database's last sequence. */
-static const char events_sql[] =
+/* Every dossier (an operator or reader without `unit`), by the last_seq
+ * index: $1 status (0 = any), $2 since, $3 limit. */
+static const char dossiers_all_sql[] =
+    "SELECT true," LIST_OUT " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT " LIST_COLS
+    " FROM dossiers d WHERE d.last_seq > $2::bigint AND ($1::int = 0 OR d.status = $1::int)"
+    " ORDER BY d.last_seq LIMIT $3::int + 1) p ON true ORDER BY p.last_seq";
+
+/* Some units' dossiers: `unit` ($3) when given, else the caller's scope; $4
+ * status, $5 since, $6 limit. Each unit is read through the (receiving_unit,
+ * last_seq) and (competent_unit, last_seq) indexes, at most a page from
+ * each, so a small unit costs its own rows, not the whole table's. The first
+ * column says whether `unit` is the caller's to read; a row comes even when
+ * the page is empty. */
+static const char dossiers_units_sql[] =
+    SCOPE_CTE ", ok AS (SELECT $3::text = '' OR " SEES_ALL
+              " OR $3::text IN (SELECT code FROM scope) AS allowed),"
+              " targets(code) AS (SELECT $3::text WHERE $3::text <> ''"
+              "  UNION SELECT code FROM scope WHERE $3::text = '')"
+              " SELECT ok.allowed," LIST_OUT " FROM ok LEFT JOIN LATERAL (SELECT * FROM ("
+              "  SELECT d.* FROM targets t CROSS JOIN LATERAL (SELECT " LIST_COLS
+              "   FROM dossiers d WHERE d.receiving_unit = t.code AND d.last_seq > $5::bigint"
+              "   AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
+              "  UNION"
+              "  SELECT d.* FROM targets t CROSS JOIN LATERAL (SELECT " LIST_COLS
+              "   FROM dossiers d WHERE d.competent_unit = t.code AND d.last_seq > $5::bigint"
+              "   AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
+              "  ) u WHERE ok.allowed ORDER BY u.last_seq LIMIT $6::int + 1) p ON true"
+              " ORDER BY p.last_seq";
+
+#define EVENT_COLS "e.seq, e.kind, e.topic, e.record"
+
+/* Every event (operator, reader): $1 since, $2 prefix ("" = any), $3 limit.
+ * A catalog. prefix is answered from the catalog events' own index. The
+ * first column is the database's last sequence (same snapshot). */
+static const char events_all_sql[] =
+    "SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
+    " FROM event_counter c LEFT JOIN LATERAL (SELECT " EVENT_COLS
+    " FROM dossier_events e WHERE e.seq > $1::bigint"
+    " AND ($2::text = '' OR starts_with(e.topic, $2::text))"
+    " AND (NOT starts_with($2::text, 'catalog.') OR e.kind = 'catalog')"
+    " ORDER BY e.seq LIMIT $3::int + 1) e ON true ORDER BY e.seq";
+
+/* A ward's or parent's events: the dossier events of the units in its scope
+ * (dossier_events.unit_code, the receiving unit; at most a page from each
+ * through the (unit_code, seq) index of 0005) and the catalog events, which
+ * are public. $3 since, $4 prefix, $5 limit. A unit or a kind whose topics
+ * ("dossier.<unit>.", "catalog.") cannot match the prefix is not read. */
+static const char events_scoped_sql[] =
     SCOPE_CTE " SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
-              " FROM event_counter c LEFT JOIN LATERAL (SELECT e.seq, e.kind, e.topic, e.record"
-              "  FROM dossier_events e WHERE e.seq > $3::bigint"
-              "  AND ($4::text = '' OR starts_with(e.topic, $4::text))"
-              "  AND (" SEES_ALL " OR e.kind = 'catalog' OR e.unit_code IN (SELECT code FROM scope)"
-              "   OR EXISTS (SELECT 1 FROM dossiers d WHERE d.code = e.dossier_code"
-              "    AND d.competent_unit IN (SELECT code FROM scope)))"
-              "  ORDER BY e.seq LIMIT $5::int + 1) e ON true"
+              " FROM event_counter c LEFT JOIN LATERAL (SELECT * FROM ("
+              "  SELECT e.* FROM scope s CROSS JOIN LATERAL (SELECT " EVENT_COLS
+              "   FROM dossier_events e WHERE e.kind = 'dossier' AND e.unit_code = s.code"
+              "   AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+              "   AND ($4::text = '' OR starts_with($4::text, 'dossier.' || s.code || '.')"
+              "    OR starts_with('dossier.' || s.code || '.', $4::text))"
+              "   ORDER BY e.seq LIMIT $5::int + 1) e"
+              "  UNION ALL"
+              "  (SELECT " EVENT_COLS " FROM dossier_events e WHERE e.kind = 'catalog'"
+              "   AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+              "   AND ($4::text = '' OR starts_with($4::text, 'catalog.')"
+              "    OR starts_with('catalog.', $4::text))"
+              "   ORDER BY e.seq LIMIT $5::int + 1)"
+              "  ) x ORDER BY x.seq LIMIT $5::int + 1) e ON true"
               " ORDER BY e.seq";
 
 /* $1 since (an id), $2 sender unit ("" = any), $3 limit. No payload: it
  * holds personal data, and `lienthong rejects show` gives it to operators. */
-static const char rejects_sql[] = "SELECT r.id, " TS(
-    "r.received_at") ", r.sender_unit, r.channel, r.dialect, r.dossier_code,"
-                     " r.reason::text, " TS(
-                         "r.resubmitted_at") " FROM rejects r"
-                                             " WHERE r.id > $1::bigint AND ($2::text = '' OR "
-                                             "r.sender_unit = $2::text)"
-                                             " ORDER BY r.id LIMIT $3::int + 1";
+static const char rejects_sql[] =
+    "SELECT r.id, to_json(r.received_at) #>> '{}', r.sender_unit, r.channel, r.dialect,"
+    " r.dossier_code, r.reason::text, to_json(r.resubmitted_at) #>> '{}'"
+    " FROM rejects r WHERE r.id > $1::bigint AND ($2::text = '' OR r.sender_unit = $2::text)"
+    " ORDER BY r.id LIMIT $3::int + 1";
+
+/* Operators and readers (and nobody, with auth off) are not confined. */
+static bool sees_all(lt_role role)
+{
+    return role != LT_ROLE_WARD && role != LT_ROLE_PARENT;
+}
 
 bool lt_dossier_read_allowed(lt_read_verb verb, lt_role role)
 {
@@ -128,25 +158,46 @@ void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_re
 {
     memset(ret, 0, sizeof(*ret));
     const char **p = ret->params;
-    p[0] = lt_auth_role_name(who->role);
-    p[1] = who->unit;
+    const char *role = lt_auth_role_name(who->role);
     switch (q->verb) {
     case LT_READ_DOSSIER:
         ret->sql = dossier_sql;
         ret->nparams = 3;
+        p[0] = role;
+        p[1] = who->unit;
         p[2] = q->code;
         break;
     case LT_READ_DOSSIERS:
-        ret->sql = dossiers_sql;
+        if (sees_all(who->role) && !q->unit[0]) {
+            ret->sql = dossiers_all_sql;
+            ret->nparams = 3;
+            p[0] = num(ret, 0, q->status);
+            p[1] = num(ret, 1, q->since);
+            p[2] = num(ret, 2, q->limit);
+            break;
+        }
+        ret->sql = dossiers_units_sql;
         ret->nparams = 6;
+        p[0] = role;
+        p[1] = who->unit;
         p[2] = q->unit;
         p[3] = num(ret, 0, q->status);
         p[4] = num(ret, 1, q->since);
         p[5] = num(ret, 2, q->limit);
         break;
     case LT_READ_EVENTS:
-        ret->sql = events_sql;
+        if (sees_all(who->role)) {
+            ret->sql = events_all_sql;
+            ret->nparams = 3;
+            p[0] = num(ret, 0, q->since);
+            p[1] = q->prefix;
+            p[2] = num(ret, 1, q->limit);
+            break;
+        }
+        ret->sql = events_scoped_sql;
         ret->nparams = 5;
+        p[0] = role;
+        p[1] = who->unit;
         p[2] = num(ret, 0, q->since);
         p[3] = q->prefix;
         p[4] = num(ret, 1, q->limit);

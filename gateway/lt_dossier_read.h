@@ -7,8 +7,9 @@
  *     (units.parent);
  *   - operator, and nobody when auth.required = false: everything;
  *   - reader: everything, each dossier record through lt_mask_json.
- * Events follow the same rule (a dossier event is in scope when its unit or
- * its dossier is; catalog events are public); rejects are operator-only.
+ * Events: a ward or parent gets the dossier events whose unit (the
+ * receiving unit, dossier_events.unit_code) is in its scope, and every
+ * catalog event (public); rejects are operator-only.
  * No I/O: the reader runs the statement and hands back the result. */
 #ifndef LT_DOSSIER_READ_H
 #define LT_DOSSIER_READ_H

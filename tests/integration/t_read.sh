@@ -165,7 +165,7 @@ lt_assert_eq '{"receiving":"08707","competent":"243","processing":"Phòng Quản
   "$(jq -c .units <<<"$BODY")" "units"
 lt_assert_eq '[{"sequence":1,"status":"2","topic":"dossier.08707.2"},{"sequence":2,"status":"4","topic":"dossier.08707.4"}]' \
   "$(jq -c '[.events[] | {sequence, status, topic}]' <<<"$BODY")" "events of D1, in order, without records"
-lt_assert_eq 2 "$(jq '[.events[].at | select(test("^20[0-9-]{8}T[0-9:.]+Z$"))] | length' <<<"$BODY")" "event times"
+lt_assert_eq 2 "$(jq '[.events[].at | select(test("^20[0-9-]{8}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$"))] | length' <<<"$BODY")" "event times"
 lt_assert_eq '{"sequence":2,"destination":"portal","state":"retrying","attempts":2,"last_status":503,"last_error":"HTTP 503 from the portal","delivered_at":null}' \
   "$(jq -c '.deliveries[0] | del(.next_attempt_at)' <<<"$BODY")" "D1's delivery"
 lt_assert_eq 1 "$(jq '.deliveries | length' <<<"$BODY")" "one delivery"
@@ -290,18 +290,36 @@ for secret in "$CCCD" "$PHONE" "$EMAIL"; do
   case "$BODY" in *"$secret"*) lt_fail "reader's events show [$secret]" ;; esac
 done
 lt_assert_eq "Cấp phép" "$(jq -r '.events[3].record.procedure.TENTTHC' <<<"$BODY")" "catalog record as is"
+# A ward's or parent's events are those of its units (the receiving unit,
+# the event's unit_code) and the catalog's: D4's events stay with 08869 even
+# though 08707 reads D4 itself as its competent unit.
 get "$T_W07" /v1/events
-lt_assert_eq "1 2 4 7" "$(seqs)" "ward 08707: D1, the catalog, D4 transferred to it"
+lt_assert_eq "1 2 4" "$(seqs)" "ward 08707: D1 and the catalog"
+lt_assert_eq "8 null" "$(field '"\(.last) \(.next)"')" "a scoped page still gives the last sequence"
 get "$T_W69" /v1/events
 lt_assert_eq "4 5 6 7" "$(seqs)" "ward 08869"
 get "$T_P243" /v1/events
-lt_assert_eq "1 2 3 4 7 8" "$(seqs)" "parent 243"
+lt_assert_eq "1 2 3 4 8" "$(seqs)" "parent 243: 08707 and 08710"
+get "$T_P244" /v1/events
+lt_assert_eq "4 5 6 7" "$(seqs)" "parent 244: 08869"
 get "$T_W07" "/v1/events?prefix=catalog."
 lt_assert_eq "4" "$(seqs)" "catalog prefix"
+get "$T_W07" "/v1/events?prefix=dossier."
+lt_assert_eq "1 2" "$(seqs)" "dossier prefix"
+get "$T_W07" "/v1/events?prefix=dossier.08710."
+lt_assert_eq "" "$(seqs)" "a foreign unit's prefix gives nothing"
+get "$T_P243" "/v1/events?prefix=dossier.08710.2"
+lt_assert_eq "3" "$(seqs)" "a unit and status prefix"
 get "$T_OP" "/v1/events?prefix=dossier.08869."
 lt_assert_eq "5 6 7" "$(seqs)" "a unit's prefix"
+get "$T_OP" "/v1/events?prefix=catalog."
+lt_assert_eq "4" "$(seqs)" "operator, catalog prefix"
 get "$T_W07" "/v1/events?since=4"
-lt_assert_eq "7 8 null" "$(seqs) $(field .last) $(field .next)" "ward 08707 since 4"
+lt_assert_eq " 8 null" "$(seqs) $(field .last) $(field .next)" "ward 08707 since 4"
+get "$T_W69" "/v1/events?limit=2"
+lt_assert_eq "4 5 5" "$(seqs) $(field .next)" "a ward's first page"
+get "$T_W69" "/v1/events?limit=2&since=5"
+lt_assert_eq "6 7 null" "$(seqs) $(field .next)" "a ward's last page"
 # Paging one event at a time walks all of them once.
 since=0 walked="" pages=0
 while :; do
