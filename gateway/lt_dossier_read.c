@@ -71,24 +71,28 @@ static const char dossiers_all_sql[] =
 
 /* Some units' dossiers: `unit` ($3) when given, else the caller's scope; $4
  * status, $5 since, $6 limit. Each unit is read through the (receiving_unit,
- * last_seq) and (competent_unit, last_seq) indexes, at most a page from
- * each, so a small unit costs its own rows, not the whole table's. The first
- * column says whether `unit` is the caller's to read; a row comes even when
- * the page is empty. */
+ * last_seq) and (competent_unit, last_seq) indexes, at most a page of
+ * last_seqs from each (a small unit costs its own rows, not the whole
+ * table's); only the page's dossiers are then read whole, by last_seq (one
+ * event belongs to one dossier, so it names one). The first column says
+ * whether `unit` is the caller's to read; a row comes even when the page is
+ * empty. */
 static const char dossiers_units_sql[] =
     SCOPE_CTE ", ok AS (SELECT $3::text = '' OR " SEES_ALL
               " OR $3::text IN (SELECT code FROM scope) AS allowed),"
               " targets(code) AS (SELECT $3::text WHERE $3::text <> ''"
               "  UNION SELECT code FROM scope WHERE $3::text = '')"
-              " SELECT ok.allowed," LIST_OUT " FROM ok LEFT JOIN LATERAL (SELECT * FROM ("
-              "  SELECT d.* FROM targets t CROSS JOIN LATERAL (SELECT " LIST_COLS
-              "   FROM dossiers d WHERE d.receiving_unit = t.code AND d.last_seq > $5::bigint"
-              "   AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
-              "  UNION"
-              "  SELECT d.* FROM targets t CROSS JOIN LATERAL (SELECT " LIST_COLS
-              "   FROM dossiers d WHERE d.competent_unit = t.code AND d.last_seq > $5::bigint"
-              "   AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
-              "  ) u WHERE ok.allowed ORDER BY u.last_seq LIMIT $6::int + 1) p ON true"
+              " SELECT ok.allowed," LIST_OUT " FROM ok LEFT JOIN LATERAL (SELECT d.* FROM ("
+              "  SELECT u.last_seq FROM ("
+              "   SELECT d.last_seq FROM targets t CROSS JOIN LATERAL (SELECT d.last_seq"
+              "    FROM dossiers d WHERE d.receiving_unit = t.code AND d.last_seq > $5::bigint"
+              "    AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
+              "   UNION"
+              "   SELECT d.last_seq FROM targets t CROSS JOIN LATERAL (SELECT d.last_seq"
+              "    FROM dossiers d WHERE d.competent_unit = t.code AND d.last_seq > $5::bigint"
+              "    AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
+              "  ) u WHERE ok.allowed ORDER BY u.last_seq LIMIT $6::int + 1) k"
+              "  JOIN dossiers d ON d.last_seq = k.last_seq) p ON true"
               " ORDER BY p.last_seq";
 
 #define EVENT_COLS "e.seq, e.kind, e.topic, e.record"
@@ -105,26 +109,29 @@ static const char events_all_sql[] =
     " ORDER BY e.seq LIMIT $3::int + 1) e ON true ORDER BY e.seq";
 
 /* A ward's or parent's events: the dossier events of the units in its scope
- * (dossier_events.unit_code, the receiving unit; at most a page from each
- * through the (unit_code, seq) index of 0005) and the catalog events, which
- * are public. $3 since, $4 prefix, $5 limit. A unit or a kind whose topics
+ * (dossier_events.unit_code, the receiving unit; at most a page of
+ * sequences from each through the (unit_code, seq) index of 0005) and the
+ * catalog events, which are public; only the page's events are then read
+ * whole. $3 since, $4 prefix, $5 limit. A unit or a kind whose topics
  * ("dossier.<unit>.", "catalog.") cannot match the prefix is not read. */
 static const char events_scoped_sql[] =
     SCOPE_CTE " SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
-              " FROM event_counter c LEFT JOIN LATERAL (SELECT * FROM ("
-              "  SELECT e.* FROM scope s CROSS JOIN LATERAL (SELECT " EVENT_COLS
-              "   FROM dossier_events e WHERE e.kind = 'dossier' AND e.unit_code = s.code"
-              "   AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
-              "   AND ($4::text = '' OR starts_with($4::text, 'dossier.' || s.code || '.')"
-              "    OR starts_with('dossier.' || s.code || '.', $4::text))"
-              "   ORDER BY e.seq LIMIT $5::int + 1) e"
-              "  UNION ALL"
-              "  (SELECT " EVENT_COLS " FROM dossier_events e WHERE e.kind = 'catalog'"
-              "   AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
-              "   AND ($4::text = '' OR starts_with($4::text, 'catalog.')"
-              "    OR starts_with('catalog.', $4::text))"
-              "   ORDER BY e.seq LIMIT $5::int + 1)"
-              "  ) x ORDER BY x.seq LIMIT $5::int + 1) e ON true"
+              " FROM event_counter c LEFT JOIN LATERAL (SELECT " EVENT_COLS " FROM ("
+              "  SELECT x.seq FROM ("
+              "   SELECT e.seq FROM scope s CROSS JOIN LATERAL (SELECT e.seq"
+              "    FROM dossier_events e WHERE e.kind = 'dossier' AND e.unit_code = s.code"
+              "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+              "    AND ($4::text = '' OR starts_with($4::text, 'dossier.' || s.code || '.')"
+              "     OR starts_with('dossier.' || s.code || '.', $4::text))"
+              "    ORDER BY e.seq LIMIT $5::int + 1) e"
+              "   UNION ALL"
+              "   (SELECT e.seq FROM dossier_events e WHERE e.kind = 'catalog'"
+              "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+              "    AND ($4::text = '' OR starts_with($4::text, 'catalog.')"
+              "     OR starts_with('catalog.', $4::text))"
+              "    ORDER BY e.seq LIMIT $5::int + 1)"
+              "  ) x ORDER BY x.seq LIMIT $5::int + 1) k"
+              "  JOIN dossier_events e ON e.seq = k.seq) e ON true"
               " ORDER BY e.seq";
 
 /* $1 since (an id), $2 sender unit ("" = any), $3 limit. No payload: it
