@@ -67,6 +67,12 @@ json_t *lt_dialect_to_canonical(const lt_dialect *d, const json_t *vendor_record
 json_t *lt_dialect_from_canonical(const lt_dialect *d, const json_t *canonical, const char *now,
                                   lt_map_errors *errs) __attribute__((warn_unused_result));
 
+/* The contract's result for a record the dialect could not map: {"MaHoSo":
+ * "", "result": "rejected", "code": 422, "field", "path", "message",
+ * "errors"}, in the vendor's own field names. m must hold an error. New
+ * reference, NULL when out of memory. */
+json_t *lt_map_rejection(const lt_map_errors *m) __attribute__((warn_unused_result));
+
 /* The outbound filter: false when the dialect's "filter" says this portal
  * does not take the record (its procedure is listed and its status is not
  * among those allowed for it), true otherwise. Reads MaTTHC and

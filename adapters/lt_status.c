@@ -185,10 +185,11 @@ static int read_status(const json_t *rec, const char *which, int *ret_code,
     return 0;
 }
 
-int lt_status_judge(const json_t *stored, const json_t *incoming, lt_status_judgement *ret)
+int lt_status_judge_stored(const lt_status_stored *stored, const json_t *incoming,
+                           lt_status_judgement *ret)
 {
     memset(ret, 0, sizeof(*ret));
-    if (!json_is_object(incoming) || (stored && !json_is_object(stored))) {
+    if (!json_is_object(incoming)) {
         snprintf(ret->reason, sizeof(ret->reason), "a dossier record must be a JSON object");
         return -1;
     }
@@ -203,39 +204,33 @@ int lt_status_judge(const json_t *stored, const json_t *incoming, lt_status_judg
 
     /* Recency first, whatever the status: a repeat or a late arrival is
      * answered without looking at the status machine. */
-    char *a = lt_status_canonical(stored);
-    char *b = lt_status_canonical(incoming);
-    if (!a || !b) {
-        free(a);
-        free(b);
-        snprintf(ret->reason, sizeof(ret->reason), "out of memory");
-        return -1;
-    }
-    bool same = strcmp(a, b) == 0;
-    free(a);
-    free(b);
-    if (same) {
+    if (stored->same_content) {
         ret->verdict = LT_JUDGE_DUPLICATE;
         snprintf(ret->reason, sizeof(ret->reason), "same content as the stored record");
         return 0;
     }
-    lt_status_recency ks, ki;
-    lt_status_recency_of(stored, &ks);
+    const lt_status_recency *ks = &stored->recency;
+    lt_status_recency ki;
     lt_status_recency_of(incoming, &ki);
-    int cmp = lt_status_recency_cmp(&ki, &ks);
+    int cmp = lt_status_recency_cmp(&ki, ks);
     if (cmp < 0) {
         ret->verdict = LT_JUDGE_STALE;
         snprintf(ret->reason, sizeof(ret->reason),
                  "older than the stored record (latest time %s, %zu history entries; stored %s, "
                  "%zu)",
                  ki.latest[0] ? ki.latest : "none", ki.history_len,
-                 ks.latest[0] ? ks.latest : "none", ks.history_len);
+                 ks->latest[0] ? ks->latest : "none", ks->history_len);
         return 0;
     }
     ret->correction = cmp == 0;
 
-    if (read_status(stored, "stored", &ret->from, ret) < 0 ||
-        read_status(incoming, "incoming", &ret->to, ret) < 0)
+    if (!lt_status_get(stored->status)) {
+        snprintf(ret->reason, sizeof(ret->reason),
+                 "the stored record's TrangThaiHoSo is not a status code \"1\"..\"10\"");
+        return -1;
+    }
+    ret->from = stored->status;
+    if (read_status(incoming, "incoming", &ret->to, ret) < 0)
         return -1;
     if (!lt_status_move_legal(ret->from, ret->to, ret->reason, sizeof(ret->reason))) {
         ret->verdict = LT_JUDGE_ILLEGAL;
@@ -246,4 +241,37 @@ int lt_status_judge(const json_t *stored, const json_t *incoming, lt_status_judg
              ret->correction ? "correction at the same point" : "newer than the stored record",
              ret->from, ret->to);
     return 0;
+}
+
+int lt_status_judge(const json_t *stored, const json_t *incoming, lt_status_judgement *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    if (!json_is_object(incoming) || (stored && !json_is_object(stored))) {
+        snprintf(ret->reason, sizeof(ret->reason), "a dossier record must be a JSON object");
+        return -1;
+    }
+    if (!stored)
+        return lt_status_judge_stored(NULL, incoming, ret);
+    char *a = lt_status_canonical(stored);
+    char *b = lt_status_canonical(incoming);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        snprintf(ret->reason, sizeof(ret->reason), "out of memory");
+        return -1;
+    }
+    lt_status_stored st = {.same_content = strcmp(a, b) == 0};
+    free(a);
+    free(b);
+    lt_status_recency_of(stored, &st.recency);
+    if (!st.same_content && read_status(stored, "stored", &st.status, ret) < 0) {
+        /* Recency still decides first: a stale record is stale whatever
+         * the stored status says. */
+        lt_status_recency ki;
+        lt_status_recency_of(incoming, &ki);
+        if (lt_status_recency_cmp(&ki, &st.recency) >= 0)
+            return -1;
+        st.status = LT_STATUS_MIN;
+    }
+    return lt_status_judge_stored(&st, incoming, ret);
 }

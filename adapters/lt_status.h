@@ -106,6 +106,19 @@ typedef struct lt_status_judgement {
 int lt_status_judge(const json_t *stored, const json_t *incoming, lt_status_judgement *ret)
     __attribute__((warn_unused_result));
 
+/* What the database keeps of a dossier's current record: enough to judge a
+ * push without reading the record back (DESIGN.md's rule needs only these). */
+typedef struct lt_status_stored {
+    int status;                /* TrangThaiHoSo of the stored record */
+    lt_status_recency recency; /* its recency key */
+    bool same_content;         /* the caller found the incoming content equal (hashes) */
+} lt_status_stored;
+
+/* lt_status_judge against a stored summary (NULL when the dossier is new).
+ * Same verdicts, same order, same return convention. */
+int lt_status_judge_stored(const lt_status_stored *stored, const json_t *incoming,
+                           lt_status_judgement *ret) __attribute__((warn_unused_result));
+
 /* "accepted", "duplicate", "stale" or "rejected": the result word of the
  * HTTP contract for a verdict. */
 const char *lt_status_verdict_name(lt_judge_verdict verdict);

@@ -222,3 +222,17 @@ const char *lt_actor_name(const lt_actor *self)
 {
     return self->name;
 }
+
+int lt_zmq_bind_logged(void *sock, const char *key, const char *endpoint, const char *logkey)
+{
+    if (zmq_bind(sock, endpoint) < 0) {
+        LT_ERROR("%s: cannot bind %s: %s", key, endpoint, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    char bound[256] = "";
+    size_t len = sizeof(bound);
+    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &len) < 0)
+        snprintf(bound, sizeof(bound), "%s", endpoint);
+    lt_log_json(LT_LOG_INFO, json_pack("{s:s}", logkey, bound), "%s bound to %s", key, bound);
+    return 0;
+}

@@ -48,6 +48,13 @@ void *lt_msg_recv_ptr(void *socket);
 /* Discards the remaining frames of a multipart message. */
 void lt_msg_drain(void *socket);
 
+/* Binds sock to endpoint and logs the endpoint actually bound under logkey
+ * ({"zmq_events": "tcp://127.0.0.1:PORT"}), so that a "tcp://host:*"
+ * configuration can be found by scripts and tests. On failure logs key
+ * (the configuration key, e.g. zmq.events) and returns -1. */
+int lt_zmq_bind_logged(void *sock, const char *key, const char *endpoint, const char *logkey)
+    __attribute__((warn_unused_result));
+
 struct lt_config;
 
 /* The pipe protocol every actor speaks, read from its pipe in one call:

@@ -29,9 +29,9 @@ typedef enum {
 
 /* The caller a token names. */
 typedef struct lt_principal {
-    int64_t credential_id;          /* credentials.id; 0 for LT_ROLE_NONE */
-    lt_role role;                   /* what it may do */
-    char unit[LT_AUTH_MAX_UNIT];    /* its unit code; "" for operator, reader and none */
+    int64_t credential_id;             /* credentials.id; 0 for LT_ROLE_NONE */
+    lt_role role;                      /* what it may do */
+    char unit[LT_AUTH_MAX_UNIT];       /* its unit code; "" for operator, reader and none */
     char dialect[LT_AUTH_MAX_DIALECT]; /* the unit's dialect (units.dialect); "" = canonical */
 } lt_principal;
 

@@ -317,22 +317,6 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
     return lt_actor_read_pipe(pipe, &self->cfg) < 0 ? -1 : 0;
 }
 
-/* Binds and logs the endpoint actually bound (a "tcp://host:*" endpoint
- * gets its port here), under logkey so that scripts can read it. */
-static int bind_logged(void *sock, const char *key, const char *endpoint, const char *logkey)
-{
-    if (zmq_bind(sock, endpoint) < 0) {
-        LT_ERROR("%s: cannot bind %s: %s", key, endpoint, zmq_strerror(zmq_errno()));
-        return -1;
-    }
-    char bound[256] = "";
-    size_t len = sizeof(bound);
-    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &len) < 0)
-        snprintf(bound, sizeof(bound), "%s", endpoint);
-    lt_log_json(LT_LOG_INFO, json_pack("{s:s}", logkey, bound), "bus: %s bound to %s", key, bound);
-    return 0;
-}
-
 static int open_sockets(bus *self, void *ctx)
 {
     int linger = 0, one = 1, pub_hwm = PUB_HWM, notice_hwm = NOTICE_HWM, replay_hwm = REPLAY_HWM;
@@ -350,8 +334,8 @@ static int open_sockets(bus *self, void *ctx)
         LT_ERROR("bus: cannot create sockets: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
-    if (bind_logged(self->pub, "zmq.events", self->cfg.zmq.events, "zmq_events") < 0 ||
-        bind_logged(self->router, "zmq.replay", self->cfg.zmq.replay, "zmq_replay") < 0)
+    if (lt_zmq_bind_logged(self->pub, "zmq.events", self->cfg.zmq.events, "zmq_events") < 0 ||
+        lt_zmq_bind_logged(self->router, "zmq.replay", self->cfg.zmq.replay, "zmq_replay") < 0)
         return -1;
     if (zmq_bind(self->notices, LT_BUS_NOTICE_ENDPOINT) < 0) {
         LT_ERROR("bus: cannot bind %s: %s", LT_BUS_NOTICE_ENDPOINT, zmq_strerror(zmq_errno()));
@@ -370,7 +354,8 @@ void lt_bus_actor(void *pipe, void *args)
         goto fail;
     self.pg =
         lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms, "bus", &cb);
-    self.replay = self.pg ? lt_replay_new(self.loop, self.router, self.pg, kick, &self) : NULL;
+    self.replay =
+        self.pg ? lt_replay_new(self.loop, self.router, self.pg, &self.cfg, kick, &self) : NULL;
     if (!self.replay || lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_replay, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.notices, on_notice, &self) < 0 ||

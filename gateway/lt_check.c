@@ -99,33 +99,6 @@ static void print_errors(size_t index, const json_t *record, const lt_verrors *e
                more);
 }
 
-/* The last segment of a dialect path, "lichSu[2].ngayXuLy" -> "ngayXuLy",
- * which is what the vendor calls the field. */
-static json_t *leaf_of(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    const char *leaf = dot ? dot + 1 : path;
-    size_t n = strcspn(leaf, "[");
-    return json_stringn(leaf, n);
-}
-
-/* A record the dialect could not map: the contract's rejection shape with
- * the vendor's own field names. */
-static json_t *mapping_rejection(const lt_map_errors *m)
-{
-    json_t *errors = json_array();
-    for (size_t i = 0; errors && i < m->count; i++) {
-        const lt_map_error *e = &m->items[i];
-        json_array_append_new(errors, json_pack("{s:o, s:s, s:s, s:s}", "field",
-                                                leaf_of(e->vendor_path), "path", e->vendor_path,
-                                                "expected", e->expected, "got", e->got));
-    }
-    const lt_map_error *first = &m->items[0];
-    return json_pack("{s:s, s:s, s:i, s:o, s:s, s:s, s:o}", "MaHoSo", "", "result", "rejected",
-                     "code", 422, "field", leaf_of(first->vendor_path), "path", first->vendor_path,
-                     "message", first->message, "errors", errors);
-}
-
 static void print_mapping_errors(size_t index, const lt_map_errors *m)
 {
     for (size_t i = 0; i < m->count; i++)
@@ -146,7 +119,7 @@ static json_t *to_canonical(const lt_dialect *d, const json_t *record, size_t in
     *ret_rejected = !canon && m->count > 0;
     if (*ret_rejected) {
         if (json)
-            json_array_append_new(results, mapping_rejection(m));
+            json_array_append_new(results, lt_map_rejection(m));
         else
             print_mapping_errors(index, m);
     }

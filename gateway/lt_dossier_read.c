@@ -110,7 +110,7 @@ static const char events_all_sql[] =
 
 /* A ward's or parent's events: the dossier events of the units in its scope
  * (dossier_events.unit_code, the receiving unit; at most a page of
- * sequences from each through the (unit_code, seq) index of 0005) and the
+ * sequences from each through the (unit_code, seq) index of 0006) and the
  * catalog events, which are public; only the page's events are then read
  * whole. $3 since, $4 prefix, $5 limit. A unit or a kind whose topics
  * ("dossier.<unit>.", "catalog.") cannot match the prefix is not read. */

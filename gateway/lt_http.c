@@ -7,7 +7,10 @@
 #include "lt_http.h"
 #include "lt_actor.h"
 #include "lt_dbwatch.h"
+#include "lt_auth.h"
+#include "lt_dossier.h"
 #include "lt_httpcall.h"
+#include "lt_ingest.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_read_query.h"
@@ -36,6 +39,9 @@
 #define CALL_LIMIT      256
 #define CALL_TIMEOUT_MS 5000
 #define CALL_EXPIRE_MS  250
+/* Pushes wait for the writer's commit; the writer gives up on a statement
+ * after 10 s (and answers 503), so this only catches a writer that died. */
+#define PUSH_TIMEOUT_MS 15000
 #define MAX_QUERY_ARGS  16
 
 typedef struct {
@@ -58,7 +64,8 @@ typedef struct {
     int64_t drain_deadline;
     MHD_socket quiesced_fd; /* the listener MHD handed back on quiesce */
     db_view db;
-    lt_httpcall *reader; /* requests to the reader actor */
+    lt_httpcall *reader;      /* requests to the reader actor */
+    lt_ingest_client *writer; /* pushes to the writer actor */
 } http_server;
 
 /* Per-request state, created on the first call of the access handler. */
@@ -71,6 +78,7 @@ typedef struct {
     bool waiting;                /* suspended; the answer is not in yet */
     int answer_status;           /* the actor's answer, 0 = none yet */
     char *answer_body;           /* its JSON body */
+    bool answer_challenge;       /* a 401: add WWW-Authenticate: Bearer */
     const char *url;             /* the request's path (MHD's, valid until completion) */
     bool sent_token;             /* an Authorization header came: a 401 says invalid_token */
 } http_req;
@@ -198,10 +206,10 @@ static enum MHD_Result reply_answer(struct MHD_Connection *c, http_req *req)
 {
     char *text = req->answer_body;
     req->answer_body = NULL;
-    if (req->answer_status == MHD_HTTP_UNAUTHORIZED)
-        return reply_text(c, MHD_HTTP_UNAUTHORIZED, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          bearer_challenge(req));
     bool busy = req->answer_status == MHD_HTTP_SERVICE_UNAVAILABLE;
+    if (req->answer_challenge || req->answer_status == MHD_HTTP_UNAUTHORIZED)
+        return reply_text(c, (unsigned)req->answer_status, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                          bearer_challenge(req));
     return reply_text(c, (unsigned)req->answer_status, text,
                       busy ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, busy ? RETRY_AFTER_SECS : NULL);
 }
@@ -268,6 +276,74 @@ static enum MHD_Result route_catalog(http_server *srv, struct MHD_Connection *c,
     return call_actor(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
 }
 
+/* ---- POST /v1/dossiers ----------------------------------------------------
+ * The front's share of a push: the checks that need nothing but the request
+ * (media type, size, a token present, the bytes decode), then the decoded
+ * records go to the writer by pointer and the connection waits for the
+ * commit. A malformed body still goes to the writer when it may be kept as a
+ * reject (the sender authenticates first). */
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static enum MHD_Result route_dossiers_post(http_server *srv, struct MHD_Connection *c,
+                                           http_req *req)
+{
+    if (req->answer_status)
+        return reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
+        return reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                           "Content-Type must be application/json", NULL);
+    if (srv->draining)
+        return reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return reply_unavailable(c,
+                                 srv->db.known ? srv->db.reason : "database state not yet known");
+    lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_HTTP);
+    if (!push)
+        return MHD_NO;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    req->sent_token = auth != NULL;
+    if ((auth && lt_auth_bearer(auth, push->token, sizeof(push->token)) < 0) ||
+        (!auth && srv->cfg.auth.required)) {
+        lt_ingest_req_destroy(&push);
+        char *text = lt_auth_refusal_text(auth ? LT_AUTH_INVALID : LT_AUTH_MISSING);
+        return reply_text(c, MHD_HTTP_UNAUTHORIZED, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                          bearer_challenge(req));
+    }
+    int rc = lt_dossier_decode(req->body ? req->body : "", req->len, &push->records, &push->single,
+                               &push->malformed);
+    if (rc == LT_DOSSIER_ETOOMANY || rc == LT_DOSSIER_ENOMEM) {
+        /* The whole request fails; nothing is kept (DESIGN.md: 413). */
+        lt_ingest_req_destroy(&push);
+        return reply_error(c, (unsigned)lt_dossier_rc_status(rc), lt_dossier_rc_code(rc),
+                           rc == LT_DOSSIER_ETOOMANY
+                               ? "more than 1000 records in one array; send at most 1000"
+                               : "out of memory",
+                           NULL);
+    }
+    push->body = req->body ? req->body : strdup("");
+    push->body_len = req->len;
+    req->body = NULL;
+    req->len = req->cap = 0;
+    if (lt_ingest_client_send(srv->writer, push, req) < 0) {
+        lt_ingest_req_destroy(&push);
+        return reply_unavailable(c, "too many pushes waiting; try again shortly");
+    }
+    req->conn = c;
+    req->waiting = true;
+    MHD_suspend_connection(c);
+    return MHD_YES;
+}
+
 /* The dossier reads: parameters checked here (400 names the parameter), a
  * malformed Authorization header refused here (401), and the token passed
  * on: the reader looks it up, checks the role and scope, and reads. */
@@ -329,10 +405,14 @@ static enum MHD_Result route_rejects(http_server *srv, struct MHD_Connection *c,
 }
 
 static const route routes[] = {
-    {"GET", "/healthz", route_healthz},      {"GET", "/readyz", route_readyz},
-    {"GET", "/v1/catalog", route_catalog},   {"GET", "/v1/dossiers", route_dossiers},
-    {"GET", "/v1/dossiers/", route_dossier}, /* /v1/dossiers/{code} */
-    {"GET", "/v1/events", route_events},     {"GET", "/v1/rejects", route_rejects},
+    {"POST", "/v1/dossiers", route_dossiers_post},
+    {"GET", "/healthz", route_healthz},
+    {"GET", "/readyz", route_readyz},
+    {"GET", "/v1/catalog", route_catalog},
+    {"GET", "/v1/dossiers", route_dossiers},
+    {"GET", "/v1/dossiers/", route_dossier},
+    {"GET", "/v1/events", route_events},
+    {"GET", "/v1/rejects", route_rejects},
 };
 
 /* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other
@@ -554,14 +634,39 @@ static int on_reader(lt_loop *loop, void *sock, void *arg)
     return 0;
 }
 
+static int on_writer(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    http_server *srv = arg;
+    for (;;) {
+        lt_ingest_req *push = NULL;
+        int events = 0;
+        size_t el = sizeof(events);
+        if (zmq_getsockopt(lt_ingest_client_socket(srv->writer), ZMQ_EVENTS, &events, &el) < 0 ||
+            !(events & ZMQ_POLLIN))
+            break;
+        http_req *req = lt_ingest_client_recv(srv->writer, &push);
+        if (!req)
+            continue; /* late: that request already timed out */
+        req->answer_challenge = push->challenge;
+        resume_with(req, push->status ? push->status : 500, push->answer);
+        push->answer = NULL;
+        lt_ingest_req_destroy(&push);
+    }
+    run_mhd(srv);
+    return 0;
+}
+
 static int on_call_expire(lt_loop *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
     http_server *srv = arg;
-    if (lt_httpcall_pending(srv->reader) == 0)
+    if (lt_httpcall_pending(srv->reader) == 0 && lt_ingest_client_pending(srv->writer) == 0)
         return 0;
     lt_httpcall_expire(srv->reader, lt_loop_now_ms(), on_call_expired, srv);
+    lt_ingest_client_expire(srv->writer, lt_loop_now_ms(), on_call_expired, srv);
     run_mhd(srv);
     return 0;
 }
@@ -669,8 +774,10 @@ void lt_http_actor(void *pipe, void *args)
         zmq_connect(srv.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
         !(srv.reader =
               lt_httpcall_new(a->zmq_ctx, LT_READER_ENDPOINT, CALL_LIMIT, CALL_TIMEOUT_MS)) ||
+        !(srv.writer = lt_ingest_client_new(a->zmq_ctx, CONNECTION_LIMIT, PUSH_TIMEOUT_MS)) ||
         start_mhd(&srv) < 0 || lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reader), on_reader, &srv) < 0 ||
+        lt_loop_add_socket(srv.loop, lt_ingest_client_socket(srv.writer), on_writer, &srv) < 0 ||
         lt_loop_add_timer(srv.loop, CALL_EXPIRE_MS, CALL_EXPIRE_MS, on_call_expire, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, srv.dbstate, on_dbstate, &srv) < 0 ||
         lt_loop_add_fd(srv.loop, srv.epoll_fd, ZMQ_POLLIN, on_epoll, &srv) < 0) {
@@ -681,14 +788,19 @@ void lt_http_actor(void *pipe, void *args)
     lt_actor_signal(pipe, 0);
     lt_loop_run(srv.loop);
 out:
-    if (srv.mhd && srv.reader && lt_httpcall_pending(srv.reader) > 0) {
+    if (srv.mhd && ((srv.reader && lt_httpcall_pending(srv.reader) > 0) ||
+                    (srv.writer && lt_ingest_client_pending(srv.writer) > 0))) {
         /* MHD cannot stop with suspended connections: answer them first. */
-        lt_httpcall_expire(srv.reader, INT64_MAX, on_call_expired, &srv);
+        if (srv.reader)
+            lt_httpcall_expire(srv.reader, INT64_MAX, on_call_expired, &srv);
+        if (srv.writer)
+            lt_ingest_client_expire(srv.writer, INT64_MAX, on_call_expired, &srv);
         MHD_run(srv.mhd);
     }
     if (srv.mhd)
         MHD_stop_daemon(srv.mhd);
     lt_httpcall_destroy(&srv.reader);
+    lt_ingest_client_destroy(&srv.writer);
     if (srv.quiesced_fd != MHD_INVALID_SOCKET)
         close(srv.quiesced_fd);
     if (srv.dbstate)

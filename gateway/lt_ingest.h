@@ -30,13 +30,13 @@ typedef enum {
 /* One push: what the front decoded, then what the writer answered. */
 typedef struct lt_ingest_req {
     /* ---- filled by the front ---- */
-    uint64_t id;               /* set by lt_ingest_client_send */
-    lt_channel channel;        /* where it came in */
-    char token[LT_TOKEN_MAX];  /* bearer token as sent; "" = none */
-    json_t *records;           /* decoded records (an array), owned; NULL when malformed */
-    bool single;               /* the body was one object (the answer's status follows it) */
-    char *body;                /* the raw body, owned, NUL-terminated: the reject payload */
-    size_t body_len;           /* its length in bytes */
+    uint64_t id;                /* set by lt_ingest_client_send */
+    lt_channel channel;         /* where it came in */
+    char token[LT_TOKEN_MAX];   /* bearer token as sent; "" = none */
+    json_t *records;            /* decoded records (an array), owned; NULL when malformed */
+    bool single;                /* the body was one object (the answer's status follows it) */
+    char *body;                 /* the raw body, owned, NUL-terminated: the reject payload */
+    size_t body_len;            /* its length in bytes */
     lt_dossier_error malformed; /* why the body was refused, when records is NULL */
     /* Resubmission only (channel LT_CHANNEL_CLI): act for this unit with
      * this dialect instead of a token's; an operator's own decision. */
@@ -47,6 +47,11 @@ typedef struct lt_ingest_req {
     char *answer;    /* the JSON body, owned: {"results": [...]} and/or {"error": {...}} */
     bool challenge;  /* a 401: add WWW-Authenticate: Bearer */
     int retry_after; /* seconds for a Retry-After header; 0 = none */
+    /* ---- the writer's own bookkeeping ---- */
+    unsigned char reply_to[32]; /* the front's routing id */
+    size_t reply_len;           /* its length */
+    bool alone;                 /* failed in company: write it in a batch of its own */
+    struct lt_ingest_req *next; /* the writer's queue */
 } lt_ingest_req;
 
 /* A new, empty request (channel set, everything else zero). NULL when out

@@ -9,7 +9,14 @@
  * STALL_LIMIT_MS is dropped, so a peer that never reads cannot hold a slot.
  * The end is fixed when the replay starts (the database's last sequence
  * then), so a replay always finishes even while new events keep coming:
- * those reach the peer on PUB. */
+ * those reach the peer on PUB.
+ *
+ * Why the token is looked up on the bus's own connection, as one more query
+ * in its queue: the answer must follow the credentials table at once (a
+ * revoked token stops working in every gateway, DESIGN.md), and the bus
+ * already owns a connection; the lookup is one indexed read, queued like a
+ * page. The scope then becomes a condition of every page query, so rows a
+ * credential may not see never leave the database. */
 #include "lt_replay.h"
 #include "lt_actor.h"
 #include "lt_bus.h"
@@ -18,6 +25,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,8 @@
 
 typedef enum {
     R_FREE,      /* slot unused */
+    R_LOOKUP,    /* needs its token looked up */
+    R_DENIED,    /* the token was refused; the refusal is left to send */
     R_START,     /* needs the database's last sequence */
     R_NEED_PAGE, /* needs the next page */
     R_QUERYING,  /* a query for it is running */
@@ -44,18 +54,22 @@ typedef struct {
     replay_state state;
     unsigned char id[MAX_IDENTITY]; /* the peer's ROUTER identity */
     size_t idlen;
-    lt_replay_request req;
+    lt_replay_request req; /* as parsed; the token is wiped once looked up */
+    lt_replay_scope scope; /* what it may see, known from R_START on */
+    replay_state asked;    /* the state whose query runs (R_LOOKUP, R_START, R_NEED_PAGE) */
     int64_t next;          /* the next sequence to read */
     int64_t end;           /* the last sequence this replay covers */
     PGresult *page;        /* rows being sent, NULL otherwise */
     int row;               /* next row of page to send */
     int64_t stalled_since; /* lt_loop_now_ms when the peer's queue filled, 0 = flowing */
+    char deny[160];        /* R_DENIED: the refusal to send */
 } replay_slot;
 
 struct lt_replay {
     lt_loop *loop;        /* the bus's */
     void *router;         /* borrowed ROUTER socket */
     lt_pgconn *pg;        /* borrowed, shared with the publisher */
+    const lt_config *cfg; /* borrowed, the bus's: auth.required */
     void (*kick)(void *); /* asks the bus to schedule queries */
     void *kick_arg;
     replay_slot slots[MAX_REPLAYS];
@@ -127,15 +141,58 @@ out:
     return rc;
 }
 
-int lt_replay_authorize(const lt_replay_request *req, char *err, size_t cap)
+static bool catalog_prefix(const char *prefix)
 {
-    if (strncmp(req->prefix, "catalog.", strlen("catalog.")) == 0)
+    return strncmp(prefix, "catalog.", strlen("catalog.")) == 0;
+}
+
+int lt_replay_authorize(const lt_replay_request *req, bool auth_required, lt_replay_access *ret,
+                        char *err, size_t cap)
+{
+    if (catalog_prefix(req->prefix)) {
+        *ret = LT_REPLAY_PUBLIC;
         return 0;
+    }
+    if (req->token[0]) {
+        *ret = LT_REPLAY_LOOKUP;
+        return 0;
+    }
+    if (!auth_required) {
+        *ret = LT_REPLAY_OPEN;
+        return 0;
+    }
     snprintf(err, cap,
-             "a token is required for prefix \"%s\", and token checking is not available yet; "
-             "only prefixes starting with \"catalog.\" can be replayed",
+             "a token is required for prefix \"%s\" (only prefixes starting with \"catalog.\" "
+             "are public)",
              req->prefix);
     return -1;
+}
+
+int lt_replay_scope_of(const lt_principal *who, lt_replay_scope *ret, char *err, size_t cap)
+{
+    lt_replay_scope sc = {.kind = LT_REPLAY_SCOPE_ALL};
+    switch (who->role) {
+    case LT_ROLE_WARD:
+    case LT_ROLE_PARENT:
+        if (!who->unit[0]) {
+            snprintf(err, cap, "the token's credential names no unit; ask an operator");
+            return -1;
+        }
+        sc.kind = who->role == LT_ROLE_WARD ? LT_REPLAY_SCOPE_UNIT : LT_REPLAY_SCOPE_SUBTREE;
+        snprintf(sc.unit, sizeof(sc.unit), "%s", who->unit);
+        break;
+    case LT_ROLE_OPERATOR:
+        break;
+    case LT_ROLE_READER:
+        sc.strip = true;
+        break;
+    case LT_ROLE_NONE:
+    default:
+        snprintf(err, cap, "the token is not valid (unknown, revoked or mistyped)");
+        return -1;
+    }
+    *ret = sc;
+    return 0;
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -166,7 +223,19 @@ static void send_error_to(lt_replay *self, const replay_slot *s, const char *rea
 static void free_slot(replay_slot *s)
 {
     PQclear(s->page);
-    memset(s, 0, sizeof(*s));
+    sodium_memzero(s, sizeof(*s));
+}
+
+/* The JSON an event is sent with: as on PUB for a stripped scope, else the
+ * stored record whole (compact, like PUB's). NULL when out of memory. */
+static char *event_text(const replay_slot *s, const char *kind, const char *record)
+{
+    if (s->scope.strip)
+        return lt_bus_event_text(kind, record);
+    json_t *j = json_loads(record, 0, NULL);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
 }
 
 static void arm_retry(lt_replay *self);
@@ -191,8 +260,7 @@ static void pump(lt_replay *self, replay_slot *s)
     int n = PQntuples(s->page);
     while (s->row < n) {
         const char *seq = PQgetvalue(s->page, s->row, 0);
-        char *json =
-            lt_bus_event_text(PQgetvalue(s->page, s->row, 2), PQgetvalue(s->page, s->row, 3));
+        char *json = event_text(s, PQgetvalue(s->page, s->row, 2), PQgetvalue(s->page, s->row, 3));
         if (!json) {
             send_error_to(self, s, "out of memory");
             free_slot(s);
@@ -262,6 +330,26 @@ static void arm_retry(lt_replay *self)
 
 /* ---- queries ------------------------------------------------------------- */
 
+/* The token's answer: the slot gets its scope, or a refusal to send. The
+ * token is wiped either way; nothing after this needs it. */
+static void on_lookup(replay_slot *s, const PGresult *r)
+{
+    lt_principal who;
+    char why[160] = "the token is not valid (unknown, revoked or mistyped)";
+    lt_auth_rc rc = lt_auth_match(s->req.token, r, &who);
+    sodium_memzero(s->req.token, sizeof(s->req.token));
+    if (rc != LT_AUTH_OK || lt_replay_scope_of(&who, &s->scope, why, sizeof(why)) < 0) {
+        snprintf(s->deny, sizeof(s->deny), "%s", why);
+        s->state = R_DENIED;
+        return;
+    }
+    /* The unit code names an office, not a person: it may be logged. */
+    LT_INFO("replay: credential %" PRId64 " (%s%s%s) from %" PRId64 " with prefix \"%s\"",
+            who.credential_id, lt_auth_role_name(who.role), who.unit[0] ? " of unit " : "",
+            who.unit, s->req.from, s->req.prefix);
+    s->state = R_START;
+}
+
 static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 {
     (void)pg;
@@ -276,7 +364,10 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         LT_WARN("replay: query failed: %s", r ? PQresultErrorMessage(r) : err);
         PQclear(r);
         s->state = R_FAILED;
-    } else if (s->end < 0) {
+    } else if (s->asked == R_LOOKUP) {
+        on_lookup(s, r);
+        PQclear(r);
+    } else if (s->asked == R_START) {
         s->end = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
         s->state = R_NEED_PAGE;
@@ -288,30 +379,68 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     self->kick(self->kick_arg);
 }
 
+/* One page query per scope: $1 first sequence, $2 last, $3 topic prefix,
+ * $4 the unit (unit and subtree scopes). Catalog events are public in every
+ * scope. A catalog prefix uses the catalog query whatever the scope, for its
+ * partial index. */
+#define PAGE_COLUMNS "SELECT seq, topic, kind, record::text FROM dossier_events"
+#define PAGE_RANGE   " seq >= $1 AND seq <= $2 AND starts_with(topic, $3)"
+#define PAGE_ORDER   " ORDER BY seq LIMIT 1000"
 static const char page_sql_catalog[] =
-    "SELECT seq, topic, kind, record::text FROM dossier_events WHERE kind = 'catalog'"
-    " AND seq >= $1 AND seq <= $2 AND starts_with(topic, $3) ORDER BY seq LIMIT 1000";
-static const char page_sql_any[] =
-    "SELECT seq, topic, kind, record::text FROM dossier_events"
-    " WHERE seq >= $1 AND seq <= $2 AND starts_with(topic, $3) ORDER BY seq LIMIT 1000";
+    PAGE_COLUMNS " WHERE kind = 'catalog' AND" PAGE_RANGE PAGE_ORDER;
+static const char page_sql_all[] = PAGE_COLUMNS " WHERE" PAGE_RANGE PAGE_ORDER;
+static const char page_sql_unit[] =
+    PAGE_COLUMNS " WHERE" PAGE_RANGE " AND (kind = 'catalog' OR unit_code = $4)" PAGE_ORDER;
+/* The subtree is read again for each page: a unit moved meanwhile counts
+ * from the next page on, which is what a running gateway promises for units
+ * (`units import` takes effect at once). */
+static const char page_sql_subtree[] =
+    "WITH RECURSIVE sub (code) AS (SELECT $4::text UNION"
+    " SELECT u.code FROM units u JOIN sub ON u.parent = sub.code) " PAGE_COLUMNS " WHERE" PAGE_RANGE
+    " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub))" PAGE_ORDER;
+
+static int page_query(lt_replay *self, replay_slot *s)
+{
+    char from[24], end[24];
+    snprintf(from, sizeof(from), "%" PRId64, s->next);
+    snprintf(end, sizeof(end), "%" PRId64, s->end);
+    const char *p[4] = {from, end, s->req.prefix, s->scope.unit};
+    const char *sql = page_sql_all;
+    int n = 3;
+    if (catalog_prefix(s->req.prefix) || s->scope.kind == LT_REPLAY_SCOPE_CATALOG) {
+        sql = page_sql_catalog;
+    } else if (s->scope.kind == LT_REPLAY_SCOPE_UNIT) {
+        sql = page_sql_unit;
+        n = 4;
+    } else if (s->scope.kind == LT_REPLAY_SCOPE_SUBTREE) {
+        sql = page_sql_subtree;
+        n = 4;
+    }
+    return lt_pgconn_query(self->pg, sql, n, p, QUERY_TIMEOUT_MS, on_result, self);
+}
 
 static bool start_query(lt_replay *self, replay_slot *s)
 {
-    char from[24], end[24];
     int rc;
-    if (s->state == R_START) {
+    if (s->state == R_LOOKUP) {
+        const char *tokens[1] = {s->req.token};
+        char *prefixes = lt_auth_prefix_array(tokens, 1);
+        if (!prefixes) {
+            s->state = R_FAILED;
+            return false;
+        }
+        const char *p[1] = {prefixes};
+        rc = lt_pgconn_query(self->pg, LT_AUTH_LOOKUP_SQL, 1, p, QUERY_TIMEOUT_MS, on_result, self);
+        free(prefixes);
+    } else if (s->state == R_START) {
         rc = lt_pgconn_query(self->pg, "SELECT last_seq FROM event_counter", 0, NULL,
                              QUERY_TIMEOUT_MS, on_result, self);
     } else {
-        snprintf(from, sizeof(from), "%" PRId64, s->next);
-        snprintf(end, sizeof(end), "%" PRId64, s->end);
-        const char *p[3] = {from, end, s->req.prefix};
-        bool catalog = strncmp(s->req.prefix, "catalog.", 8) == 0;
-        rc = lt_pgconn_query(self->pg, catalog ? page_sql_catalog : page_sql_any, 3, p,
-                             QUERY_TIMEOUT_MS, on_result, self);
+        rc = page_query(self, s);
     }
     if (rc < 0)
         return false;
+    s->asked = s->state;
     s->state = R_QUERYING;
     self->querying = (int)(s - self->slots);
     return true;
@@ -326,6 +455,9 @@ bool lt_replay_step(lt_replay *self)
         if (s->state == R_FAILED) {
             send_error_to(self, s, "the database query failed; try again later");
             free_slot(s);
+        } else if (s->state == R_DENIED) {
+            send_error_to(self, s, s->deny);
+            free_slot(s);
         } else if (s->state == R_SENDING && !s->stalled_since) {
             pump(self, s);
         } else if (s->state == R_NEED_PAGE && s->next > s->end) {
@@ -338,10 +470,14 @@ bool lt_replay_step(lt_replay *self)
     for (int k = 0; k < MAX_REPLAYS; k++) {
         int i = (self->next_slot + k) % MAX_REPLAYS;
         replay_slot *s = &self->slots[i];
-        if (s->state != R_START && s->state != R_NEED_PAGE)
+        if (s->state != R_LOOKUP && s->state != R_START && s->state != R_NEED_PAGE)
             continue;
         self->next_slot = (i + 1) % MAX_REPLAYS;
-        return start_query(self, s);
+        if (start_query(self, s))
+            return true;
+        if (s->state == R_FAILED) /* could not even build the query */
+            self->kick(self->kick_arg);
+        return false;
     }
     return false;
 }
@@ -351,6 +487,7 @@ bool lt_replay_step(lt_replay *self)
 void lt_replay_on_request(lt_replay *self)
 {
     replay_slot peer = {0};
+    lt_replay_request req = {0};
     zmq_msg_t id, body;
     zmq_msg_init(&id);
     zmq_msg_init(&body);
@@ -374,10 +511,10 @@ void lt_replay_on_request(lt_replay *self)
                  "a replay request is one frame of JSON (use a DEALER socket, not REQ)");
         goto refuse;
     }
-    lt_replay_request req;
+    lt_replay_access access;
     if (lt_replay_parse_request(zmq_msg_data(&body), zmq_msg_size(&body), &req, err, sizeof(err)) <
             0 ||
-        lt_replay_authorize(&req, err, sizeof(err)) < 0)
+        lt_replay_authorize(&req, self->cfg->auth.required, &access, err, sizeof(err)) < 0)
         goto refuse;
     replay_slot *slot = NULL;
     for (int i = 0; i < MAX_REPLAYS; i++) {
@@ -403,13 +540,27 @@ void lt_replay_on_request(lt_replay *self)
     slot->req = req;
     slot->next = req.from;
     slot->end = -1;
-    slot->state = R_START;
-    LT_INFO("replay: from %" PRId64 " with prefix \"%s\"", req.from, req.prefix);
+    if (access == LT_REPLAY_LOOKUP) {
+        slot->state = R_LOOKUP;
+    } else {
+        /* Public data needs no credential, and a token sent along with a
+         * catalog prefix is not read: it grants nothing there. */
+        sodium_memzero(slot->req.token, sizeof(slot->req.token));
+        slot->scope.kind =
+            access == LT_REPLAY_PUBLIC ? LT_REPLAY_SCOPE_CATALOG : LT_REPLAY_SCOPE_ALL;
+        slot->state = R_START;
+        LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s", req.from, req.prefix,
+                access == LT_REPLAY_OPEN ? " without a token (auth.required is false)" : "");
+    }
     self->kick(self->kick_arg);
     goto out;
 refuse:
     send_error_to(self, &peer, err);
 out:
+    /* The request frame and its parse may hold a token: wipe both. */
+    sodium_memzero(&req, sizeof(req));
+    if (zmq_msg_size(&body) > 0)
+        sodium_memzero(zmq_msg_data(&body), zmq_msg_size(&body));
     zmq_msg_close(&id);
     zmq_msg_close(&body);
 }
@@ -425,8 +576,8 @@ void lt_replay_abort_all(lt_replay *self, const char *reason)
     }
 }
 
-lt_replay *lt_replay_new(lt_loop *loop, void *router, lt_pgconn *pg, void (*kick)(void *),
-                         void *kick_arg)
+lt_replay *lt_replay_new(lt_loop *loop, void *router, lt_pgconn *pg, const lt_config *cfg,
+                         void (*kick)(void *), void *kick_arg)
 {
     lt_replay *self = calloc(1, sizeof(*self));
     if (!self)
@@ -434,6 +585,7 @@ lt_replay *lt_replay_new(lt_loop *loop, void *router, lt_pgconn *pg, void (*kick
     self->loop = loop;
     self->router = router;
     self->pg = pg;
+    self->cfg = cfg;
     self->kick = kick;
     self->kick_arg = kick_arg;
     self->querying = -1;

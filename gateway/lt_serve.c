@@ -2,10 +2,10 @@
  *
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
- * readiness, the reader (the fronts' database reads), the bus (PUB and
- * replay), then the fronts. Stop order is the reverse, so a front never
- * outlives what it depends on and nothing is half-written: fronts drain
- * first, writers finish or roll back, the database stops last. */
+ * readiness, the reader (the fronts' database reads), the writer (the
+ * fronts' pushes), the bus (PUB and replay), then the fronts. Stop order is the reverse, so a front
+ * never outlives what it depends on and nothing is half-written: fronts drain first, writers finish
+ * or roll back, the database stops last. */
 #include "lt_serve.h"
 #include "lt_actor.h"
 #include "lt_bus.h"
@@ -13,12 +13,15 @@
 #include "lt_curlm.h"
 #include "lt_db.h"
 #include "lt_dbwatch.h"
+#include "lt_dialects.h"
 #include "lt_http.h"
+#include "lt_ingress.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_reader.h"
+#include "lt_writer.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -29,7 +32,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define MAX_ACTORS 8
+#define MAX_ACTORS 10
 
 typedef struct {
     lt_config *cfg;               /* the running configuration (the caller's) */
@@ -117,6 +120,7 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     supervisor sv = {.cfg = cfg, .config_path = config_path, .sigfd = -1};
     lt_db_target *db = NULL;
     lt_migrations *migrations = NULL;
+    lt_dialects *dialects = NULL;
     lt_loop *loop = NULL;
     void *ctx = NULL;
     int rc = 1;
@@ -133,6 +137,10 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         LT_ERROR("cannot load migrations: %s", err);
         goto out;
     }
+    if (!(dialects = lt_dialects_load(cfg, err, sizeof(err)))) {
+        LT_ERROR("dialects: %s", err);
+        goto out;
+    }
     if (lt_db_target_open(cfg, &db, err, sizeof(err)) < 0) {
         LT_ERROR("database: %s", err);
         goto out;
@@ -147,8 +155,11 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
                               .cfg = cfg,
                               .zmq_ctx = ctx};
     lt_reader_args readerargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
+    lt_writer_args writerargs = {
+        .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects, .zmq_ctx = ctx};
     lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
+    lt_ingress_args ingressargs = {.cfg = cfg, .zmq_ctx = ctx};
     lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
     /* libcurl's global state before any thread that may use it. */
     if (lt_curlm_global_init() < 0) {
@@ -159,9 +170,13 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reader", lt_reader_actor, &readerargs)))
         goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "writer", lt_writer_actor, &writerargs)))
+        goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "bus", lt_bus_actor, &busargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
+        goto stop;
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "ingress", lt_ingress_actor, &ingressargs)))
         goto stop;
     /* Periodic catalog sync: only when there is an API to sync from. */
     if (cfg->catalog.url[0] && cfg->catalog.interval_ms > 0 &&
@@ -187,6 +202,7 @@ out:
         zmq_ctx_term(ctx);
     lt_db_target_close(&db);
     lt_migrations_destroy(&migrations);
+    lt_dialects_destroy(&dialects);
     if (sv.sigfd >= 0)
         close(sv.sigfd);
     if (rc == 0)

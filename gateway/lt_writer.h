@@ -7,7 +7,7 @@
  * gap-free sequence, rejects. Only after that commit does it answer.
  *
  * Group commit is natural batching: while one transaction runs, pushes
- * queue; when it ends, everything queued (up to LT_WRITER_MAX_BATCH records)
+ * queue; when it ends, everything queued (up to LT_WBATCH_MAX_RECORDS records)
  * becomes the next transaction. A lone push is written at once; under load
  * transactions grow, and fsyncs are shared. */
 #ifndef LT_WRITER_H
@@ -19,13 +19,12 @@
 #include "lt_dialects.h"
 #include "lt_ingest.h"
 
-#define LT_WRITER_MAX_BATCH 2000  /* records per transaction */
 #define LT_WRITER_MAX_QUEUE 20000 /* records queued; beyond, pushes get 503 at once */
 
 typedef struct lt_writer_args {
-    const char *conninfo;         /* borrowed; outlives the actor */
-    const lt_config *cfg;         /* copied at start */
-    const lt_dialects *dialects;  /* borrowed, read-only; outlives the actor */
+    const char *conninfo;        /* borrowed; outlives the actor */
+    const lt_config *cfg;        /* copied at start */
+    const lt_dialects *dialects; /* borrowed, read-only; outlives the actor */
     void *zmq_ctx;
 } lt_writer_args;
 

@@ -10,6 +10,7 @@
 #include "lt_log.h"
 #include "lt_migrate.h"
 #include "lt_paths.h"
+#include "lt_rejects_cli.h"
 #include "lt_serve.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
@@ -213,6 +214,16 @@ static int cmd_token(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_rejects(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_rejects_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_check(cli_ctx *cx)
 {
     lt_config cfg;
@@ -298,6 +309,7 @@ static const command commands[] = {
      "\n"
      "Example: lienthong units import deploy/units/example-2tier.json\n"},
     {"token", cmd_token, "create, list and revoke bearer tokens", lt_token_help},
+    {"rejects", cmd_rejects, "list, show and resubmit refused records", lt_rejects_help},
     {"check", cmd_check, "validate dossier records offline (no database)",
      "usage: lienthong check [--dialect NAME] [--json] FILE|-\n"
      "\n"

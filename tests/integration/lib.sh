@@ -125,9 +125,9 @@ lt_psql() { # URL SQL: prints unaligned tuples
 # environment, HTTP on a free port and the ZeroMQ endpoints on free ports
 # (tcp://127.0.0.1:*, so parallel tests never meet on the fixed defaults);
 # waits until it listens. Sets LT_GW_PID[NAME], LT_GW_PORT[NAME] and, when the
-# bus bound them, LT_GW_EVENTS[NAME] / LT_GW_REPLAY[NAME] (the bound
+# bus bound them, LT_GW_EVENTS[NAME] / LT_GW_REPLAY[NAME] / LT_GW_INGRESS[NAME] (the bound
 # endpoints); the log is $LT_TMP/NAME.log.
-declare -A LT_GW_PID LT_GW_PORT LT_GW_EVENTS LT_GW_REPLAY
+declare -A LT_GW_PID LT_GW_PORT LT_GW_EVENTS LT_GW_REPLAY LT_GW_INGRESS
 # Arguments: NAME [VAR=value ...] [-- serve arguments ...]
 lt_gw_spawn() {
   local name=$1; shift
@@ -153,6 +153,9 @@ lt_gw_listening() {
   # The bus starts before HTTP, so its endpoints are logged by now.
   LT_GW_EVENTS[$1]=$(grep -o '"zmq_events":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
   LT_GW_REPLAY[$1]=$(grep -o '"zmq_replay":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+  # The ingress binds after HTTP: wait for its line too.
+  lt_wait 30 grep -q '"zmq_ingress"' "$log" || lt_fail "gateway $1 did not bind zmq.ingress"
+  LT_GW_INGRESS[$1]=$(grep -o '"zmq_ingress":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
 }
 
 lt_gw_start() {

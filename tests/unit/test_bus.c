@@ -1,6 +1,7 @@
 /* Unit tests for the bus's pure parts: the replay request parser and its
- * refusals (each names the member at fault), the token rule of today
- * (catalog. only), and the public view of events (personal fields of
+ * refusals (each names the member at fault), who is let in how (catalog.
+ * public, a token looked up, everything with auth off) and what each role
+ * sees, and the public view of events (personal fields of
  * dossier records never reach PUB; catalog records go out unchanged). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,17 +78,67 @@ static void test_authorize(void **state)
 {
     (void)state;
     lt_replay_request req = {.from = 1};
+    lt_replay_access access;
     char err[256];
-    snprintf(req.prefix, sizeof(req.prefix), "catalog.");
-    assert_int_equal(lt_replay_authorize(&req, err, sizeof(err)), 0);
-    snprintf(req.prefix, sizeof(req.prefix), "catalog.2.001");
-    assert_int_equal(lt_replay_authorize(&req, err, sizeof(err)), 0);
+    /* Catalog prefixes are public whatever the token and the setting. */
+    static const char *const public_prefixes[] = {"catalog.", "catalog.2.001"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(req.prefix, sizeof(req.prefix), "%s", public_prefixes[i]);
+        assert_int_equal(lt_replay_authorize(&req, true, &access, err, sizeof(err)), 0);
+        assert_int_equal(access, LT_REPLAY_PUBLIC);
+        snprintf(req.token, sizeof(req.token), "lt_0123456789_whatever");
+        assert_int_equal(lt_replay_authorize(&req, true, &access, err, sizeof(err)), 0);
+        assert_int_equal(access, LT_REPLAY_PUBLIC);
+        req.token[0] = '\0';
+    }
     static const char *const refused[] = {"", "catalog", "dossier.", "delivery.", "cat"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         snprintf(req.prefix, sizeof(req.prefix), "%s", refused[i]);
-        assert_int_equal(lt_replay_authorize(&req, err, sizeof(err)), -1);
+        /* No token: refused while auth is required, everything when it is not. */
+        assert_int_equal(lt_replay_authorize(&req, true, &access, err, sizeof(err)), -1);
         assert_non_null(strstr(err, "a token is required for prefix"));
+        assert_int_equal(lt_replay_authorize(&req, false, &access, err, sizeof(err)), 0);
+        assert_int_equal(access, LT_REPLAY_OPEN);
+        /* A token is looked up in both cases, and never echoed. */
+        snprintf(req.token, sizeof(req.token), "lt_0123456789_secretpart");
+        assert_int_equal(lt_replay_authorize(&req, true, &access, err, sizeof(err)), 0);
+        assert_int_equal(access, LT_REPLAY_LOOKUP);
+        assert_int_equal(lt_replay_authorize(&req, false, &access, err, sizeof(err)), 0);
+        assert_int_equal(access, LT_REPLAY_LOOKUP);
+        req.token[0] = '\0';
     }
+}
+
+static void test_scope_of(void **state)
+{
+    (void)state;
+    lt_principal who = {.role = LT_ROLE_WARD, .credential_id = 1};
+    lt_replay_scope sc;
+    char err[256] = "";
+    snprintf(who.unit, sizeof(who.unit), "00001");
+    assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
+    assert_int_equal(sc.kind, LT_REPLAY_SCOPE_UNIT);
+    assert_string_equal(sc.unit, "00001");
+    assert_false(sc.strip);
+    who.role = LT_ROLE_PARENT;
+    assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
+    assert_int_equal(sc.kind, LT_REPLAY_SCOPE_SUBTREE);
+    assert_string_equal(sc.unit, "00001");
+    /* Operators and readers see every unit, even when their token names one. */
+    who.role = LT_ROLE_OPERATOR;
+    assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
+    assert_int_equal(sc.kind, LT_REPLAY_SCOPE_ALL);
+    assert_false(sc.strip);
+    who.role = LT_ROLE_READER;
+    assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
+    assert_int_equal(sc.kind, LT_REPLAY_SCOPE_ALL);
+    assert_true(sc.strip);
+    /* A unit-scoped credential without its unit sees nothing. */
+    who.role = LT_ROLE_WARD;
+    who.unit[0] = '\0';
+    assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), -1);
+    who.role = LT_ROLE_NONE;
+    assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), -1);
 }
 
 static void test_public_view(void **state)
@@ -112,9 +163,8 @@ static void test_public_view(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_ok),
-        cmocka_unit_test(test_request_refused),
-        cmocka_unit_test(test_authorize),
+        cmocka_unit_test(test_request_ok),  cmocka_unit_test(test_request_refused),
+        cmocka_unit_test(test_authorize),   cmocka_unit_test(test_scope_of),
         cmocka_unit_test(test_public_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

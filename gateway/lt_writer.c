@@ -1,0 +1,336 @@
+/* lt_writer: the writer actor (see lt_writer.h). Its loop does three things:
+ * takes pushes from the fronts' DEALERs into a FIFO, runs one batch at a
+ * time on its own connection (lt_wbatch decides what to ask), and sends
+ * each push back to its front once the batch is committed.
+ *
+ * Why one writer: group commit needs one place where pushes meet, and one
+ * connection keeps the event sequence's row lock held by one transaction at
+ * a time per process. The CPU work between queries (mapping, validation,
+ * judging) is the writer thread's; decoding the bytes stays in the fronts. */
+#include "lt_writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "lt_actor.h"
+#include "lt_log.h"
+#include "lt_loop.h"
+#include "lt_pgconn.h"
+#include "lt_wbatch.h"
+
+/* Longest a statement may run before the connection is dropped (and every
+ * push of the batch answered 503). The fronts wait longer than this. */
+#define QUERY_TIMEOUT_MS 10000
+/* After $TERM, how long a batch in flight may take to finish. */
+#define TERM_GRACE_MS 12000
+
+typedef struct {
+    lt_config cfg;
+    lt_loop *loop;
+    void *pipe;
+    void *router;
+    lt_pgconn *pg;
+    lt_wbatch *batch;
+    lt_ingest_req *head, *tail; /* the FIFO of pushes not yet in a batch */
+    size_t queued_records;
+    bool busy; /* a query of the batch is running */
+    bool term; /* $TERM received: finish the batch in flight, then leave */
+    int term_timer;
+} writer;
+
+static size_t records_of(const lt_ingest_req *req)
+{
+    return req->records ? json_array_size(req->records) : 0;
+}
+
+/* Hands a push back to its front; a front that is gone (it stopped) can no
+ * longer free it, so it is freed here. */
+static void send_back(writer *self, lt_ingest_req *req)
+{
+    void *ptr = req;
+    if (zmq_send(self->router, req->reply_to, req->reply_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(self->router, &ptr, sizeof(ptr), ZMQ_DONTWAIT) < 0)
+        lt_ingest_req_destroy(&req);
+}
+
+static void refuse(writer *self, lt_ingest_req *req, const char *code, const char *message)
+{
+    char text[320];
+    snprintf(text, sizeof(text), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+    if (lt_ingest_req_answer(req, 503, text, 1) < 0)
+        req->status = 503;
+    send_back(self, req);
+}
+
+static void refuse_queue(writer *self, const char *code, const char *message)
+{
+    while (self->head) {
+        lt_ingest_req *req = self->head;
+        self->head = req->next;
+        req->next = NULL;
+        refuse(self, req, code, message);
+    }
+    self->tail = NULL;
+    self->queued_records = 0;
+}
+
+static void drive(writer *self);
+
+static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
+{
+    (void)pg;
+    writer *self = arg;
+    self->busy = false;
+    lt_wbatch_result(self->batch, r, err);
+    PQclear(r);
+    drive(self);
+}
+
+/* Sends the batch's next query, or hands its answers back when it is done,
+ * then starts the next batch from the queue. */
+static void drive(writer *self)
+{
+    for (;;) {
+        if (self->busy)
+            return;
+        lt_wbatch_phase ph = lt_wbatch_phase_now(self->batch);
+        if (ph == LT_WB_AUTH || ph == LT_WB_READ || ph == LT_WB_APPLY) {
+            const char *sql;
+            int n;
+            const char *const *params;
+            lt_wbatch_query(self->batch, &sql, &n, &params);
+            if (lt_pgconn_query(self->pg, sql, n, params, QUERY_TIMEOUT_MS, on_result, self) < 0) {
+                lt_wbatch_fail(self->batch, 503, "not_ready",
+                               "the database is not reachable; nothing was stored");
+                continue;
+            }
+            self->busy = true;
+            return;
+        }
+        if (ph == LT_WB_DONE) {
+            lt_ingest_req *req, *again = NULL, **tailp = &again;
+            while ((req = lt_wbatch_pop(self->batch))) {
+                if (req->status == 0) {
+                    /* Failed in company: each goes again, alone. */
+                    req->alone = true;
+                    *tailp = req;
+                    tailp = &req->next;
+                } else {
+                    send_back(self, req);
+                }
+            }
+            /* Back to the queue's head, in their order. */
+            if (again) {
+                lt_ingest_req *rest = self->head;
+                size_t n = 0;
+                for (req = again; req; req = req->next)
+                    n += records_of(req);
+                *tailp = rest;
+                self->head = again;
+                if (!rest)
+                    for (self->tail = again; self->tail->next;)
+                        self->tail = self->tail->next;
+                self->queued_records += n;
+            }
+            continue;
+        }
+        /* IDLE: start the next batch. */
+        if (!self->head)
+            return;
+        if (!lt_pgconn_up(self->pg)) {
+            refuse_queue(self, "not_ready", "the database is not reachable; try again shortly");
+            return;
+        }
+        bool alone = self->head->alone;
+        while (self->head) {
+            lt_ingest_req *req = self->head;
+            if (lt_wbatch_count(self->batch) > 0 && (alone || req->alone))
+                break;
+            if (lt_wbatch_add(self->batch, req) < 0)
+                break;
+            self->head = req->next;
+            req->next = NULL;
+            self->queued_records -= records_of(req);
+        }
+        if (!self->head)
+            self->tail = NULL;
+        lt_wbatch_start(self->batch);
+    }
+}
+
+static int on_push(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    writer *self = arg;
+    for (;;) {
+        unsigned char rid[32];
+        int n = zmq_recv(sock, rid, sizeof(rid), ZMQ_DONTWAIT);
+        if (n < 0)
+            break;
+        lt_ingest_req *req = NULL;
+        int more = 0;
+        size_t ml = sizeof(more);
+        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+        if (!more || zmq_recv(sock, &req, sizeof(req), ZMQ_DONTWAIT) != (int)sizeof(req) || !req) {
+            lt_msg_drain(sock);
+            continue;
+        }
+        lt_msg_drain(sock);
+        if ((size_t)n > sizeof(rid))
+            n = (int)sizeof(rid); /* ROUTER ids are 5 bytes; longer ones cannot come from us */
+        memcpy(req->reply_to, rid, (size_t)n);
+        req->reply_len = (size_t)n;
+        req->next = NULL;
+        req->alone = false;
+        if (self->term) {
+            refuse(self, req, "not_ready", "the gateway is stopping; try again shortly");
+        } else if (!lt_pgconn_up(self->pg)) {
+            refuse(self, req, "not_ready", "the database is not reachable; try again shortly");
+        } else if (self->queued_records + records_of(req) > LT_WRITER_MAX_QUEUE) {
+            refuse(self, req, "busy", "the writer's queue is full; try again shortly");
+        } else {
+            if (self->tail)
+                self->tail->next = req;
+            else
+                self->head = req;
+            self->tail = req;
+            self->queued_records += records_of(req);
+        }
+    }
+    drive(self);
+    return self->term && !self->busy ? -1 : 0;
+}
+
+static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
+{
+    (void)pg;
+    writer *self = arg;
+    if (!up) {
+        LT_WARN("writer: database connection down (%s); pushes are answered 503 until it is back",
+                reason);
+        refuse_queue(self, "not_ready", "the database is not reachable; try again shortly");
+    }
+    drive(self);
+}
+
+static int on_term_timer(lt_loop *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    LT_WARN("writer: a batch was still running %d ms after the stop; leaving without its answer",
+            TERM_GRACE_MS);
+    return -1;
+}
+
+static int on_pipe(lt_loop *loop, void *pipe, void *arg)
+{
+    (void)loop;
+    writer *self = arg;
+    if (lt_actor_read_pipe(pipe, &self->cfg) >= 0)
+        return 0;
+    /* The fronts stopped before us: nobody is left to send new pushes.
+     * What is queued is refused; a batch in flight finishes (its commit
+     * decides; nobody hears the answer, and the senders' retries are
+     * duplicates). */
+    self->term = true;
+    refuse_queue(self, "not_ready", "the gateway is stopping; try again shortly");
+    if (!self->busy)
+        return -1;
+    self->term_timer = lt_loop_add_timer(loop, TERM_GRACE_MS, 0, on_term_timer, self);
+    return 0;
+}
+
+static int on_idle_check(lt_loop *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    writer *self = arg;
+    return self->term && !self->busy ? -1 : 0;
+}
+
+void lt_writer_actor(void *pipe, void *args)
+{
+    const lt_writer_args *a = args;
+    writer self = {.pipe = pipe};
+    int linger = 0, one = 1, hwm = 100000;
+    lt_pgconn_callbacks cb = {.state = on_pg_state, .arg = &self};
+    self.loop = lt_loop_new();
+    self.router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
+    if (!self.loop || !self.router || lt_config_copy(&self.cfg, a->cfg) < 0 ||
+        !(self.batch = lt_wbatch_new(self.cfg.auth.required, a->dialects)) ||
+        zmq_setsockopt(self.router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+        zmq_setsockopt(self.router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
+        zmq_setsockopt(self.router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
+        zmq_setsockopt(self.router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
+        zmq_bind(self.router, LT_WRITER_ENDPOINT) < 0 ||
+        !(self.pg = lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms,
+                                  "writer", &cb)) ||
+        lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
+        lt_loop_add_socket(self.loop, self.router, on_push, &self) < 0 ||
+        lt_loop_add_timer(self.loop, 100, 100, on_idle_check, &self) < 0) {
+        LT_ERROR("writer cannot start: %s", zmq_strerror(zmq_errno()));
+        lt_actor_signal(pipe, -1);
+        goto out;
+    }
+    lt_actor_signal(pipe, 0);
+    lt_loop_run(self.loop);
+    const lt_wbatch_stats *st = lt_wbatch_stats_get(self.batch);
+    LT_INFO("writer stopped: %llu accepted, %llu duplicate, %llu stale, %llu rejected in %llu "
+            "transactions",
+            st->accepted, st->duplicate, st->stale, st->rejected, st->transactions);
+out:
+    refuse_queue(&self, "not_ready", "the gateway is stopping");
+    lt_pgconn_destroy(&self.pg);
+    if (self.batch) {
+        /* A batch cut off by the grace timer: free what it holds. */
+        lt_ingest_req *req;
+        while ((req = lt_wbatch_pop(self.batch)))
+            lt_ingest_req_destroy(&req);
+    }
+    lt_wbatch_destroy(&self.batch);
+    if (self.router)
+        zmq_close(self.router);
+    lt_loop_destroy(&self.loop);
+    lt_config_free(&self.cfg);
+}
+
+int lt_writer_run_sync(PGconn *db, const lt_config *cfg, const lt_dialects *dialects,
+                       lt_ingest_req *req)
+{
+    lt_wbatch *b = lt_wbatch_new(cfg->auth.required, dialects);
+    if (!b || lt_wbatch_add(b, req) < 0) {
+        lt_wbatch_destroy(&b);
+        if (lt_ingest_req_answer(
+                req, 500, "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}", 0) <
+            0)
+            req->status = 500;
+        return -1;
+    }
+    int rc = 0;
+    lt_wbatch_phase ph = lt_wbatch_start(b);
+    while (ph == LT_WB_AUTH || ph == LT_WB_READ || ph == LT_WB_APPLY) {
+        const char *sql;
+        int n;
+        const char *const *params;
+        lt_wbatch_query(b, &sql, &n, &params);
+        PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+        if (PQstatus(db) != CONNECTION_OK) {
+            PQclear(r);
+            r = NULL;
+            rc = -1;
+        }
+        ph = lt_wbatch_result(b, r, r ? NULL : "the database connection was lost");
+        PQclear(r);
+    }
+    /* The one push comes back answered (a lone push is never requeued). */
+    lt_ingest_req *back = lt_wbatch_pop(b);
+    while (lt_wbatch_pop(b))
+        ;
+    if (back != req || req->status == 0)
+        rc = -1;
+    lt_wbatch_destroy(&b);
+    return rc;
+}
