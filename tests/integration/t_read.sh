@@ -7,8 +7,9 @@
 # an operator everything, a reader everything with personal data masked;
 # rejects are operator-only. 401 with WWW-Authenticate for a missing, wrong,
 # malformed or revoked token (revoked while the gateway runs), 403, 404, 400
-# naming the parameter, paging with `next`, and auth.required=false. Every
-# answer is saved and held to schemas/openapi.yaml at the end.
+# naming the parameter, paging with `next`, and auth.required=false; then
+# records pushed through the writer, read back. Every answer, the writer's
+# included, is saved and held to schemas/openapi.yaml at the end.
 source "$(dirname "$0")/lib.sh"
 
 export LT_ANSWERS_DIR=$LT_TMP/answers
@@ -384,6 +385,49 @@ get "$(wrong "$T_W69")" /v1/events
 expect 401 "a wrong token is still refused"
 lt_gw_stop open
 GW=gw
+
+# ---- pushed through the writer, read back ---------------------------------------
+# The writer's answers are held to the contract too: accepted, duplicate, a
+# refused single record (422), a mixed array, a foreign dossier (403) and a
+# missing token (401); then the reads show what it stored.
+lt_log "the writer's records read back"
+echo '[{"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1",
+        "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}]' >"$LT_TMP/catalog.json"
+"$lt" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>&1 || lt_fail "catalog sync"
+D5=000.01.22.H56-240201-0005 # issued by 08707
+jq --arg c "$D5" '.MaHoSo = $c | .QuaTrinhXuLy |= map(.MaHoSo = $c)' \
+  "$LT_SOURCE_DIR/schemas/examples/valid/02-duoc-tiep-nhan-truc-tiep.json" >"$LT_TMP/d5.json"
+jq '.NgayHenTra = "31/10/2023"' "$LT_TMP/d5.json" >"$LT_TMP/d5-bad.json"
+jq -s '.' "$LT_TMP/d5.json" "$LT_TMP/d5-bad.json" >"$LT_TMP/d5-both.json"
+post() { # TOKEN FILE
+  get "$1" /v1/dossiers -X POST -H 'Content-Type: application/json' --data-binary "@$2"
+}
+post "$T_W07" "$LT_TMP/d5.json"
+expect 200 "a ward pushes its dossier"
+lt_assert_eq accepted "$(field '.results[0].result')" "pushed"
+S5=$(field '.results[0].sequence')
+post "$T_W07" "$LT_TMP/d5.json"
+lt_assert_eq "200 duplicate $S5" "$ST $(field '.results[0] | "\(.result) \(.sequence)"')" "pushed again"
+post "$T_W07" "$LT_TMP/d5-bad.json"
+expect 422 "a refused record"
+post "$T_W07" "$LT_TMP/d5-both.json"
+lt_assert_eq "200 duplicate rejected" "$ST $(field '[.results[].result] | join(" ")')" "a mixed array"
+post "$T_P244" "$LT_TMP/d5.json" # 08707 is not in 244's subtree
+expect 403 "a foreign parent pushes"
+post "" "$LT_TMP/d5.json"
+expect 401 "a push without a token"
+get "$T_W07" "/v1/dossiers/$D5"
+expect 200 "the ward reads what it pushed"
+lt_assert_eq "$D5 08707 $S5" "$(field '"\(.record.MaHoSo) \(.units.receiving) \(.events[-1].sequence)"')" \
+  "the stored dossier"
+get "$T_W07" "/v1/dossiers?since=8"
+lt_assert_eq "$D5 $S5" "$(codes) $(jq -r '.dossiers[0].sequence' <<<"$BODY")" "reconciliation sees it"
+get "$T_W07" "/v1/events?since=8"
+lt_assert_eq "catalog dossier $S5" "$(field '[.events[].kind] | join(" ")') $(field '.events[-1].sequence')" \
+  "the catalog sync's event and the push's"
+get "$T_OP" "/v1/rejects?since=$((R1 + 2))"
+lt_assert_eq "08707 $D5,244 $D5" "$(jq -r '[.rejects[] | "\(.sender_unit) \(.MaHoSo)"] | unique | join(",")' <<<"$BODY")" \
+  "the writer's rejects"
 
 # ---- the answers against the contract --------------------------------------------
 lt_gw_stop gw
