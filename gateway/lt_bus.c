@@ -34,7 +34,13 @@
 /* Per subscriber: a catalog sync publishes a few thousand events at once;
  * beyond this a slow subscriber loses messages, sees the gap in the
  * sequence and replays. */
-#define PUB_HWM    20000
+#define PUB_HWM 20000
+/* How long a NOTIFY waits for the writer's own copy of the events before
+ * the bus reads them from the database instead. */
+#define LOCAL_GRACE_MS 20
+/* Local batches kept while the bus is behind; beyond, the oldest go and the
+ * database provides. */
+#define LOCAL_MAX  256
 #define NOTICE_HWM 10000
 #define REPLAY_HWM 1000
 
@@ -49,13 +55,18 @@ typedef struct {
     lt_config cfg; /* our copy */
     lt_pgconn *pg; /* publishing and replay queries */
     lt_replay *replay;
-    bool listening;  /* LISTEN done on the current connection */
-    bool started;    /* last is known (read once, at the first connection) */
-    int64_t last;    /* last sequence published */
-    bool poll;       /* a read of new events is wanted */
-    bool gap_logged; /* a missing sequence was reported */
-    bus_query q;     /* which of our queries runs */
-    int sched_timer; /* pending scheduler run, 0 = none */
+    bool listening;                        /* LISTEN done on the current connection */
+    bool started;                          /* last is known (read once, at the first connection) */
+    int64_t last;                          /* last sequence published */
+    bool poll;                             /* a read of new events is wanted */
+    bool gap_logged;                       /* a missing sequence was reported */
+    bus_query q;                           /* which of our queries runs */
+    int sched_timer;                       /* pending scheduler run, 0 = none */
+    void *local;                           /* LT_BUS_LOCAL_ENDPOINT, PULL */
+    lt_bus_local *local_head, *local_tail; /* this process's committed events, in order */
+    size_t local_count;
+    int64_t notified; /* highest sequence a NOTIFY announced */
+    int grace_timer;  /* pending database read after a NOTIFY, 0 = none */
 } bus;
 
 static void kick(void *arg);
@@ -145,6 +156,124 @@ static int on_notice(lt_loop *loop, void *sock, void *arg)
     return 0;
 }
 
+/* ---- events committed by this process ---------------------------------- */
+
+lt_bus_local *lt_bus_local_new(int64_t first, size_t n)
+{
+    lt_bus_local *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->first = first;
+    b->n = n;
+    b->topics = calloc(n ? n : 1, sizeof(char *));
+    b->texts = calloc(n ? n : 1, sizeof(char *));
+    if (!b->topics || !b->texts)
+        lt_bus_local_free(&b);
+    return b;
+}
+
+void lt_bus_local_free(lt_bus_local **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lt_bus_local *b = *self_p;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->topics)
+            free(b->topics[i]);
+        if (b->texts)
+            free(b->texts[i]);
+    }
+    free(b->topics);
+    free(b->texts);
+    free(b);
+    *self_p = NULL;
+}
+
+void *lt_bus_local_socket(void *zmq_ctx)
+{
+    void *s = zmq_socket(zmq_ctx, ZMQ_PUSH);
+    /* Linger: a batch sent just before the writer stops must reach the bus
+     * (which stops after it and frees what it received), not vanish with
+     * the socket and leak. */
+    int linger = 2000, hwm = LOCAL_MAX;
+    if (!s)
+        return NULL;
+    if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
+        zmq_connect(s, LT_BUS_LOCAL_ENDPOINT) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+int lt_bus_local_send(void *socket, lt_bus_local *b)
+{
+    if (!socket || !b || zmq_send(socket, &b, sizeof(b), ZMQ_DONTWAIT) < 0) {
+        lt_bus_local_free(&b);
+        return -1;
+    }
+    return 0;
+}
+
+static void local_pop(bus *self)
+{
+    lt_bus_local *b = self->local_head;
+    self->local_head = b->next;
+    if (!self->local_head)
+        self->local_tail = NULL;
+    self->local_count--;
+    lt_bus_local_free(&b);
+}
+
+/* Publishes what the local batches hold from the next sequence on, and
+ * drops what was already published (from the database). Stops at a batch
+ * that starts beyond the next sequence: the events in between are another
+ * process's, and the database read brings them. */
+static void publish_local(bus *self)
+{
+    while (self->local_head && self->started) {
+        lt_bus_local *b = self->local_head;
+        if (b->first + (int64_t)b->n - 1 <= self->last) {
+            local_pop(self);
+            continue;
+        }
+        if (b->first > self->last + 1)
+            return;
+        for (size_t i = (size_t)(self->last + 1 - b->first); i < b->n; i++) {
+            char seq[24];
+            snprintf(seq, sizeof(seq), "%" PRId64, b->first + (int64_t)i);
+            if (lt_msg_send(self->pub, b->topics[i], seq, b->texts[i], NULL) < 0) {
+                LT_ERROR("bus: publishing failed: %s", zmq_strerror(zmq_errno()));
+                return;
+            }
+            self->last = b->first + (int64_t)i;
+        }
+        local_pop(self);
+    }
+}
+
+static int on_local(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    bus *self = arg;
+    lt_bus_local *b = NULL;
+    while (zmq_recv(sock, &b, sizeof(b), ZMQ_DONTWAIT) == (int)sizeof(b)) {
+        if (!b)
+            continue;
+        if (self->local_count == LOCAL_MAX)
+            local_pop(self);
+        if (self->local_tail)
+            self->local_tail->next = b;
+        else
+            self->local_head = b;
+        self->local_tail = b;
+        self->local_count++;
+    }
+    publish_local(self);
+    return 0;
+}
+
 /* ---- publishing ----------------------------------------------------------- */
 
 /* Publishes rows in order while each is the next sequence. Returns false
@@ -208,6 +337,7 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         /* A full page means more may follow at once. */
         if (publish_rows(self, r) && PQntuples(r) == PAGE_ROWS)
             self->poll = true;
+        publish_local(self);
     }
     PQclear(r);
     kick(self);
@@ -279,14 +409,45 @@ static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
     }
 }
 
+static int on_grace(lt_loop *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    bus *self = arg;
+    self->grace_timer = 0;
+    publish_local(self);
+    if (self->last < self->notified) {
+        self->poll = true;
+        kick(self);
+    }
+    return 0;
+}
+
 static void on_pg_notify(lt_pgconn *pg, const char *channel, const char *payload, void *arg)
 {
     (void)pg;
     (void)channel;
-    (void)payload; /* the last sequence; we read whatever is there anyway */
     bus *self = arg;
-    self->poll = true;
-    kick(self);
+    /* The payload is the last sequence committed. Our own writer's events
+     * arrive by inproc about when the NOTIFY does: give them a moment,
+     * then read from the database whatever is still missing. */
+    int64_t seq = payload ? strtoll(payload, NULL, 10) : 0;
+    if (seq <= 0 || !self->started) {
+        self->poll = true;
+        kick(self);
+        return;
+    }
+    if (seq > self->notified)
+        self->notified = seq;
+    publish_local(self);
+    if (self->last >= self->notified || self->grace_timer)
+        return;
+    self->grace_timer = lt_loop_add_timer(self->loop, LOCAL_GRACE_MS, 0, on_grace, self);
+    if (self->grace_timer < 0) {
+        self->grace_timer = 0;
+        self->poll = true;
+        kick(self);
+    }
 }
 
 static int on_safety_poll(lt_loop *loop, int timer_id, void *arg)
@@ -323,7 +484,9 @@ static int open_sockets(bus *self, void *ctx)
     self->pub = zmq_socket(ctx, ZMQ_PUB);
     self->router = zmq_socket(ctx, ZMQ_ROUTER);
     self->notices = zmq_socket(ctx, ZMQ_PULL);
-    if (!self->pub || !self->router || !self->notices ||
+    self->local = zmq_socket(ctx, ZMQ_PULL);
+    if (!self->pub || !self->router || !self->notices || !self->local ||
+        zmq_setsockopt(self->local, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self->pub, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self->pub, ZMQ_SNDHWM, &pub_hwm, sizeof(pub_hwm)) < 0 ||
         zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
@@ -337,8 +500,9 @@ static int open_sockets(bus *self, void *ctx)
     if (lt_zmq_bind_logged(self->pub, "zmq.events", self->cfg.zmq.events, "zmq_events") < 0 ||
         lt_zmq_bind_logged(self->router, "zmq.replay", self->cfg.zmq.replay, "zmq_replay") < 0)
         return -1;
-    if (zmq_bind(self->notices, LT_BUS_NOTICE_ENDPOINT) < 0) {
-        LT_ERROR("bus: cannot bind %s: %s", LT_BUS_NOTICE_ENDPOINT, zmq_strerror(zmq_errno()));
+    if (zmq_bind(self->notices, LT_BUS_NOTICE_ENDPOINT) < 0 ||
+        zmq_bind(self->local, LT_BUS_LOCAL_ENDPOINT) < 0) {
+        LT_ERROR("bus: cannot bind its inproc endpoints: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -359,6 +523,7 @@ void lt_bus_actor(void *pipe, void *args)
     if (!self.replay || lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_replay, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.notices, on_notice, &self) < 0 ||
+        lt_loop_add_socket(self.loop, self.local, on_local, &self) < 0 ||
         lt_loop_add_timer(self.loop, SAFETY_POLL_MS, SAFETY_POLL_MS, on_safety_poll, &self) < 0)
         goto fail;
     lt_actor_signal(pipe, 0);
@@ -375,6 +540,16 @@ out:
         zmq_close(self.router);
     if (self.notices)
         zmq_close(self.notices);
+    if (self.local) {
+        /* Batches still queued in the socket are lost with it (their
+         * pointers freed by nobody): drain them first. */
+        lt_bus_local *b = NULL;
+        while (zmq_recv(self.local, &b, sizeof(b), ZMQ_DONTWAIT) == (int)sizeof(b))
+            lt_bus_local_free(&b);
+        zmq_close(self.local);
+    }
+    while (self.local_head)
+        local_pop(&self);
     lt_loop_destroy(&self.loop);
     lt_config_free(&self.cfg);
 }

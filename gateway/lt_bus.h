@@ -14,6 +14,8 @@
 #include "lt_config.h"
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* inproc PULL the bus binds; actors send [topic, JSON] with
  * lt_bus_notice_send on a socket from lt_bus_notice_socket. */
@@ -49,6 +51,31 @@ int lt_bus_notice_send(void *socket, const char *destination, const char *json)
  * credentials. Returns a new string (caller frees), NULL when record is not
  * JSON or memory ran out. */
 char *lt_bus_event_text(const char *kind, const char *record) __attribute__((warn_unused_result));
+
+/* Events this process has just committed, already in their public form:
+ * the writer hands them over after its commit so that the bus publishes
+ * them without reading them back from the database (a read, a parse and a
+ * serialization per event saved). Events of other processes, and any the
+ * bus did not get this way, are still read from the database after NOTIFY,
+ * so the stream stays complete and in order whoever wrote it. */
+#define LT_BUS_LOCAL_ENDPOINT "inproc://lt-bus-local"
+
+typedef struct lt_bus_local {
+    int64_t first;             /* sequence of the first event */
+    size_t n;                  /* events */
+    char **topics;             /* n topics, owned */
+    char **texts;              /* n public JSON texts (lt_bus_event_text's form), owned */
+    struct lt_bus_local *next; /* the bus's queue */
+} lt_bus_local;
+
+/* A batch of n empty slots starting at first; NULL when out of memory. */
+lt_bus_local *lt_bus_local_new(int64_t first, size_t n) __attribute__((warn_unused_result));
+void lt_bus_local_free(lt_bus_local **self_p);
+/* A PUSH socket to the bus for the calling thread (close with zmq_close). */
+void *lt_bus_local_socket(void *zmq_ctx) __attribute__((warn_unused_result));
+/* Hands b to the bus without blocking; on failure b is freed (the bus then
+ * reads those events from the database) and -1 returned. */
+int lt_bus_local_send(void *socket, lt_bus_local *b);
 
 /* Removes personal members from value in place, at any depth. */
 void lt_bus_strip_personal(json_t *value);

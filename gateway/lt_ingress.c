@@ -37,6 +37,7 @@ typedef struct {
     void *router;
     void *dbstate;
     bool db_ready;
+    bool db_known; /* a state came from the watcher (it republishes every second) */
     bool draining;
     lt_ingest_client *writer;
 } ingress;
@@ -89,7 +90,9 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
                     "expected [token, JSON] (or [JSON] where no token is required)");
         return;
     }
-    if (self->draining || !self->db_ready) {
+    /* Until the watcher's first state arrives the writer decides: it knows
+     * its own connection. */
+    if (self->draining || (self->db_known && !self->db_ready)) {
         reply_error(self, env, "not_ready",
                     self->draining ? "the gateway is stopping; try again shortly"
                                    : "the database is not reachable; try again shortly");
@@ -227,8 +230,10 @@ static int on_dbstate(lt_loop *loop, void *sock, void *arg)
     char *topic = lt_msg_recv_str(sock, NULL);
     char *text = lt_msg_recv_str(sock, NULL);
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    if (j)
+    if (j) {
         self->db_ready = json_is_true(json_object_get(j, "ready"));
+        self->db_known = true;
+    }
     json_decref(j);
     free(topic);
     free(text);

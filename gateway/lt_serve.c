@@ -2,8 +2,8 @@
  *
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
- * readiness, the reader (the fronts' database reads), the writer (the
- * fronts' pushes), the bus (PUB and replay), then the fronts. Stop order is the reverse, so a front
+ * readiness, the reader (the fronts' database reads), the bus (PUB and
+ * replay), the writer (the fronts' pushes), then the fronts. Stop order is the reverse, so a front
  * never outlives what it depends on and nothing is half-written: fronts drain first, writers finish
  * or roll back, the database stops last. */
 #include "lt_serve.h"
@@ -170,9 +170,11 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reader", lt_reader_actor, &readerargs)))
         goto stop;
-    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "writer", lt_writer_actor, &writerargs)))
-        goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "bus", lt_bus_actor, &busargs)))
+        goto stop;
+    /* After the bus, so that it stops before the bus does: the events it
+     * hands over at the end still reach a running bus. */
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "writer", lt_writer_actor, &writerargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
         goto stop;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_mapping.h"
 #include "lt_status.h"
@@ -153,6 +154,7 @@ lt_ingest_req *lt_wbatch_pop(lt_wbatch *self)
     self->popped = 0;
     self->nrecs_queued = 0;
     self->conflicts = 0;
+    self->first_seq = 0;
     self->phase = LT_WB_IDLE;
     return NULL;
 }
@@ -655,6 +657,7 @@ static void count(lt_wbatch *self, const wrec *r)
 
 void lt_wbatch_answer_all(lt_wbatch *self, long long first_seq)
 {
+    self->first_seq = first_seq;
     for (size_t i = 0; i < self->npushes; i++) {
         wpush *p = &self->pushes[i];
         if (p->answered || p->requeue)
@@ -695,6 +698,26 @@ void lt_wbatch_answer_all(lt_wbatch *self, long long first_seq)
         json_decref(body);
     }
     self->phase = LT_WB_DONE;
+}
+
+lt_bus_local *lt_wbatch_take_public(lt_wbatch *self)
+{
+    if (self->phase != LT_WB_DONE || self->first_seq <= 0 || self->nevents == 0)
+        return NULL;
+    lt_bus_local *b = lt_bus_local_new(self->first_seq, self->nevents);
+    for (size_t e = 0; b && e < self->nevents; e++) {
+        wrec *r = &self->recs[self->events[e]];
+        char topic[160];
+        snprintf(topic, sizeof(topic), "dossier.%s.%d", r->recv, r->status);
+        /* The tree is not needed any more: strip it in place rather than
+         * copy it. */
+        lt_bus_strip_personal(r->canon);
+        b->topics[e] = strdup(topic);
+        b->texts[e] = json_dumps(r->canon, JSON_COMPACT);
+        if (!b->topics[e] || !b->texts[e])
+            lt_bus_local_free(&b);
+    }
+    return b;
 }
 
 lt_wbatch_phase lt_wbatch_conflict(lt_wbatch *self)

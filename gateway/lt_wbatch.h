@@ -70,6 +70,13 @@ void lt_wbatch_fail(lt_wbatch *self, int status, const char *code, const char *m
  * again alone), NULL when none is left; the batch is IDLE again then. */
 lt_ingest_req *lt_wbatch_pop(lt_wbatch *self);
 
+struct lt_bus_local;
+/* After a committed write: the batch's events in their public form (topic,
+ * record without personal data) for the bus, or NULL when the batch wrote
+ * no event (or memory ran out: the bus then reads them from the database).
+ * Call before lt_wbatch_pop; it consumes the records' canonical trees. */
+struct lt_bus_local *lt_wbatch_take_public(lt_wbatch *self) __attribute__((warn_unused_result));
+
 /* Counters since start, for status and the log. */
 typedef struct lt_wbatch_stats {
     unsigned long long accepted, duplicate, stale, rejected, conflicts, transactions;

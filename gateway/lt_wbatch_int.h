@@ -97,6 +97,7 @@ struct lt_wbatch {
     int *table; /* open addressing over states by code; -1 = empty */
     size_t table_cap;
     int conflicts;
+    long long first_seq; /* sequence of the first event, once committed */
     lt_verrors *errs;
     lt_sbuf p1, p2, p3, p4; /* query parameters */
     const char *params[4];

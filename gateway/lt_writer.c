@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "lt_actor.h"
+#include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_pgconn.h"
@@ -33,11 +34,15 @@ typedef struct {
     void *router;
     lt_pgconn *pg;
     lt_wbatch *batch;
+    void *local;                /* PUSH to the bus: our committed events, public form */
     lt_ingest_req *head, *tail; /* the FIFO of pushes not yet in a batch */
     size_t queued_records;
     bool busy; /* a query of the batch is running */
     bool term; /* $TERM received: finish the batch in flight, then leave */
     int term_timer;
+    int64_t batch_start; /* when the batch in progress started (ms) */
+    int64_t query_start; /* when its current query was sent */
+    int64_t phase_ms[4]; /* time in each query phase of the batch (by lt_wbatch_phase) */
 } writer;
 
 static size_t records_of(const lt_ingest_req *req)
@@ -83,6 +88,9 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     (void)pg;
     writer *self = arg;
     self->busy = false;
+    lt_wbatch_phase ph = lt_wbatch_phase_now(self->batch);
+    if (ph > 0 && ph < 4)
+        self->phase_ms[ph] += lt_loop_now_ms() - self->query_start;
     lt_wbatch_result(self->batch, r, err);
     PQclear(r);
     drive(self);
@@ -107,9 +115,20 @@ static void drive(writer *self)
                 continue;
             }
             self->busy = true;
+            self->query_start = lt_loop_now_ms();
             return;
         }
         if (ph == LT_WB_DONE) {
+            lt_bus_local *pub = lt_wbatch_take_public(self->batch);
+            if (pub)
+                (void)lt_bus_local_send(self->local, pub);
+            /* One line per group commit at debug level: its size and where
+             * its time went (database phases; the rest is our CPU). */
+            LT_DEBUG("writer: batch of %zu push(es) in %lld ms (auth %lld, read %lld, write %lld)",
+                     lt_wbatch_count(self->batch),
+                     (long long)(lt_loop_now_ms() - self->batch_start),
+                     (long long)self->phase_ms[LT_WB_AUTH], (long long)self->phase_ms[LT_WB_READ],
+                     (long long)self->phase_ms[LT_WB_APPLY]);
             lt_ingest_req *req, *again = NULL, **tailp = &again;
             while ((req = lt_wbatch_pop(self->batch))) {
                 if (req->status == 0) {
@@ -156,6 +175,8 @@ static void drive(writer *self)
         }
         if (!self->head)
             self->tail = NULL;
+        self->batch_start = lt_loop_now_ms();
+        memset(self->phase_ms, 0, sizeof(self->phase_ms));
         lt_wbatch_start(self->batch);
     }
 }
@@ -261,6 +282,7 @@ void lt_writer_actor(void *pipe, void *args)
     self.router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
     if (!self.loop || !self.router || lt_config_copy(&self.cfg, a->cfg) < 0 ||
         !(self.batch = lt_wbatch_new(self.cfg.auth.required, a->dialects)) ||
+        !(self.local = lt_bus_local_socket(a->zmq_ctx)) ||
         zmq_setsockopt(self.router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
@@ -291,6 +313,8 @@ out:
             lt_ingest_req_destroy(&req);
     }
     lt_wbatch_destroy(&self.batch);
+    if (self.local)
+        zmq_close(self.local);
     if (self.router)
         zmq_close(self.router);
     lt_loop_destroy(&self.loop);

@@ -29,6 +29,14 @@ ep=${LT_GW_INGRESS[gw]}
 [ -n "$ep" ] || lt_fail "no zmq_ingress endpoint logged"
 
 zpush() { "$ZMQREQ" "$ep" "$@"; }
+
+# A subscriber from the start: every accepted event comes out on PUB, in
+# sequence, without personal data.
+"$LT_ZMQCAT" --sub "${LT_GW_EVENTS[gw]}" --topic dossier. --idle-ms 4000 --timeout-ms 60000 \
+  >"$LT_TMP/sub.jsonl" 2>"$LT_TMP/sub.err" &
+sub=$!
+LT_PIDS+=("$sub")
+lt_wait 10 grep -q ready "$LT_TMP/sub.err" || lt_fail "subscriber not ready"
 jqv() { jq -r "$1" <<<"$2"; }
 
 rec=$EX/valid/09-da-xu-ly-xong.json
@@ -77,5 +85,12 @@ out=$(lt_http gw /v1/dossiers -X POST -H 'Content-Type: application/json' \
 http_seq=$(cut -d' ' -f2- <<<"$out" | jq .results[0].sequence)
 lt_assert_eq "$http_seq" "$(lt_psql "$LT_PG_URL" "SELECT max(seq) FROM dossier_events")" "HTTP after ZeroMQ"
 lt_assert_eq t "$(lt_psql "$LT_PG_URL" "SELECT max(seq) = count(*) FROM dossier_events")" "gap-free"
+wait "$sub" || lt_fail "subscriber: $(cat "$LT_TMP/sub.err")"
+lt_assert_eq "$(lt_psql "$LT_PG_URL" "SELECT string_agg(seq || ' ' || topic, ',' ORDER BY seq) FROM dossier_events WHERE kind = 'dossier'")" \
+  "$(jq -r '"\(.seq) \(.topic)"' "$LT_TMP/sub.jsonl" | paste -sd,)" "published: every dossier event, in order"
+if grep -q -e ChuHoSo -e SoGiayToChuHoSo -e SoDienThoai "$LT_TMP/sub.jsonl"; then
+  lt_fail "personal data on the PUB socket"
+fi
+lt_assert_contains "$(head -1 "$LT_TMP/sub.jsonl")" '"MaHoSo"' "published records carry the dossier"
 lt_gw_stop gw
 lt_log "ok"
