@@ -129,8 +129,7 @@ typedef struct {
     lt_pgconn *pg;
     request queue[LT_READER_MAX_QUEUE]; /* FIFO ring */
     size_t head, count;
-    bool running;       /* queue[head] is being queried */
-    bool session_ready; /* this connection's SESSION_SQL is done */
+    bool running; /* queue[head] is being queried */
 } reader;
 static void answer(reader *self, const request *r, int status, const char *body)
 {
@@ -347,8 +346,6 @@ static void run_next(reader *self)
             pop(self);
             continue;
         }
-        if (!self->session_ready)
-            return; /* SESSION_SQL is running; its callback comes back here */
         int rc = start_step(self, req);
         if (rc < 0)
             return; /* busy; or lost, and the state callback answers the queue */
@@ -360,35 +357,12 @@ static void run_next(reader *self)
     }
 }
 
-/* Reads are short index walks whose row estimates a scope's CTE inflates
- * past jit_above_cost: PostgreSQL then spends ~0.6 s compiling a query that
- * runs in 20-100 ms (measured on 1,000,000 events, see lt_dossier_read.c).
- * JIT never pays off here, so the reader's session turns it off. */
-#define SESSION_SQL "SET jit = off"
-
-static void on_session(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
-{
-    (void)pg;
-    (void)err;
-    reader *self = arg;
-    if (r && PQresultStatus(r) != PGRES_COMMAND_OK)
-        LT_WARN("reader: %s failed: %s", SESSION_SQL, PQresultErrorMessage(r));
-    PQclear(r);
-    self->session_ready = r != NULL; /* NULL: lost again; the next "up" retries */
-    run_next(self);
-}
-
 static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
 {
+    (void)pg;
+    (void)up;
     (void)reason;
-    reader *self = arg;
-    self->session_ready = false;
-    if (up && lt_pgconn_query(pg, SESSION_SQL, 0, NULL, QUERY_TIMEOUT_MS, on_session, self) == 0)
-        return; /* the queue goes once the session is set */
-    /* Down: queued requests get 503. Up but the SET would not go: read
-     * without it rather than not at all. */
-    self->session_ready = lt_pgconn_up(pg);
-    run_next(self);
+    run_next(arg); /* queued requests go, or get 503 */
 }
 
 static size_t recv_into(void *sock, char *buf, size_t cap, int *ret_more)
