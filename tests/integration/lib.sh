@@ -203,6 +203,52 @@ status_is() { [ "$(lt_status "$1" "$2")" = "$3" ]; }
 # Whether any process still runs with ARG in its command line.
 lt_no_process_with() { ! pgrep -f -- "$1" >/dev/null; }
 
+# ---- ingest fixtures ---------------------------------------------------------
+# lt_ingest_fixture: on $LT_PG_URL (exported as LIENTHONG_DATABASE_URL),
+# migrates, imports the example three-tier unit tree (UNITS_FILE overrides
+# it) and syncs a small catalog: 2.000908 and 1.003560.000.00.00.H56 and
+# 1.001612.000.00.00.H56 (commune level), 1.001193 (district level), all
+# published, and 1.009999 abolished. Sets LT_PARENT_TOKEN (district 244,
+# agency 000.00.06.H56, role parent) and LT_OPERATOR_TOKEN.
+lt_ingest_fixture() {
+  export LIENTHONG_DATABASE_URL=$LT_PG_URL
+  "$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
+  "$LIENTHONG_BIN" units import "${UNITS_FILE:-$LT_SOURCE_DIR/deploy/units/example-3tier.json}" \
+    >/dev/null || lt_fail "units import"
+  cat >"$LT_TMP/fixture-catalog.json" <<'JSON'
+[
+ {"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.001193", "TENTTHC": "Đăng ký khai sinh", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "2"}]},
+ {"MATTHC": "1.003560.000.00.00.H56", "TENTTHC": "Đăng ký kết hôn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.001612.000.00.00.H56", "TENTTHC": "Chứng thực chữ ký", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.009999", "TENTTHC": "Thủ tục đã bãi bỏ", "TRANGTHAI": "0", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}
+]
+JSON
+  "$LIENTHONG_BIN" catalog sync --file "$LT_TMP/fixture-catalog.json" >/dev/null 2>&1 ||
+    lt_fail "catalog sync"
+  LT_PARENT_TOKEN=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
+  LT_OPERATOR_TOKEN=$("$LIENTHONG_BIN" token create --role operator | tail -n 1)
+}
+
+# lt_acks_stored ACK_LOG: checks that every "MaHoSo sequence" line of an
+# lt_push ack log names a stored event of that dossier exactly once, and
+# that the event sequence has no gap.
+lt_acks_stored() {
+  psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 <<SQL >"$LT_TMP/acks-check.txt" || lt_fail "ack check query"
+CREATE TEMP TABLE acks (code text, seq bigint);
+\copy acks FROM '$1' WITH (FORMAT text, DELIMITER ' ')
+SELECT 'missing', count(*) FROM acks a
+  WHERE (SELECT count(*) FROM dossier_events e WHERE e.seq = a.seq AND e.dossier_code = a.code) <> 1;
+SELECT 'acked_twice', count(*) FROM (SELECT seq FROM acks GROUP BY seq HAVING count(*) > 1) x;
+SELECT 'gap', (SELECT max(seq) FROM dossier_events) - (SELECT count(*) FROM dossier_events);
+SELECT 'counter', (SELECT last_seq FROM event_counter) - (SELECT max(seq) FROM dossier_events);
+SQL
+  local check
+  for check in missing acked_twice gap counter; do
+    lt_assert_eq "$check|0" "$(grep "^$check|" "$LT_TMP/acks-check.txt")" "acknowledged records: $check"
+  done
+}
+
 # ---- answers held to the contract ----------------------------------------------
 # lt_http_save NAME PATH [curl args]: lt_http that also keeps the answer. When
 # LT_ANSWERS_DIR is set, writes {method, path, status, headers, body} there

@@ -9,28 +9,15 @@ source "$(dirname "$0")/lib.sh"
 
 EX=$LT_SOURCE_DIR/schemas/examples
 lt_pg_start pg
-export LIENTHONG_DATABASE_URL=$LT_PG_URL
-"$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
 # The example tree, with ward 08872 on vendor-b (08869 is on vendor-a).
 jq 'map(if .code == "08872" then .dialect = "vendor-b" else . end)' \
   "$LT_SOURCE_DIR/deploy/units/example-3tier.json" >"$LT_TMP/units.json"
-"$LIENTHONG_BIN" units import "$LT_TMP/units.json" >/dev/null || lt_fail "units import"
-cat >"$LT_TMP/catalog.json" <<'EOF'
-[
- {"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.001193", "TENTTHC": "Đăng ký khai sinh", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "2"}]},
- {"MATTHC": "1.003560.000.00.00.H56", "TENTTHC": "Đăng ký kết hôn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.001612.000.00.00.H56", "TENTTHC": "Chứng thực chữ ký", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.009999", "TENTTHC": "Thủ tục đã bãi bỏ", "TRANGTHAI": "0", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}
-]
-EOF
-"$LIENTHONG_BIN" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>&1 || lt_fail "catalog sync"
-
-parent=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
+UNITS_FILE=$LT_TMP/units.json lt_ingest_fixture
+parent=$LT_PARENT_TOKEN
 ward=$("$LIENTHONG_BIN" token create --unit 08707 --role ward | tail -n 1)
 ward_a=$("$LIENTHONG_BIN" token create --unit 08869 --role ward | tail -n 1)
 ward_b=$("$LIENTHONG_BIN" token create --unit 08872 --role ward | tail -n 1)
-operator=$("$LIENTHONG_BIN" token create --role operator | tail -n 1)
+operator=$LT_OPERATOR_TOKEN
 
 lt_gw_start gw
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
