@@ -248,3 +248,45 @@ SQL
     lt_assert_eq "$check|0" "$(grep "^$check|" "$LT_TMP/acks-check.txt")" "acknowledged records: $check"
   done
 }
+
+# ---- answers held to the contract ----------------------------------------------
+# lt_http_save NAME PATH [curl args]: lt_http that also keeps the answer. When
+# LT_ANSWERS_DIR is set, writes {method, path, status, headers, body} there
+# (one file per call, named in call order) for lt_answers_check; the body is
+# kept as the text that came, so a body that is not JSON is caught too. The
+# response headers stay in $LT_TMP/headers (lower-case names) for the caller.
+lt_http_save() {
+  local name=$1 path=$2; shift 2
+  local out status method file
+  out=$(curl -s -m 10 -o "$LT_TMP/body" -D "$LT_TMP/headers.raw" -w '%{http_code} %{method}' \
+    "$@" "$(lt_url "$name" "$path")") || true
+  status=${out%% *} method=${out#* }
+  tr -d '\r' <"$LT_TMP/headers.raw" | sed -n 's/^\([^:]*\):[[:space:]]*\(.*\)$/\L\1\E: \2/p' \
+    >"$LT_TMP/headers"
+  if [ -n "${LT_ANSWERS_DIR:-}" ]; then
+    mkdir -p "$LT_ANSWERS_DIR"
+    # Called in $(...) subshells: a counter would not survive, the clock does.
+    file="$LT_ANSWERS_DIR/$(date +%s%N)-$BASHPID.json"
+    jq -n --arg method "$method" --arg path "$path" --argjson status "${status:-0}" \
+      --rawfile body "$LT_TMP/body" --rawfile headers "$LT_TMP/headers" \
+      '{method: $method, path: $path, status: $status, body: $body,
+        headers: ([$headers | split("\n")[] | select(contains(": "))
+                   | {key: .[: index(": ")], value: .[index(": ") + 2:]}] | from_entries)}' \
+      >"$file" || lt_fail "cannot save the answer to $method $path"
+  fi
+  echo "$status $(cat "$LT_TMP/body" 2>/dev/null)"
+}
+
+# lt_answers_check: validates every answer saved in LT_ANSWERS_DIR against
+# schemas/openapi.yaml (tests/schema/validate-answers.js: the operation of
+# its path and method, the response of its status, required headers, the
+# body's schema). Fails the test naming each file and error; an answer the
+# contract does not describe fails too, and so does an empty directory.
+lt_answers_check() {
+  [ -n "${LT_ANSWERS_DIR:-}" ] || lt_fail "lt_answers_check: LT_ANSWERS_DIR is not set"
+  # shellcheck source=../schema/modules.sh
+  source "$LT_SOURCE_DIR/tests/schema/modules.sh"
+  lt_schema_modules || lt_fail "the schema tools (tests/schema/node_modules) cannot be installed"
+  node "$LT_SOURCE_DIR/tests/schema/validate-answers.js" "$LT_SOURCE_DIR/schemas/openapi.yaml" \
+    "$LT_ANSWERS_DIR" >&2 || lt_fail "answers that schemas/openapi.yaml does not describe (above)"
+}

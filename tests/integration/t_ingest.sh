@@ -8,6 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 
 EX=$LT_SOURCE_DIR/schemas/examples
+# Every answer is kept and held to schemas/openapi.yaml at the end.
+export LT_ANSWERS_DIR=$LT_TMP/answers
 lt_pg_start pg
 # The example tree, with ward 08872 on vendor-b (08869 is on vendor-a).
 jq 'map(if .code == "08872" then .dialect = "vendor-b" else . end)' \
@@ -25,7 +27,7 @@ lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 # push TOKEN FILE [curl args]: "STATUS BODY" of POST /v1/dossiers.
 push() {
   local token=$1 file=$2; shift 2
-  lt_http gw /v1/dossiers -X POST -H 'Content-Type: application/json' \
+  lt_http_save gw /v1/dossiers -X POST -H 'Content-Type: application/json' \
     ${token:+-H "Authorization: Bearer $token"} --data-binary "@$file" "$@"
 }
 body_of() { cut -d' ' -f2- <<<"$1"; }
@@ -109,7 +111,7 @@ out=$(push "$ward" "$LT_TMP/own.json")
 expect "revoked token" 401 '.error.code' unauthorized "$out"
 
 # ---- whole-request refusals ---------------------------------------------------
-out=$(lt_http gw /v1/dossiers -X POST -H 'Content-Type: text/plain' -H "Authorization: Bearer $parent" --data-binary "@$rec")
+out=$(lt_http_save gw /v1/dossiers -X POST -H 'Content-Type: text/plain' -H "Authorization: Bearer $parent" --data-binary "@$rec")
 expect "wrong media type" 415 '.error.code' unsupported_media_type "$out"
 printf '{"MaHoSo": ' >"$LT_TMP/cut.json"
 out=$(push "$parent" "$LT_TMP/cut.json")
@@ -136,7 +138,7 @@ lt_gw_start open LIENTHONG_AUTH_REQUIRED=false
 lt_wait 30 status_is open /readyz 200 || lt_fail "gateway open not ready"
 n=0
 while read -r file field; do
-  out=$(lt_http open /v1/dossiers -X POST -H 'Content-Type: application/json' --data-binary "@$EX/invalid/$file")
+  out=$(lt_http_save open /v1/dossiers -X POST -H 'Content-Type: application/json' --data-binary "@$EX/invalid/$file")
   st=$(status_of "$out")
   got=$(body_of "$out" | jq -r '.results[0].field // .error.code')
   [ "$st" = 422 ] || [ "$st" = 400 ] || lt_fail "$file: status $st ($out)"
@@ -173,4 +175,5 @@ lt_gw_stop open
 for pii in "Nguyễn Thị Ánh" "001088012345" "0912345678"; do
   if grep -q "$pii" "$LT_TMP/gw.log" "$LT_TMP/open.log"; then lt_fail "personal data in the log: $pii"; fi
 done
+lt_answers_check
 lt_log "ok"

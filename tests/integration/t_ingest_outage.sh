@@ -50,6 +50,11 @@ for _ in 1 2 3; do
   sleep 1
 done
 kill -0 "${LT_GW_PID[gw]}" || lt_fail "the gateway died with its database"
+# The 503 itself is the contract's.
+export LT_ANSWERS_DIR=$LT_TMP/answers
+out=$(lt_http_save gw /v1/dossiers -X POST -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $token" --data-binary "@$EX/valid/07-cong-dan-rut-ho-so.json")
+lt_assert_eq 503 "$(cut -d' ' -f1 <<<"$out")" "saved 503"
 
 lt_pg_start pg
 lt_wait 30 status_is gw /readyz 200 || lt_fail "not ready again after the database came back"
@@ -62,4 +67,5 @@ lt_assert_eq 0 "$(jq .unacknowledged "$LT_TMP/push.json")" "every record acknowl
 [ "$(jq '.http_status["503"] // 0' "$LT_TMP/push.json")" -gt 0 ] || lt_fail "the senders never saw the outage"
 lt_acks_stored "$ack"
 lt_gw_stop gw
+lt_answers_check
 lt_log "ok"
