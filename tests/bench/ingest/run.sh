@@ -65,6 +65,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/
 [ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
 command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs it)"
+command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh installs it)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time'; deploy/install-deps.sh installs it)"
 
 # Short path: a Unix socket address holds ~107 bytes.
@@ -222,6 +223,14 @@ done
 port=$(grep -o '"port":[0-9]*' "$tmp/gw.log" | head -1 | cut -d: -f2)
 ingress=$(grep -o '"zmq_ingress":"[^"]*"' "$tmp/gw.log" | head -1 | cut -d'"' -f4)
 [ -n "$port" ] && [ -n "$ingress" ] || die "the gateway did not log its HTTP port and ingress endpoint"
+# Listening is not ready: pushes before the database connection is up get 503.
+for _ in $(seq 1 600); do
+  [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)" = 200 ] && break
+  kill -0 "$gw_pid" 2>/dev/null || die "the gateway exited (see $tmp/gw.log)"
+  sleep 0.1
+done
+[ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)" = 200 ] ||
+  die "the gateway did not become ready (see $tmp/gw.log)"
 rss() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rss_before=$(rss "$gw_pid" VmRSS)
 log "gateway pid $gw_pid on port $port and $ingress, RSS $rss_before MiB"
@@ -255,6 +264,8 @@ run_case() { # NAME TRANSPORT SENDERS BATCH [RATE]
   GWCPU[$name]=$(cpu_pct $(($(ticks "$gw_pid") - gw0)) "$el")
   PGCPU[$name]=$(cpu_pct $(($(pg_ticks) - pg0)) "$el")
   log "$name: ${R[$name]} records/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, not accepted ${BAD[$name]}"
+  [ "${BAD[$name]}" = 0 ] ||
+    log "$name: $(jq -c '{results, unacknowledged, http_status, zmq_errors, transport_errors}' "$tmp/$name.out")"
 }
 cases=()
 for tr in http zmq; do
