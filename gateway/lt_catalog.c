@@ -540,8 +540,8 @@ static int record_run(lt_catalog_sync *self, bool partial, lt_catalog_result *re
  * was last read from (and, for a full list, every live procedure is in
  * it): nothing can change, so the staging, the duplicate check and the
  * classification are skipped and only the run is recorded. Two records with
- * one MATTHC cannot hide here: equal bytes are one procedure, and the
- * caller saw as many distinct hashes as records. */
+ * one MATTHC cannot hide here: the caller counted as many distinct matched
+ * procedures as records. */
 static int commit_unchanged(lt_catalog_sync *self, int64_t records, lt_catalog_result *ret_result,
                             lt_catalog_error *err)
 {
@@ -855,20 +855,21 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
     }
     if (!parse_all) {
         /* The common re-sync: every record's bytes are a live procedure's
-         * last ones. One count decides it without staging anything. */
-        PGresult *r = lt_catalog_run(
-            conn,
-            "SELECT count(*), count(DISTINCT r.source_hash),"
-            " (SELECT count(*) FROM procedures WHERE abolished_at IS NULL)"
-            " FROM lt_catalog_raw r JOIN procedures p ON p.source_hash = r.source_hash"
-            " AND p.abolished_at IS NULL",
-            0, NULL, err, "cannot compare the records with the catalog");
+         * last ones. One scan of procedures decides it without staging
+         * anything: live procedures have distinct source hashes (equal
+         * bytes carry one MATTHC, and a code is one row), so when as many
+         * of them match as the file has records, every record matched
+         * and no two records are the same bytes. */
+        PGresult *r = lt_catalog_run(conn,
+                                     "SELECT count(*) FILTER (WHERE source_hash IN"
+                                     " (SELECT source_hash FROM lt_catalog_raw)), count(*)"
+                                     " FROM procedures WHERE abolished_at IS NULL",
+                                     0, NULL, err, "cannot compare the records with the catalog");
         if (!r)
             goto fail;
-        int64_t same = lt_catalog_int_at(r, 0, 0), distinct = lt_catalog_int_at(r, 0, 1),
-                live = lt_catalog_int_at(r, 0, 2);
+        int64_t same = lt_catalog_int_at(r, 0, 0), live = lt_catalog_int_at(r, 0, 1);
         PQclear(r);
-        if (same == count && distinct == count && (!full || live == count)) {
+        if (same == count && (!full || live == count)) {
             if (commit_unchanged(sync, count, ret_result, err) < 0)
                 goto fail;
             if (progress)
