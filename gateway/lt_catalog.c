@@ -274,8 +274,9 @@ static void hash_hex(const unsigned char *h, char *hex)
     hex[2 + 2 * LT_PROCEDURE_HASH_BYTES] = '\0';
 }
 
-/* Stages p (NULL: the record was refused as perr says) and destroys it.
- * source_hash: the hash of the record's raw bytes, NULL when unknown. */
+/* Stages p (NULL: the record was refused as perr says, record being what
+ * was parsed; both are read only then) and destroys it. source_hash: the
+ * hash of the record's raw bytes, NULL when unknown. */
 static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_error *perr,
                  const json_t *record, int64_t index, int64_t offset,
                  const unsigned char *source_hash, lt_catalog_error *err)
@@ -930,27 +931,35 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
             }
             next++;
         }
-        json_error_t jerr;
-        /* Duplicate keys would make the record mean whichever came last. */
-        json_t *rec = json_loadb(it.bytes, it.len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!rec) {
-            char pos[96];
-            int64_t at = it.offset + jerr.position;
-            snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, it.index, at);
-            lt_catalog_err_set(err, pos,
-                               "record [%" PRId64 "] (at byte %" PRId64 ") is not valid JSON: %s "
-                               "(near byte %" PRId64 ")",
-                               it.index, it.offset, jerr.text, at);
-            sync->records = it.index;
-            goto fail;
-        }
-        /* The parsed record is ours alone: normalized in place, no copy. */
         unsigned char h[LT_PROCEDURE_HASH_BYTES];
         source_hash(&it, h);
-        lt_procedure_error perr;
-        lt_procedure *p = lt_procedure_normalize_inplace(rec, &perr);
-        int added = stage(sync, p, &perr, rec, it.index, it.offset, h, err);
-        json_decref(rec);
+        /* Most records take the one-pass path; what it does not vouch for
+         * (and every error) goes through jansson and the rules. */
+        lt_procedure *p = lt_procedure_from_bytes(it.bytes, it.len);
+        int added;
+        if (p) {
+            added = stage(sync, p, NULL, NULL, it.index, it.offset, h, err);
+        } else {
+            json_error_t jerr;
+            /* Duplicate keys would make the record mean whichever came last. */
+            json_t *rec = json_loadb(it.bytes, it.len, JSON_REJECT_DUPLICATES, &jerr);
+            if (!rec) {
+                char pos[96];
+                int64_t at = it.offset + jerr.position;
+                snprintf(pos, sizeof(pos), "[%" PRId64 "] byte %" PRId64, it.index, at);
+                lt_catalog_err_set(err, pos,
+                                   "record [%" PRId64 "] (at byte %" PRId64
+                                   ") is not valid JSON: %s (near byte %" PRId64 ")",
+                                   it.index, it.offset, jerr.text, at);
+                sync->records = it.index;
+                goto fail;
+            }
+            /* The parsed record is ours alone: normalized in place, no copy. */
+            lt_procedure_error perr;
+            p = lt_procedure_normalize_inplace(rec, &perr);
+            added = stage(sync, p, &perr, rec, it.index, it.offset, h, err);
+            json_decref(rec);
+        }
         if (added < 0) {
             sync->records = it.index;
             goto fail;
