@@ -100,7 +100,12 @@ int64_t lt_catalog_int_at(const PGresult *r, int row, int col)
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* ---- COPY text format ---------------------------------------------------- */
+/* ---- COPY binary format -------------------------------------------------- */
+
+/* Records are staged with COPY's binary format: each field goes as its
+ * length and bytes, so neither side escapes or unescapes ~190 MB of record
+ * text per 100,000 procedures, and hashes go as 32 bytes instead of hex. */
+static const char copy_signature[11] = "PGCOPY\n\377\r\n";
 
 static int buf_reserve(lt_catalog_sync *self, size_t more)
 {
@@ -117,32 +122,82 @@ static int buf_reserve(lt_catalog_sync *self, size_t more)
     return 0;
 }
 
-static void buf_raw(lt_catalog_sync *self, const char *s, size_t n)
+static void buf_raw(lt_catalog_sync *self, const void *s, size_t n)
 {
     memcpy(self->buf + self->len, s, n);
     self->len += n;
 }
 
-/* COPY's text format gives backslash, tab, newline and carriage return a
- * meaning; everything else (UTF-8 included) goes through as it is. */
-static int buf_field(lt_catalog_sync *self, const char *s, bool last)
+/* Network byte order, as COPY's binary format wants every integer. */
+static void buf_be(lt_catalog_sync *self, uint64_t v, size_t bytes)
 {
-    size_t n = strlen(s);
-    if (buf_reserve(self, 2 * n + 1) < 0)
+    for (size_t i = 0; i < bytes; i++)
+        self->buf[self->len++] = (char)(v >> (8 * (bytes - 1 - i)));
+}
+
+/* One tuple's field count; the caller reserved room. */
+static void buf_tuple(lt_catalog_sync *self, uint16_t fields)
+{
+    buf_be(self, fields, 2);
+}
+
+/* A field: its length and bytes (NULL s: SQL NULL). */
+static int buf_field(lt_catalog_sync *self, const void *s, size_t n)
+{
+    if (buf_reserve(self, 4 + (s ? n : 0)) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        const char *esc = c == '\\'   ? "\\\\"
-                          : c == '\t' ? "\\t"
-                          : c == '\n' ? "\\n"
-                          : c == '\r' ? "\\r"
-                                      : NULL;
-        if (esc)
-            buf_raw(self, esc, 2);
-        else
-            self->buf[self->len++] = c;
+    if (!s) {
+        buf_be(self, UINT32_MAX, 4); /* -1 */
+        return 0;
     }
-    self->buf[self->len++] = last ? '\n' : '\t';
+    buf_be(self, n, 4);
+    buf_raw(self, s, n);
+    return 0;
+}
+
+static int buf_text(lt_catalog_sync *self, const char *s)
+{
+    return buf_field(self, s, s ? strlen(s) : 0);
+}
+
+static int buf_int8(lt_catalog_sync *self, int64_t v)
+{
+    if (buf_reserve(self, 12) < 0)
+        return -1;
+    buf_be(self, 8, 4);
+    buf_be(self, (uint64_t)v, 8);
+    return 0;
+}
+
+/* A one-dimensional smallint[] without NULLs (array_recv's layout). */
+static int buf_int2_array(lt_catalog_sync *self, const int *v, size_t n)
+{
+    size_t size = 12 + (n ? 8 + 6 * n : 0);
+    if (buf_reserve(self, 4 + size) < 0)
+        return -1;
+    buf_be(self, size, 4);
+    buf_be(self, n ? 1 : 0, 4); /* dimensions */
+    buf_be(self, 0, 4);         /* no NULLs */
+    buf_be(self, 21, 4);        /* INT2OID */
+    if (n) {
+        buf_be(self, n, 4); /* length */
+        buf_be(self, 1, 4); /* lower bound */
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf_be(self, 2, 4);
+        buf_be(self, (uint16_t)v[i], 2);
+    }
+    return 0;
+}
+
+/* jsonb's binary input: a version byte (1), then the text. */
+static int buf_jsonb(lt_catalog_sync *self, const char *s, size_t n)
+{
+    if (buf_reserve(self, 5 + n) < 0)
+        return -1;
+    buf_be(self, n + 1, 4);
+    self->buf[self->len++] = 1;
+    buf_raw(self, s, n);
     return 0;
 }
 
@@ -237,12 +292,13 @@ bad:
 
 static const char copy_stage_sql[] = "COPY lt_catalog_stage (ord, code, base_code, name, levels, "
                                      "status, field_code, content_hash, record, source_hash) "
-                                     "FROM STDIN";
+                                     "FROM STDIN (FORMAT binary)";
 
 /* COPY opens with the first record, not in begin: until then the caller
  * may query on the connection under the lock (the API source reads the
  * stored NGAYCAPNHAT there). The file source closes and reopens it between
- * batches, to fetch which records to parse next. */
+ * batches, to fetch which records to parse next. sql ends with
+ * "FROM STDIN (FORMAT binary)"; the header goes first. */
 static int start_copy(lt_catalog_sync *self, const char *sql, lt_catalog_error *err)
 {
     if (self->copying)
@@ -257,21 +313,12 @@ static int start_copy(lt_catalog_sync *self, const char *sql, lt_catalog_error *
     }
     PQclear(r);
     self->copying = true;
+    if (buf_reserve(self, sizeof(copy_signature) + 8) < 0)
+        return lt_catalog_err_set(err, NULL, "out of memory");
+    buf_raw(self, copy_signature, sizeof(copy_signature));
+    buf_be(self, 0, 4); /* flags */
+    buf_be(self, 0, 4); /* header extension */
     return 0;
-}
-
-/* "\\x" and the hex of a hash, NUL-terminated, for COPY text or a
- * parameter. */
-static void hash_hex(const unsigned char *h, char *hex)
-{
-    static const char digits[] = "0123456789abcdef";
-    hex[0] = '\\';
-    hex[1] = 'x';
-    for (size_t i = 0; i < LT_PROCEDURE_HASH_BYTES; i++) {
-        hex[2 + 2 * i] = digits[h[i] >> 4];
-        hex[3 + 2 * i] = digits[h[i] & 15];
-    }
-    hex[2 + 2 * LT_PROCEDURE_HASH_BYTES] = '\0';
 }
 
 /* Stages p (NULL: the record was refused as perr says, record being what
@@ -303,43 +350,20 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
             err, pos, "record [%" PRId64 "]%s is refused: %s%sexpected %s, got %s", index, where,
             perr->path, perr->path[0] ? ": " : "", perr->expected, perr->got);
     }
-    char ord[24], levels[32] = "{", hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1] = "\\x";
-    snprintf(ord, sizeof(ord), "%" PRId64, index);
     const int *lv;
     size_t nl = lt_procedure_levels(p, &lv);
-    for (size_t i = 0; i < nl; i++) {
-        size_t used = strlen(levels);
-        snprintf(levels + used, sizeof(levels) - used, "%s%d", i ? "," : "", lv[i]);
-    }
-    size_t used = strlen(levels);
-    snprintf(levels + used, sizeof(levels) - used, "}");
-    hash_hex(lt_procedure_hash(p), hex);
-    const char *field = lt_procedure_field_code(p);
     int rc = -1;
-    if (buf_field(self, ord, false) < 0 || buf_field(self, lt_procedure_code(p), false) < 0 ||
-        buf_field(self, lt_procedure_base_code(p), false) < 0 ||
-        buf_field(self, lt_procedure_name(p), false) < 0 || buf_field(self, levels, false) < 0 ||
-        buf_field(self, lt_procedure_status(p), false) < 0)
+    if (buf_reserve(self, 2) < 0)
         goto oom;
-    if (field) {
-        if (buf_field(self, field, false) < 0)
-            goto oom;
-    } else {
-        if (buf_reserve(self, 3) < 0)
-            goto oom;
-        buf_raw(self, "\\N\t", 3);
-    }
-    if (buf_field(self, hex, false) < 0 || buf_field(self, lt_procedure_canonical(p), false) < 0)
+    buf_tuple(self, 10);
+    if (buf_int8(self, index) < 0 || buf_text(self, lt_procedure_code(p)) < 0 ||
+        buf_text(self, lt_procedure_base_code(p)) < 0 || buf_text(self, lt_procedure_name(p)) < 0 ||
+        buf_int2_array(self, lv, nl) < 0 || buf_text(self, lt_procedure_status(p)) < 0 ||
+        buf_text(self, lt_procedure_field_code(p)) < 0 ||
+        buf_field(self, lt_procedure_hash(p), LT_PROCEDURE_HASH_BYTES) < 0 ||
+        buf_jsonb(self, lt_procedure_canonical(p), lt_procedure_canonical_len(p)) < 0 ||
+        buf_field(self, source_hash, LT_PROCEDURE_HASH_BYTES) < 0)
         goto oom;
-    if (source_hash) {
-        hash_hex(source_hash, hex);
-        if (buf_field(self, hex, true) < 0)
-            goto oom;
-    } else {
-        if (buf_reserve(self, 3) < 0)
-            goto oom;
-        buf_raw(self, "\\N\n", 3);
-    }
     self->records++;
     rc = self->len >= COPY_CHUNK ? flush(self, err) : 0;
     goto out;
@@ -365,7 +389,15 @@ static int end_copy(lt_catalog_sync *self, const char *abort_reason, lt_catalog_
     if (!self->copying)
         return 0;
     int rc = 0;
-    if ((!abort_reason && flush(self, err) < 0) || PQputCopyEnd(self->conn, abort_reason) != 1) {
+    if (abort_reason) {
+        self->len = 0;
+    } else if (buf_reserve(self, 2) < 0) {
+        rc = -1;
+    } else {
+        buf_be(self, UINT16_MAX, 2); /* the trailer: -1 */
+    }
+    if ((!abort_reason && (rc < 0 || flush(self, err) < 0)) ||
+        PQputCopyEnd(self->conn, abort_reason) != 1) {
         if (err && !abort_reason && !err->message[0])
             lt_catalog_err_set(err, NULL, "cannot finish staging");
         rc = -1;
@@ -718,7 +750,7 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 /* BLAKE2b-256, not SHA-256: it is hashed over every byte of the file on
  * every sync, and libsodium's BLAKE2b is several times faster than its
- * portable SHA-256. hash_hex and the column take 32 bytes either way. */
+ * portable SHA-256. The column takes 32 bytes either way. */
 _Static_assert(crypto_generichash_BYTES == LT_PROCEDURE_HASH_BYTES, "source_hash is 32 bytes");
 
 static void source_hash(const lt_jsonstream_item *it, unsigned char *h)
@@ -747,7 +779,8 @@ static int hash_records(lt_catalog_sync *sync, int fd, size_t max_record, int64_
     if (!stream)
         return lt_catalog_err_set(err, NULL, "out of memory");
     int rc = -1;
-    if (start_copy(sync, "COPY lt_catalog_raw (ord, source_hash) FROM STDIN", err) < 0)
+    if (start_copy(sync, "COPY lt_catalog_raw (ord, source_hash) FROM STDIN (FORMAT binary)", err) <
+        0)
         goto out;
     lt_jsonstream_item it;
     lt_jsonstream_error serr;
@@ -755,11 +788,13 @@ static int hash_records(lt_catalog_sync *sync, int fd, size_t max_record, int64_
     int64_t n = 0;
     while ((got = lt_jsonstream_next(stream, &it, &serr)) == 1) {
         unsigned char h[LT_PROCEDURE_HASH_BYTES];
-        char ord[24], hex[2 + 2 * LT_PROCEDURE_HASH_BYTES + 1];
         source_hash(&it, h);
-        hash_hex(h, hex);
-        snprintf(ord, sizeof(ord), "%" PRId64, it.index);
-        if (buf_field(sync, ord, false) < 0 || buf_field(sync, hex, true) < 0) {
+        if (buf_reserve(sync, 2) < 0) {
+            lt_catalog_err_set(err, NULL, "out of memory");
+            goto out;
+        }
+        buf_tuple(sync, 2);
+        if (buf_int8(sync, it.index) < 0 || buf_field(sync, h, sizeof(h)) < 0) {
             lt_catalog_err_set(err, NULL, "out of memory");
             goto out;
         }
