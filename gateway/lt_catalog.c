@@ -441,6 +441,32 @@ static int check_duplicates(lt_catalog_sync *self, lt_catalog_error *err)
     return rc;
 }
 
+/* The stage's index on code is unique: building it is the duplicate check
+ * (a separate pass over the stage cost as much as the index), and only a
+ * file that repeats a MATTHC pays for finding the first repetition. */
+static int index_stage(lt_catalog_sync *self, lt_catalog_error *err)
+{
+    PGresult *r = PQexec(self->conn, "CREATE UNIQUE INDEX ON lt_catalog_stage (code)");
+    ExecStatusType st = PQresultStatus(r);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    bool repeated = st != PGRES_COMMAND_OK && state && strcmp(state, "23505") == 0;
+    if (st != PGRES_COMMAND_OK && !repeated) {
+        char msg[512];
+        lt_catalog_err_set(err, NULL, "cannot index the staged records: %s",
+                           pq_message(self->conn, r, msg, sizeof(msg)));
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    if (repeated) {
+        if (check_duplicates(self, err) == 0)
+            lt_catalog_err_set(err, NULL, "the staged records repeat a MATTHC");
+        return -1;
+    }
+    return run_ok(self->conn, "ANALYZE lt_catalog_stage", 0, NULL, err,
+                  "cannot index the staged records");
+}
+
 static const char classify_sql[] =
     "CREATE TEMP TABLE lt_catalog_changes ON COMMIT DROP AS "
     "SELECT s.code, s.ord, CASE WHEN p.code IS NULL THEN 'added'"
@@ -594,10 +620,7 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
     lt_catalog_result res = {.run_id = self->run_id, .records = self->records};
     PGresult *r = NULL;
     char sql[sizeof(classify_sql) + 16];
-    if (end_copy(self, NULL, err) < 0 || check_duplicates(self, err) < 0)
-        return -1;
-    if (run_ok(c, "CREATE INDEX ON lt_catalog_stage (code); ANALYZE lt_catalog_stage", 0, NULL, err,
-               "cannot index the staged records") < 0 ||
+    if (end_copy(self, NULL, err) < 0 || index_stage(self, err) < 0 ||
         run_ok(c, "BEGIN", 0, NULL, err, "cannot start the catalog transaction") < 0)
         return -1;
     /* A partial list (some records could not be fetched) abolishes nothing. */
