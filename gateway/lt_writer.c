@@ -9,6 +9,7 @@
  * judging) is the writer thread's; decoding the bytes stays in the fronts. */
 #include "lt_writer.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 /* Longest a statement may run before the connection is dropped (and every
  * push of the batch answered 503). The fronts wait longer than this. */
 #define QUERY_TIMEOUT_MS 10000
+/* Quiet time after which freed memory goes back to the system. */
+#define TRIM_AFTER_MS 2000
 /* After $TERM, how long a batch in flight may take to finish. */
 #define TERM_GRACE_MS 12000
 
@@ -43,6 +46,8 @@ typedef struct {
     int64_t batch_start; /* when the batch in progress started (ms) */
     int64_t query_start; /* when its current query was sent */
     int64_t phase_ms[4]; /* time in each query phase of the batch (by lt_wbatch_phase) */
+    int64_t last_batch;  /* when the last batch ended (ms) */
+    bool trimmed;        /* memory handed back since the last batch */
 } writer;
 
 static size_t records_of(const lt_ingest_req *req)
@@ -156,8 +161,11 @@ static void drive(writer *self)
             continue;
         }
         /* IDLE: start the next batch. */
-        if (!self->head)
+        if (!self->head) {
+            self->last_batch = lt_loop_now_ms();
             return;
+        }
+        self->trimmed = false;
         if (!lt_pgconn_up(self->pg)) {
             refuse_queue(self, "not_ready", "the database is not reachable; try again shortly");
             return;
@@ -269,7 +277,17 @@ static int on_idle_check(lt_loop *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     writer *self = arg;
-    return self->term && !self->busy ? -1 : 0;
+    if (self->term && !self->busy)
+        return -1;
+    /* A burst leaves megabytes of freed records in the allocator's arenas
+     * (every front thread has its own); once the writer has been idle a
+     * while, give them back, so RSS follows the load instead of its peak. */
+    if (!self->trimmed && !self->busy && !self->head &&
+        lt_loop_now_ms() - self->last_batch > TRIM_AFTER_MS) {
+        malloc_trim(0);
+        self->trimmed = true;
+    }
+    return 0;
 }
 
 void lt_writer_actor(void *pipe, void *args)
