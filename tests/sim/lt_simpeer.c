@@ -282,14 +282,14 @@ static enum MHD_Result arrive(request *rq, const char *url, const char *method)
         ;
     char at[40];
     now_iso(at, sizeof(at));
-    json_error_t err;
     lt_simpeer_req req = {
         .method = method,
         .path = url,
         .key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
-        .body = rq->len && !rq->too_big ? json_loadb(rq->body, rq->len, 0, &err) : NULL,
+        .body = rq->len && !rq->too_big ? lt_simpeer_json_project(rq->body, rq->len) : NULL,
+        .text = rq->body,
         .body_len = rq->len,
         .at = at,
     };
@@ -354,7 +354,10 @@ static enum MHD_Result arrive(request *rq, const char *url, const char *method)
                         json_object_get(entry, "fault"), "applied",
                         json_object_get(entry, "applied"), "key", req.key, "in_flight", now)
             : NULL;
-    if (entry && lt_simpeer_store_add_call(store, entry) < 0)
+    /* The receivers keep what they were sent, whole. */
+    bool keep_body =
+        req.body && !cf.lean && (cf.role == LT_SIMPEER_WARD || cf.role == LT_SIMPEER_WEBHOOK);
+    if (entry && lt_simpeer_store_add_call(store, entry, keep_body ? rq->body : NULL, rq->len) < 0)
         fprintf(stderr, "lt_simpeer: out of memory recording call %lld\n", n);
     lt_simpeer_store_unlock(store);
     json_decref(req.body);

@@ -41,6 +41,25 @@ int lt_simpeer_map_each(const lt_simpeer_map *map,
 /* Drops every entry, keeping the map usable. */
 void lt_simpeer_map_clear(lt_simpeer_map *map);
 
+/* ---- reading request bodies ---------------------------------------------------- */
+
+/* The member of a projected object that holds its raw JSON text. */
+#define LT_SIMPEER_RAW "@raw"
+
+/* Validates a JSON document whole and projects what the roles read: the
+ * top-level object's protocol fields (session, service, isUpdating,
+ * madonvi, username, password, MaHoSo, TrangThaiHoSo) as strings, and
+ * records (the elements of a top-level array, or of the top-level object's
+ * "data" or "records" array) with MaHoSo, MaTTHC, TrangThaiHoSo, TrangThai,
+ * ThoiDiemXuLy; each projected object carries its raw text under
+ * LT_SIMPEER_RAW. A non-string field is left out; a scalar where a document
+ * or record belongs is JSON null. NULL when the text is not JSON (or out of
+ * memory). */
+json_t *lt_simpeer_json_project(const char *text, size_t len) LT_SIMPEER_MUST;
+/* A projected object's raw text (not NUL-terminated within the document),
+ * NULL when it has none. */
+const char *lt_simpeer_json_raw(const json_t *obj, size_t *ret_len);
+
 /* ---- what the simulator saw ------------------------------------------------ */
 
 typedef struct lt_simpeer_store lt_simpeer_store;
@@ -57,21 +76,23 @@ void lt_simpeer_store_clear(lt_simpeer_store *store);
 /* Numbers a call (from 1 since the start or the last clear). */
 long long lt_simpeer_store_next_call(lt_simpeer_store *store);
 /* Appends one call's entry (taken) to the log and counts it by status,
- * error_code and fault (any may be absent from entry). */
-int lt_simpeer_store_add_call(lt_simpeer_store *store, json_t *entry) LT_SIMPEER_MUST;
+ * error_code and fault (any may be absent from entry); body (valid JSON
+ * text, may be NULL) is kept in the entry as "body". */
+int lt_simpeer_store_add_call(lt_simpeer_store *store, json_t *entry, const char *body,
+                              size_t body_len) LT_SIMPEER_MUST;
 /* Appends one applied record's summary (borrowed; "seq" and "duplicate" are
  * set on it). identity is the de-duplication key (Idempotency-Key and what
  * names the event); NULL for a call without a key: never a duplicate. */
 int lt_simpeer_store_add_record(lt_simpeer_store *store, json_t *summary, const char *identity,
                                 bool *ret_duplicate) LT_SIMPEER_MUST;
-/* The latest whole record stored for a dossier code (compact JSON with
- * sorted keys, "null" in lean mode), or NULL when the code was never
+/* The latest whole record stored for a dossier code (its text as it
+ * arrived, "null" in lean mode), or NULL when the code was never
  * stored; *ret_sequence (may be NULL) gets the sequence stored with it. */
 const char *lt_simpeer_store_latest(const lt_simpeer_store *store, const char *code,
                                     int64_t *ret_sequence);
-/* record NULL: remember the code only (lean mode). */
-int lt_simpeer_store_set_latest(lt_simpeer_store *store, const char *code, const json_t *record,
-                                int64_t sequence) LT_SIMPEER_MUST;
+/* Keeps a dossier's record (its JSON text); NULL: the code only (lean). */
+int lt_simpeer_store_set_latest(lt_simpeer_store *store, const char *code, const char *record,
+                                size_t len, int64_t sequence) LT_SIMPEER_MUST;
 /* The next sequence number handed out by the parent role (from 1). */
 int64_t lt_simpeer_store_next_sequence(lt_simpeer_store *store);
 
@@ -129,7 +150,8 @@ typedef struct {
     const char *key;           /* Idempotency-Key header, NULL when absent */
     const char *content_type;  /* NULL when absent */
     const char *authorization; /* NULL when absent */
-    json_t *body;              /* the parsed body, NULL when it is not JSON */
+    json_t *body;              /* the projected body, NULL when it is not JSON */
+    const char *text;          /* the body as received */
     size_t body_len;           /* bytes received */
     long long n;               /* the call's number, from 1 */
     const char *at;            /* arrival time, ISO 8601 UTC */

@@ -102,8 +102,6 @@ int lt_simpeer_role_describe(const lt_simpeer_conf *conf, const lt_simpeer_req *
             json_t *items = items_of(b);
             rc |= json_object_set_new(entry, "MaHoSo", codes_of(items));
             json_decref(items);
-            if (!conf->lean)
-                rc |= json_object_set(entry, "body", (json_t *)b);
         }
         break;
     }
@@ -210,8 +208,10 @@ static int portal_apply(const lt_simpeer_conf *conf, lt_simpeer_store *store,
         bool dup;
         int rc = lt_simpeer_store_add_record(store, sum, rq->key ? id : NULL, &dup);
         json_decref(sum);
-        if (rc < 0 ||
-            (!progress && lt_simpeer_store_set_latest(store, code, conf->lean ? NULL : r, 0) < 0))
+        size_t len;
+        const char *raw = lt_simpeer_json_raw(r, &len);
+        if (rc < 0 || (!progress && lt_simpeer_store_set_latest(
+                                        store, code, conf->lean ? NULL : raw, len, 0) < 0))
             return -1;
     }
     return 0;
@@ -299,12 +299,13 @@ static json_t *parent_record(const lt_simpeer_conf *conf, lt_simpeer_store *stor
                          "rejected", "code", 422, "field", "MaHoSo", "path", "MaHoSo", "message",
                          "MaHoSo is required");
     }
-    /* Same content as the stored record: a duplicate, as our gateway answers. */
+    /* The same bytes as the stored record: a duplicate, as our gateway
+     * answers a record it already has. */
     int64_t seq = 0;
+    size_t len;
+    const char *raw = lt_simpeer_json_raw(r, &len);
     const char *had = lt_simpeer_store_latest(store, code, &seq);
-    char *text = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
-    bool same = had && text && strcmp(had, text) == 0;
-    free(text);
+    bool same = had && raw && strlen(had) == len && memcmp(had, raw, len) == 0;
     if (!same)
         seq = lt_simpeer_store_next_sequence(store);
     const char *result = same ? "duplicate" : "accepted";
@@ -316,7 +317,8 @@ static json_t *parent_record(const lt_simpeer_conf *conf, lt_simpeer_store *stor
     snprintf(id, sizeof(id), "%s\x1f%s", rq->key ? rq->key : "", code);
     bool dup;
     if (!sum || lt_simpeer_store_add_record(store, sum, rq->key ? id : NULL, &dup) < 0 ||
-        (!same && lt_simpeer_store_set_latest(store, code, conf->lean ? NULL : r, seq) < 0)) {
+        (!same &&
+         lt_simpeer_store_set_latest(store, code, conf->lean ? NULL : raw, len, seq) < 0)) {
         json_decref(sum);
         return NULL;
     }
@@ -413,8 +415,10 @@ static int receiver(const lt_simpeer_conf *conf, lt_simpeer_store *store, const 
             bool dup;
             int rc = sum ? lt_simpeer_store_add_record(store, sum, rq->key ? id : NULL, &dup) : -1;
             json_decref(sum);
-            if (rc < 0 ||
-                (code && lt_simpeer_store_set_latest(store, code, conf->lean ? NULL : r, 0) < 0)) {
+            size_t len;
+            const char *raw = lt_simpeer_json_raw(r, &len);
+            if (rc < 0 || (code && lt_simpeer_store_set_latest(store, code, conf->lean ? NULL : raw,
+                                                               len, 0) < 0)) {
                 json_decref(items);
                 return -1;
             }

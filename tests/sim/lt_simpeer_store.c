@@ -31,7 +31,7 @@ typedef struct {
 } session;
 
 typedef struct {
-    char *json;       /* the record, compact with sorted keys; owned */
+    char *json;       /* the record's text as it arrived ("null": lean); owned */
     int64_t sequence; /* what the parent role answered for it (0 elsewhere) */
 } latest;
 
@@ -84,6 +84,9 @@ int lt_simpeer_store_create(size_t max_entries, lt_simpeer_store **ret_store)
     *ret_store = s;
     return 0;
 }
+
+static int add(buf *b, const char *text, size_t n);
+static int adds(buf *b, const char *text);
 
 static void forget_lists(lt_simpeer_store *s)
 {
@@ -170,7 +173,7 @@ long long lt_simpeer_store_next_call(lt_simpeer_store *s)
     return (long long)++s->calls_total;
 }
 
-int lt_simpeer_store_add_call(lt_simpeer_store *s, json_t *entry)
+int lt_simpeer_store_add_call(lt_simpeer_store *s, json_t *entry, const char *body, size_t body_len)
 {
     json_t *st = json_object_get(entry, "status");
     char key[24];
@@ -186,11 +189,18 @@ int lt_simpeer_store_add_call(lt_simpeer_store *s, json_t *entry)
     if (room((void **)&s->calls, &s->cap_calls, s->n_calls, sizeof(*s->calls), s->max) < 0) {
         s->truncated = true;
     } else {
-        char *text = json_dumps(entry, JSON_COMPACT);
-        if (text)
-            s->calls[s->n_calls++] = text;
+        /* The body goes in as the text it arrived as: serializing it again
+         * would cost as much as the rest of the call. */
+        buf b = {.data = json_dumps(entry, JSON_COMPACT)};
+        b.len = b.cap = b.data ? strlen(b.data) : 0;
+        if (b.data && body && b.len > 1) {
+            b.len--; /* the closing brace */
+            rc = adds(&b, ",\"body\":") || add(&b, body, body_len) || adds(&b, "}");
+        }
+        if (b.data && rc == 0)
+            s->calls[s->n_calls++] = b.data;
         else
-            rc = -1;
+            rc = -1, free(b.data);
     }
     json_decref(entry);
     return rc;
@@ -247,17 +257,15 @@ static void free_latest(void *p)
     free(l);
 }
 
-int lt_simpeer_store_set_latest(lt_simpeer_store *s, const char *code, const json_t *record,
-                                int64_t sequence)
+int lt_simpeer_store_set_latest(lt_simpeer_store *s, const char *code, const char *record,
+                                size_t len, int64_t sequence)
 {
     if (!lt_simpeer_map_get(s->latest, code) && lt_simpeer_map_size(s->latest) >= s->max) {
         s->truncated = true;
         return 0;
     }
     latest *l = calloc(1, sizeof(*l));
-    /* Sorted keys: the parent role compares contents as text. Without a
-     * record (lean mode) only the code is remembered. */
-    char *text = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : strdup("null");
+    char *text = record ? strndup(record, len) : strdup("null");
     if (!l || !text) {
         free(l);
         free(text);
