@@ -35,8 +35,7 @@
 
 #include "lt_simpeer.h"
 
-#define HANG_CHECK_MS 50         /* how often a hanging call looks for its client */
-#define MAX_CONTROL   (64 << 10) /* bytes of a control request */
+#define HANG_CHECK_MS 50 /* how often a hanging call looks for its client */
 
 /* One HTTP request on the service port, from its headers to its end. */
 typedef struct request {
@@ -53,13 +52,6 @@ typedef struct request {
     long long due_ms;     /* when the waiter resumes it (monotonic) */
     struct request *next; /* in the waiter's list */
 } request;
-
-/* A control request's body. */
-typedef struct {
-    char *data;
-    size_t len;
-    bool too_big;
-} ctl_body;
 
 static lt_simpeer_options opt;
 
@@ -289,7 +281,6 @@ static enum MHD_Result arrive(request *rq, const char *url, const char *method)
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
         .body = rq->len && !rq->too_big ? lt_simpeer_json_project(rq->body, rq->len) : NULL,
-        .text = rq->body,
         .body_len = rq->len,
         .at = at,
     };

@@ -151,7 +151,6 @@ typedef struct {
     const char *content_type;  /* NULL when absent */
     const char *authorization; /* NULL when absent */
     json_t *body;              /* the projected body, NULL when it is not JSON */
-    const char *text;          /* the body as received */
     size_t body_len;           /* bytes received */
     long long n;               /* the call's number, from 1 */
     const char *at;            /* arrival time, ISO 8601 UTC */
