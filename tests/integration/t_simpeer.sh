@@ -59,8 +59,8 @@ ctl() { # NAME JSON: a control command that must succeed
     "http://127.0.0.1:${PEER_CTL[$1]}/_control")
   [ "${out##* }" = 200 ] || lt_fail "control $2 on $1: $out"
 }
-view() { curl -s -m 10 "http://127.0.0.1:${PEER_CTL[$1]}$2"; }
-stat() { view "$1" /_stats | jq -r "$2"; }
+peer_view() { curl -s -m 10 "http://127.0.0.1:${PEER_CTL[$1]}$2"; }
+peer_stat() { peer_view "$1" /_stats | jq -r "$2"; }
 code_of() { sed 's/^[0-9]* //' <<<"$1" | jq -r .error_code; }
 
 # ---- 0. usage: refused at start -------------------------------------------------
@@ -73,8 +73,8 @@ done
 
 # ---- 1. portal: login, sync, the protocol's answers ---------------------------
 peer_start portal portal --username cong --password matkhau --session-calls 3
-login() { post portal /login '{"username": "cong", "password": "matkhau"}' | sed 's/^200 //' | jq -r .session; }
-sync() { # SESSION SERVICE ISUPDATING DATA KEY: prints the answer's error_code
+portal_login() { post portal /login '{"username": "cong", "password": "matkhau"}' | sed 's/^200 //' | jq -r .session; }
+portal_sync() { # SESSION SERVICE ISUPDATING DATA KEY: prints the answer's error_code
   local body
   body=$(jq -nc --arg s "$1" --arg v "$2" --arg u "$3" --argjson d "$4" \
     '{session: $s, madonvi: "000.00.00.H56", service: $v, isUpdating: $u, data: $d}')
@@ -86,55 +86,55 @@ rec() { # CODE STATUS: one record
 
 out=$(post portal /login '{"username": "cong", "password": "sai"}')
 lt_assert_eq "200 1" "${out%% *} $(code_of "$out")" "bad credentials"
-s1=$(login)
+s1=$(portal_login)
 [ -n "$s1" ] && [ "$s1" != null ] || lt_fail "login gave no session"
-lt_assert_eq 0 "$(sync "$s1" DongBoHoSoMC False "[$(rec A-0001 2)]" k1)" "first create"
-lt_assert_eq 2 "$(sync "$s1" DongBoHoSoMC False "[$(rec A-0001 2)]" k2)" "create of a dossier it has: already exists"
-lt_assert_eq 0 "$(sync "$s1" DongBoHoSoMC True "[$(rec A-0001 4)]" k3)" "update"
+lt_assert_eq 0 "$(portal_sync "$s1" DongBoHoSoMC False "[$(rec A-0001 2)]" k1)" "first create"
+lt_assert_eq 2 "$(portal_sync "$s1" DongBoHoSoMC False "[$(rec A-0001 2)]" k2)" "create of a dossier it has: already exists"
+lt_assert_eq 0 "$(portal_sync "$s1" DongBoHoSoMC True "[$(rec A-0001 4)]" k3)" "update"
 # The session served three calls (--session-calls 3): the fourth is refused.
-lt_assert_eq -1 "$(sync "$s1" DongBoHoSoMC True "[$(rec A-0001 4)]" k4)" "session expired by use"
-lt_assert_eq -1 "$(sync "$s1" DongBoHoSoMC True "[$(rec A-0001 4)]" k4)" "an expired session stays expired"
-lt_assert_eq -1 "$(sync no-such-session DongBoHoSoMC True "[$(rec A-0001 4)]" k4)" "unknown session"
-s2=$(login)
+lt_assert_eq -1 "$(portal_sync "$s1" DongBoHoSoMC True "[$(rec A-0001 4)]" k4)" "session expired by use"
+lt_assert_eq -1 "$(portal_sync "$s1" DongBoHoSoMC True "[$(rec A-0001 4)]" k4)" "an expired session stays expired"
+lt_assert_eq -1 "$(portal_sync no-such-session DongBoHoSoMC True "[$(rec A-0001 4)]" k4)" "unknown session"
+s2=$(portal_login)
 [ "$s2" != "$s1" ] || lt_fail "a new login gave the old session"
 # isUpdating "True" for a dossier it does not have: created (the default switch).
-lt_assert_eq 0 "$(sync "$s2" DongBoHoSoMC True "[$(rec B-0001 2), $(rec B-0002 2)]" k5)" "update of an unknown dossier creates it"
+lt_assert_eq 0 "$(portal_sync "$s2" DongBoHoSoMC True "[$(rec B-0001 2), $(rec B-0002 2)]" k5)" "update of an unknown dossier creates it"
 # A bad record refuses the whole batch; nothing of it is stored.
 bad=$(jq -nc '{MaHoSo: "C-0001", TrangThaiHoSo: "2"}')
-lt_assert_eq 3 "$(sync "$s2" DongBoHoSoMC False "[$(rec C-0002 2), $bad]" k6)" "record without MaTTHC"
-s3=$(login)
-lt_assert_eq 3 "$(sync "$s3" DongBoHoSoMC False '[{"MaTTHC": "1.1"}]' k7)" "record without MaHoSo"
-lt_assert_eq 3 "$(sync "$s3" DongBoHoSoMC Maybe "[$(rec C-0003 2)]" k8)" "isUpdating neither True nor False"
-lt_assert_eq 4 "$(sync "$s3" LayHoSo False "[$(rec C-0004 2)]" k9)" "unknown service"
+lt_assert_eq 3 "$(portal_sync "$s2" DongBoHoSoMC False "[$(rec C-0002 2), $bad]" k6)" "record without MaTTHC"
+s3=$(portal_login)
+lt_assert_eq 3 "$(portal_sync "$s3" DongBoHoSoMC False '[{"MaTTHC": "1.1"}]' k7)" "record without MaHoSo"
+lt_assert_eq 3 "$(portal_sync "$s3" DongBoHoSoMC Maybe "[$(rec C-0003 2)]" k8)" "isUpdating neither True nor False"
+lt_assert_eq 4 "$(portal_sync "$s3" LayHoSo False "[$(rec C-0004 2)]" k9)" "unknown service"
 lt_assert_eq 404 "$(svc portal '/_latest?MaHoSo=C-0002' | cut -d' ' -f1)" "the service port has no control paths"
 lt_assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PEER_CTL[portal]}/_latest?MaHoSo=C-0002")" \
   "nothing of a refused batch is stored"
-s4=$(login)
+s4=$(portal_login)
 hist='[{"MaHoSo": "A-0001", "TrangThai": "2", "ThoiDiemXuLy": "20250701080000"},
        {"MaHoSo": "A-0001", "TrangThai": "4", "ThoiDiemXuLy": "20250701090000"}]'
-lt_assert_eq 0 "$(sync "$s4" CapNhatTienDoHoSoMC "" "$hist" k10)" "progress call"
+lt_assert_eq 0 "$(portal_sync "$s4" CapNhatTienDoHoSoMC "" "$hist" k10)" "progress call"
 # The same event again (same key): stored, and marked as a duplicate.
-lt_assert_eq 0 "$(sync "$s4" DongBoHoSoMC True "[$(rec B-0001 4)]" k11)" "update B-0001"
-s5=$(login)
-lt_assert_eq 0 "$(sync "$s5" DongBoHoSoMC True "[$(rec B-0001 4)]" k11)" "the same event resent"
+lt_assert_eq 0 "$(portal_sync "$s4" DongBoHoSoMC True "[$(rec B-0001 4)]" k11)" "update B-0001"
+s5=$(portal_login)
+lt_assert_eq 0 "$(portal_sync "$s5" DongBoHoSoMC True "[$(rec B-0001 4)]" k11)" "the same event resent"
 
 # What it saw.
-lt_assert_eq "A-0001 4 True k3" "$(view portal '/_latest?MaHoSo=A-0001' | jq -r '.record | "\(.MaHoSo) \(.TrangThaiHoSo)"') $(view portal /_records | jq -r '[.records[] | select(.MaHoSo == "A-0001" and .service == "DongBoHoSoMC")] | last | "\(.isUpdating) \(.idempotency_key)"')" \
+lt_assert_eq "A-0001 4 True k3" "$(peer_view portal '/_latest?MaHoSo=A-0001' | jq -r '.record | "\(.MaHoSo) \(.TrangThaiHoSo)"') $(peer_view portal /_records | jq -r '[.records[] | select(.MaHoSo == "A-0001" and .service == "DongBoHoSoMC")] | last | "\(.isUpdating) \(.idempotency_key)"')" \
   "latest record of A-0001 and its last arrival"
-lt_assert_eq "Nguyễn Văn A" "$(view portal '/_latest?MaHoSo=A-0001' | jq -r .record.ChuHoSo)" "the whole record is kept"
+lt_assert_eq "Nguyễn Văn A" "$(peer_view portal '/_latest?MaHoSo=A-0001' | jq -r .record.ChuHoSo)" "the whole record is kept"
 lt_assert_eq "A-0001:2:False:k1 A-0001:4:True:k3 B-0001:2:True:k5 B-0002:2:True:k5 A-0001:2:-:k10 A-0001:4:-:k10 B-0001:4:True:k11 B-0001:4:True:k11" \
-  "$(view portal /_records | jq -r '[.records[] | "\(.MaHoSo):\(.TrangThaiHoSo // .TrangThai):\(.isUpdating // "-"):\(.idempotency_key)"] | join(" ")')" \
+  "$(peer_view portal /_records | jq -r '[.records[] | "\(.MaHoSo):\(.TrangThaiHoSo // .TrangThai):\(.isUpdating // "-"):\(.idempotency_key)"] | join(" ")')" \
   "records in arrival order"
 lt_assert_eq "false false false false false false false true" \
-  "$(view portal /_records | jq -r '[.records[].duplicate] | map(tostring) | join(" ")')" "duplicate flags"
+  "$(peer_view portal /_records | jq -r '[.records[].duplicate] | map(tostring) | join(" ")')" "duplicate flags"
 lt_assert_eq "A-0001:k1 A-0001:k3 B-0001:k5 B-0002:k5 A-0001:k10 A-0001:k10 B-0001:k11" \
-  "$(view portal /_dedup | jq -r '[.records[] | "\(.MaHoSo):\(.idempotency_key)"] | join(" ")')" "the de-duplicated view"
-lt_assert_eq "8 7 1" "$(stat portal '"\(.records) \(.unique) \(.duplicates)"')" "record counters"
-calls=$(view portal /_received)
+  "$(peer_view portal /_dedup | jq -r '[.records[] | "\(.MaHoSo):\(.idempotency_key)"] | join(" ")')" "the de-duplicated view"
+lt_assert_eq "8 7 1" "$(peer_stat portal '"\(.records) \(.unique) \(.duplicates)"')" "record counters"
+calls=$(peer_view portal /_received)
 lt_assert_eq "$(seq -s' ' 1 "$(jq '.calls | length' <<<"$calls")")" "$(jq -r '[.calls[].n] | map(tostring) | join(" ")' <<<"$calls")" \
   "calls numbered in arrival order"
-lt_assert_eq "5 1" "$(stat portal '"\(.logins) \(.login_failures)"')" "login counters"
-lt_assert_eq "11 1 3 3 1" "$(stat portal '.by_error_code | "\(.["0"]) \(.["2"]) \(.["-1"]) \(.["3"]) \(.["4"])"')" "answers by error_code"
+lt_assert_eq "5 1" "$(peer_stat portal '"\(.logins) \(.login_failures)"')" "login counters"
+lt_assert_eq "11 1 3 3 1" "$(peer_stat portal '.by_error_code | "\(.["0"]) \(.["2"]) \(.["-1"]) \(.["3"]) \(.["4"])"')" "answers by error_code"
 lt_assert_eq "k2 2 A-0001" "$(jq -r '.calls[] | select(.error_code == "2") | "\(.idempotency_key) \(.error_code) \(.MaHoSo[0])"' <<<"$calls")" \
   "a refused call in /_received, with its key and codes"
 lt_assert_eq "DongBoHoSoMC True 000.00.00.H56" \
@@ -143,18 +143,18 @@ lt_assert_eq "DongBoHoSoMC True 000.00.00.H56" \
 if grep -q 'Nguyễn' "$LT_TMP/portal.log"; then lt_fail "a record's personal data reached the log"; fi
 
 # Sessions expired on command, and by time.
-s6=$(login)
+s6=$(portal_login)
 ctl portal '{"expire_sessions": true}'
-lt_assert_eq -1 "$(sync "$s6" DongBoHoSoMC True "[$(rec A-0001 4)]" k12)" "sessions expired on command"
+lt_assert_eq -1 "$(portal_sync "$s6" DongBoHoSoMC True "[$(rec A-0001 4)]" k12)" "sessions expired on command"
 ctl portal '{"session_calls": 0, "session_seconds": 2}'
-s7=$(login)
-lt_assert_eq 0 "$(sync "$s7" DongBoHoSoMC True "[$(rec A-0001 4)]" k13)" "a fresh session"
-expired() { [ "$(sync "$s7" DongBoHoSoMC True "[$(rec A-0001 4)]" k14)" = -1 ]; }
+s7=$(portal_login)
+lt_assert_eq 0 "$(portal_sync "$s7" DongBoHoSoMC True "[$(rec A-0001 4)]" k13)" "a fresh session"
+expired() { [ "$(portal_sync "$s7" DongBoHoSoMC True "[$(rec A-0001 4)]" k14)" = -1 ]; }
 lt_wait 10 expired || lt_fail "the session did not expire by time"
 # The switches: refuse updates of unknown dossiers, codes as numbers, "00".
 ctl portal '{"session_seconds": 0, "update_missing": "refuse"}'
-s8=$(login)
-lt_assert_eq 3 "$(sync "$s8" DongBoHoSoMC True "[$(rec D-0001 2)]" k15)" "update of an unknown dossier refused"
+s8=$(portal_login)
+lt_assert_eq 3 "$(portal_sync "$s8" DongBoHoSoMC True "[$(rec D-0001 2)]" k15)" "update of an unknown dossier refused"
 ctl portal '{"numeric_codes": true, "success_code": "00"}'
 out=$(post portal /login '{"username": "cong", "password": "matkhau"}')
 lt_assert_eq "number 0" "$(sed 's/^200 //' <<<"$out" | jq -r '.error_code | "\(type) \(.)"')" "numeric error_code"
@@ -162,13 +162,13 @@ ctl portal '{"numeric_codes": false}'
 lt_assert_eq "00" "$(code_of "$(post portal /login '{"username": "cong", "password": "matkhau"}')")" "success code 00"
 # A forced error_code: sync calls only; logins still work.
 ctl portal '{"error_code": "3"}'
-s9=$(login)
+s9=$(portal_login)
 [ -n "$s9" ] && [ "$s9" != null ] || lt_fail "login under a forced error_code"
-lt_assert_eq 3 "$(sync "$s9" DongBoHoSoMC True "[$(rec A-0001 4)]" k16)" "forced error_code"
-lt_assert_eq "error_code false" "$(view portal /_received | jq -r '.calls[-1] | "\(.fault) \(.applied)"')" "forced code recorded as a fault"
+lt_assert_eq 3 "$(portal_sync "$s9" DongBoHoSoMC True "[$(rec A-0001 4)]" k16)" "forced error_code"
+lt_assert_eq "error_code false" "$(peer_view portal /_received | jq -r '.calls[-1] | "\(.fault) \(.applied)"')" "forced code recorded as a fault"
 # Faults on one path only: the login answers, the sync call fails.
 ctl portal '{"reset": true}'
-lt_assert_eq 0 "$(stat portal .calls)" "reset forgets what was seen"
+lt_assert_eq 0 "$(peer_stat portal .calls)" "reset forgets what was seen"
 ctl portal '{"status": 503, "only_path": "/sync"}'
 out=$(post portal /login '{"username": "cong", "password": "matkhau"}')
 lt_assert_eq 200 "${out%% *}" "login while /sync fails"
@@ -181,7 +181,7 @@ peer_start ward ward
 ev() { jq -nc --arg c "$1" --arg s "${2:-9}" '{MaHoSo: $c, TrangThaiHoSo: $s, KetQua: "đã xử lý"}'; }
 lt_assert_eq '200 {"ok":true}' "$(post ward /callback/000.01.22.H56 "$(ev W-1)" -H 'Idempotency-Key: e1' -H 'Authorization: Bearer abc')" "ward callback"
 lt_assert_eq "/callback/000.01.22.H56 e1 application/json Bearer abc W-1 9" \
-  "$(view ward /_received | jq -r '.calls[0] | "\(.path) \(.idempotency_key) \(.content_type) \(.authorization) \(.body.MaHoSo) \(.body.TrangThaiHoSo)"')" \
+  "$(peer_view ward /_received | jq -r '.calls[0] | "\(.path) \(.idempotency_key) \(.content_type) \(.authorization) \(.body.MaHoSo) \(.body.TrangThaiHoSo)"')" \
   "what the ward receiver stored"
 lt_assert_eq 400 "$(post ward /cb 'not json' | cut -d' ' -f1)" "malformed JSON"
 lt_assert_eq 405 "$(svc ward /cb | cut -d' ' -f1)" "GET"
@@ -190,7 +190,7 @@ lt_assert_eq 405 "$(svc ward /cb | cut -d' ' -f1)" "GET"
 ctl ward '{"latency_ms": 1500}'
 ( post ward /cb "$(ev W-2)" -H 'Idempotency-Key: e2' >"$LT_TMP/slow.out" ) &
 slow=$!
-held() { [ "$(stat ward .in_flight)" = 1 ]; }
+held() { [ "$(peer_stat ward .in_flight)" = 1 ]; }
 lt_wait 5 held || lt_fail "the delayed call was not held"
 wait "$slow"
 lt_assert_contains "$(cat "$LT_TMP/slow.out")" "200" "the delayed call's answer"
@@ -199,26 +199,26 @@ awk -v t="$t" 'BEGIN { exit !(t >= 1.5) }' || lt_fail "answered before latency_m
 ctl ward '{"latency_ms": 0}'
 
 # A fixed status, not applied; with after_apply, applied and still failed.
-n0=$(stat ward .records)
+n0=$(peer_stat ward .records)
 out=$(post ward /cb "$(ev W-3)" -H 'Idempotency-Key: e3' -D "$LT_TMP/headers")
 lt_assert_eq 200 "${out%% *}" "before the status fault"
 ctl ward '{"status": 503}'
 out=$(post ward /cb "$(ev W-4)" -H 'Idempotency-Key: e4' -D "$LT_TMP/headers")
 lt_assert_eq 503 "${out%% *}" "status fault"
 grep -qi '^Retry-After: 1' "$LT_TMP/headers" || lt_fail "503 without Retry-After"
-lt_assert_eq "$((n0 + 1))" "$(stat ward .records)" "a failed call is not applied"
-lt_assert_eq "503 status false" "$(view ward /_received | jq -r '.calls[-1] | "\(.status) \(.fault) \(.applied)"')" "the failed call in /_received"
+lt_assert_eq "$((n0 + 1))" "$(peer_stat ward .records)" "a failed call is not applied"
+lt_assert_eq "503 status false" "$(peer_view ward /_received | jq -r '.calls[-1] | "\(.status) \(.fault) \(.applied)"')" "the failed call in /_received"
 ctl ward '{"status": 500, "after_apply": true}'
 lt_assert_eq 500 "$(post ward /cb "$(ev W-5)" -H 'Idempotency-Key: e5' | cut -d' ' -f1)" "status after apply"
-lt_assert_eq "W-5 500 true" "$(view ward /_received | jq -r '.calls[-1] | "\(.MaHoSo[0]) \(.status) \(.applied)"')" "applied, answered 500"
-lt_assert_eq "W-5" "$(view ward /_records | jq -r '.records[-1].MaHoSo')" "the record of a call whose answer failed"
+lt_assert_eq "W-5 500 true" "$(peer_view ward /_received | jq -r '.calls[-1] | "\(.MaHoSo[0]) \(.status) \(.applied)"')" "applied, answered 500"
+lt_assert_eq "W-5" "$(peer_view ward /_records | jq -r '.records[-1].MaHoSo')" "the record of a call whose answer failed"
 # for_calls: the next N calls fail, then the faults switch themselves off.
 ctl ward '{"reset": true}'
 ctl ward '{"status": 429, "for_calls": 2}'
 got=""
 for i in 1 2 3 4; do got="$got $(post ward /cb "$(ev W-6)" | cut -d' ' -f1)"; done
 lt_assert_eq " 429 429 200 200" "$got" "a fault for two calls"
-lt_assert_eq "0 0" "$(view ward /_control | jq -r '"\(.status) \(.for_calls)"')" "faults off after for_calls"
+lt_assert_eq "0 0" "$(peer_view ward /_control | jq -r '"\(.status) \(.for_calls)"')" "faults off after for_calls"
 
 # error_ratio: the same seed fails the same calls.
 ratio_run() {
@@ -233,7 +233,7 @@ r2=$(ratio_run)
 lt_assert_eq "$r1" "$r2" "error_ratio with a seed is deterministic"
 fails=$(tr -cd 5 <<<"$r1" | wc -c)
 [ "$fails" -gt 3 ] && [ "$fails" -lt 27 ] || lt_fail "error_ratio 0.4 failed $fails of 30 calls ($r1)"
-lt_assert_eq "$fails $((30 - fails))" "$(stat ward '"\(.by_fault.error_ratio) \(.by_status["200"])"')" "error_ratio counted"
+lt_assert_eq "$fails $((30 - fails))" "$(peer_stat ward '"\(.by_fault.error_ratio) \(.by_status["200"])"')" "error_ratio counted"
 r3=$(ctl ward '{"reset": true}'; ctl ward '{"error_ratio": 0.4, "seed": 43}'
   for i in $(seq 1 30); do post ward /cb "$(ev W-7)" | cut -d' ' -f1 | cut -c1; done | tr -d '\n')
 [ "$r3" != "$r1" ] || lt_fail "another seed failed the same calls"
@@ -244,9 +244,9 @@ ctl ward '{"timeout": true}'
 rc=0
 curl -s -m 1 -o /dev/null -X POST --data-binary "$(ev W-8)" "http://127.0.0.1:${PEER_PORT[ward]}/cb" || rc=$?
 lt_assert_eq 28 "$rc" "curl timed out"
-released() { [ "$(stat ward '"\(.in_flight) \(.open_connections)"')" = "0 0" ]; }
+released() { [ "$(peer_stat ward '"\(.in_flight) \(.open_connections)"')" = "0 0" ]; }
 lt_wait 10 released || lt_fail "the hanging call was not released after the client left"
-lt_assert_eq "0 timeout" "$(view ward /_received | jq -r '.calls[-1] | "\(.status) \(.fault)"')" "timeout recorded"
+lt_assert_eq "0 timeout" "$(peer_view ward /_received | jq -r '.calls[-1] | "\(.status) \(.fault)"')" "timeout recorded"
 # Dropping: the connection closes without an answer.
 ctl ward '{"timeout": false, "drop": true}'
 post ward /cb "$(ev W-9)" >/dev/null
@@ -255,7 +255,7 @@ lt_assert_eq 52 "$(cat "$LT_TMP/rc")" "curl saw an empty reply"
 ctl ward '{"drop": false, "down": true}'
 post ward /cb "$(ev W-10)" >/dev/null
 lt_assert_eq 7 "$(cat "$LT_TMP/rc")" "connection refused while down"
-lt_assert_eq true "$(stat ward .down)" "down in /_stats"
+lt_assert_eq true "$(peer_stat ward .down)" "down in /_stats"
 ctl ward '{"down": false}'
 lt_assert_eq 200 "$(post ward /cb "$(ev W-11)" | cut -d' ' -f1)" "up again on the same port"
 # SIGTERM while a call hangs: the simulator still exits at once, cleanly.
@@ -286,9 +286,9 @@ lt_assert_eq "422 MaHoSo" "${out%% *} $(sed 's/^422 //' <<<"$out" | jq -r .error
 big=$(jq -nc '[range(1001) | {MaHoSo: "P-\(.)", MaTTHC: "2.000908", TrangThaiHoSo: "2"}]')
 lt_assert_eq 413 "$(post parent /v1/dossiers "$big" "${auth[@]}" | cut -d' ' -f1)" "1,001 records"
 lt_assert_eq "P-1:accepted:101 P-1:duplicate:101 P-1:accepted:102-103 P-2:accepted:102-103" \
-  "$(view parent /_records | jq -r '[.records[] | "\(.MaHoSo):\(.result):\(.idempotency_key)"] | join(" ")')" "parent records with their keys"
-lt_assert_eq "3 1" "$(stat parent '"\(.unique) \(.duplicates)"')" "parent de-duplication"
-lt_assert_eq 4 "$(view parent '/_latest?MaHoSo=P-1' | jq -r .record.TrangThaiHoSo)" "parent's latest record"
+  "$(peer_view parent /_records | jq -r '[.records[] | "\(.MaHoSo):\(.result):\(.idempotency_key)"] | join(" ")')" "parent records with their keys"
+lt_assert_eq "3 1" "$(peer_stat parent '"\(.unique) \(.duplicates)"')" "parent de-duplication"
+lt_assert_eq 4 "$(peer_view parent '/_latest?MaHoSo=P-1' | jq -r .record.TrangThaiHoSo)" "parent's latest record"
 peer_stop parent
 
 # ---- 4. the webhook: any JSON, keys and de-duplication ----------------------------
@@ -300,13 +300,13 @@ post hook /notify "$(note H-1)" -H 'Idempotency-Key: n2' >/dev/null
 post hook /notify '{"batch": true}' -H 'Idempotency-Key: n3' >/dev/null
 post hook /notify "$(note H-2)" >/dev/null
 lt_assert_eq "H-1:n1 H-1:n2 null:n3 H-2:null" \
-  "$(view hook /_dedup | jq -r '[.records[] | "\(.MaHoSo):\(.idempotency_key)"] | join(" ")')" "webhook de-duplicated view"
-lt_assert_eq "5 4 1 1" "$(stat hook '"\(.records) \(.unique) \(.duplicates) \(.without_key)"')" "webhook counters"
+  "$(peer_view hook /_dedup | jq -r '[.records[] | "\(.MaHoSo):\(.idempotency_key)"] | join(" ")')" "webhook de-duplicated view"
+lt_assert_eq "5 4 1 1" "$(peer_stat hook '"\(.records) \(.unique) \(.duplicates) \(.without_key)"')" "webhook counters"
 # Bounded: --max-stored 5 keeps five calls, counts the rest.
 for i in 1 2 3; do post hook /notify "$(note H-3)" -H "Idempotency-Key: m$i" >/dev/null; done
-lt_assert_eq "8 5 true" "$(stat hook '"\(.calls) \(.stored_calls) \(.truncated)"')" "the call list is bounded"
-lt_assert_eq "5 true" "$(view hook /_received | jq -r '"\(.calls | length) \(.truncated)"')" "the bounded view says so"
-lt_assert_eq "2 3" "$(view hook '/_received?since=2&limit=3' | jq -r '"\(.calls[0].n - 1) \(.calls | length)"')" "paging"
+lt_assert_eq "8 5 true" "$(peer_stat hook '"\(.calls) \(.stored_calls) \(.truncated)"')" "the call list is bounded"
+lt_assert_eq "5 true" "$(peer_view hook /_received | jq -r '"\(.calls | length) \(.truncated)"')" "the bounded view says so"
+lt_assert_eq "2 3" "$(peer_view hook '/_received?since=2&limit=3' | jq -r '"\(.calls[0].n - 1) \(.calls | length)"')" "paging"
 peer_stop hook
 
 # ---- 5. keep-alive under load ----------------------------------------------------
@@ -315,8 +315,8 @@ out=$("$load" --url "http://127.0.0.1:${PEER_PORT[loadp]}/sync" --shape portal \
   --login "http://127.0.0.1:${PEER_PORT[loadp]}/login" --requests 3000 --concurrency 8 --deadline 120) ||
   lt_fail "lt_simpeer_load failed: $out"
 lt_assert_eq "3000 3000 0" "$(jq -r '"\(.requests) \(.ok) \(.failed)"' <<<"$out")" "load run"
-lt_assert_eq "3001 3000 3000" "$(stat loadp '"\(.calls) \(.records) \(.unique)"')" "the simulator saw every call"
-conns=$(stat loadp .connections)
+lt_assert_eq "3001 3000 3000" "$(peer_stat loadp '"\(.calls) \(.records) \(.unique)"')" "the simulator saw every call"
+conns=$(peer_stat loadp .connections)
 [ "$conns" -le 12 ] || lt_fail "3,000 calls took $conns connections: keep-alive is not working"
 lt_log "load: $(jq -c . <<<"$out"), $conns connections"
 peer_stop loadp
