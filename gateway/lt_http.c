@@ -13,12 +13,14 @@
 #include "lt_ingest.h"
 #include "lt_log.h"
 #include "lt_loop.h"
+#include "lt_read_query.h"
 #include "lt_reader.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,13 +79,15 @@ typedef struct {
     int answer_status;           /* the actor's answer, 0 = none yet */
     char *answer_body;           /* its JSON body */
     bool answer_challenge;       /* a 401: add WWW-Authenticate: Bearer */
+    const char *url;             /* the request's path (MHD's, valid until completion) */
+    bool sent_token;             /* an Authorization header came: a 401 says invalid_token */
 } http_req;
 
 typedef enum MHD_Result (*route_fn)(http_server *srv, struct MHD_Connection *c, http_req *req);
 
 typedef struct {
     const char *method;
-    const char *path;
+    const char *path; /* the whole path; one ending in '/' takes one more segment */
     route_fn fn;
 } route;
 
@@ -178,6 +182,7 @@ static enum MHD_Result call_actor(http_server *srv, struct MHD_Connection *c, ht
     if (!text)
         return MHD_NO;
     int rc = lt_httpcall_send(to, verb, text, req);
+    sodium_memzero(text, strlen(text)); /* a read's params hold the caller's token */
     free(text);
     if (rc < 0)
         return reply_unavailable(c, "too many requests waiting; try again shortly");
@@ -188,7 +193,15 @@ static enum MHD_Result call_actor(http_server *srv, struct MHD_Connection *c, ht
     return MHD_YES;
 }
 
-/* Replies with an actor's answer; 503s keep their Retry-After. */
+/* RFC 6750: a 401 names the scheme, and says invalid_token when a token
+ * came and was refused. */
+static const char *bearer_challenge(const http_req *req)
+{
+    return req->sent_token ? "Bearer error=\"invalid_token\"" : "Bearer";
+}
+
+/* Replies with an actor's answer; 503s keep their Retry-After, 401s get
+ * their challenge. */
 static enum MHD_Result reply_answer(struct MHD_Connection *c, http_req *req)
 {
     char *text = req->answer_body;
@@ -196,7 +209,7 @@ static enum MHD_Result reply_answer(struct MHD_Connection *c, http_req *req)
     bool busy = req->answer_status == MHD_HTTP_SERVICE_UNAVAILABLE;
     if (req->answer_challenge || req->answer_status == MHD_HTTP_UNAUTHORIZED)
         return reply_text(c, (unsigned)req->answer_status, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          "Bearer");
+                          bearer_challenge(req));
     return reply_text(c, (unsigned)req->answer_status, text,
                       busy ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, busy ? RETRY_AFTER_SECS : NULL);
 }
@@ -298,12 +311,13 @@ static enum MHD_Result route_dossiers_post(http_server *srv, struct MHD_Connecti
     if (!push)
         return MHD_NO;
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    req->sent_token = auth != NULL;
     if ((auth && lt_auth_bearer(auth, push->token, sizeof(push->token)) < 0) ||
         (!auth && srv->cfg.auth.required)) {
         lt_ingest_req_destroy(&push);
         char *text = lt_auth_refusal_text(auth ? LT_AUTH_INVALID : LT_AUTH_MISSING);
         return reply_text(c, MHD_HTTP_UNAUTHORIZED, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          "Bearer");
+                          bearer_challenge(req));
     }
     int rc = lt_dossier_decode(req->body ? req->body : "", req->len, &push->records, &push->single,
                                &push->malformed);
@@ -330,12 +344,86 @@ static enum MHD_Result route_dossiers_post(http_server *srv, struct MHD_Connecti
     return MHD_YES;
 }
 
+/* The dossier reads: parameters checked here (400 names the parameter), a
+ * malformed Authorization header refused here (401), and the token passed
+ * on: the reader looks it up, checks the role and scope, and reads. */
+static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                  lt_read_verb verb)
+{
+    if (req->answer_status)
+        return reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    query_args qa = {.n = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);
+    lt_read_query q;
+    char field[80], msg[256];
+    if (qa.overflow)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters",
+                           NULL);
+    if (lt_read_query_parse(verb, qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
+                            sizeof(msg)) < 0)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
+    if (verb == LT_READ_DOSSIER &&
+        lt_read_query_set_code(&q, req->url + strlen("/v1/dossiers/")) < 0)
+        return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such dossier", NULL);
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    char token[LT_TOKEN_MAX] = "";
+    req->sent_token = auth != NULL;
+    if (auth && lt_auth_bearer(auth, token, sizeof(token)) < 0)
+        return reply_text(c, MHD_HTTP_UNAUTHORIZED, lt_auth_refusal_text(LT_AUTH_INVALID),
+                          MHD_HTTP_HEADER_WWW_AUTHENTICATE, bearer_challenge(req));
+    if (srv->draining)
+        return reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return reply_unavailable(c,
+                                 srv->db.known ? srv->db.reason : "database state not yet known");
+    json_t *params = lt_read_query_json(&q, token);
+    sodium_memzero(token, sizeof(token));
+    return call_actor(srv, c, req, srv->reader, lt_read_verb_name(verb), params);
+}
+
+static enum MHD_Result route_dossier(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_DOSSIER);
+}
+
+static enum MHD_Result route_dossiers(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_DOSSIERS);
+}
+
+static enum MHD_Result route_events(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_EVENTS);
+}
+
+static enum MHD_Result route_rejects(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_REJECTS);
+}
+
 static const route routes[] = {
     {"POST", "/v1/dossiers", route_dossiers_post},
     {"GET", "/healthz", route_healthz},
     {"GET", "/readyz", route_readyz},
     {"GET", "/v1/catalog", route_catalog},
+    {"GET", "/v1/dossiers", route_dossiers},
+    {"GET", "/v1/dossiers/", route_dossier},
+    {"GET", "/v1/events", route_events},
+    {"GET", "/v1/rejects", route_rejects},
 };
+
+/* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other
+ * paths match themselves only. */
+static bool route_matches(const route *r, const char *url)
+{
+    size_t n = strlen(r->path);
+    if (n == 0 || r->path[n - 1] != '/')
+        return strcmp(r->path, url) == 0;
+    return strncmp(r->path, url, n) == 0 && url[n] != '\0';
+}
 
 static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *c, const char *method,
                                 const char *url, http_req *req)
@@ -343,7 +431,7 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *c, cons
     bool path_known = false;
     char allow[64] = "";
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, url) != 0)
+        if (!route_matches(&routes[i], url))
             continue;
         path_known = true;
         if (strcmp(routes[i].method, method) == 0 ||
@@ -425,6 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  (long long)srv->cfg.http.max_body);
         return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL);
     }
+    req->url = url;
     return dispatch(srv, c, method, url, req);
 }
 

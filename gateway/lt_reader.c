@@ -8,13 +8,16 @@
  * measurement asks for them (the DEALER in lt_httpcall spreads requests). */
 #include "lt_reader.h"
 #include "lt_actor.h"
+#include "lt_auth.h"
+#include "lt_dossier_read.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_pgconn.h"
 #include "lt_procedure.h"
+#include "lt_read_query.h"
 
-#include <errno.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +27,6 @@
 #define MAX_FRAME        64 /* bytes of a routing id or request id */
 
 /* ---- parameters (pure) ---------------------------------------------------- */
-
-/* A whole decimal number in [min, max]; no sign, no spaces, no leftovers. */
-static bool parse_num(const char *s, int64_t min, int64_t max, int64_t *ret)
-{
-    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s))
-        return false;
-    errno = 0;
-    long long v = strtoll(s, NULL, 10);
-    if (errno || v < min || v > max)
-        return false;
-    *ret = v;
-    return true;
-}
 
 int lt_catalog_query_parse(const char *const *keys, const char *const *values, size_t n,
                            lt_catalog_query *ret, char *field, size_t fcap, char *msg, size_t mcap)
@@ -61,14 +51,14 @@ int lt_catalog_query_parse(const char *const *keys, const char *const *values, s
         int64_t num = 0;
         switch (which) {
         case 0:
-            if (!parse_num(v, 0, INT64_MAX, &num)) {
+            if (!lt_read_parse_count(v, 0, INT64_MAX, &num)) {
                 snprintf(msg, mcap, "since: expected a catalog version (a whole number >= 0)");
                 return -1;
             }
             q.since = num;
             break;
         case 1:
-            if (!parse_num(v, 0, 3, &num)) {
+            if (!lt_read_parse_count(v, 0, 3, &num)) {
                 snprintf(msg, mcap,
                          "level: expected 0 (ministry), 1 (province), 2 (district) or 3 "
                          "(commune)");
@@ -77,7 +67,7 @@ int lt_catalog_query_parse(const char *const *keys, const char *const *values, s
             q.level = (int)num;
             break;
         case 2:
-            if (!parse_num(v, 1, LT_CATALOG_MAX_LIMIT, &num)) {
+            if (!lt_read_parse_count(v, 1, LT_CATALOG_MAX_LIMIT, &num)) {
                 snprintf(msg, mcap, "limit: expected a page size from 1 to %d",
                          LT_CATALOG_MAX_LIMIT);
                 return -1;
@@ -122,8 +112,13 @@ int lt_catalog_query_from_json(const json_t *j, lt_catalog_query *ret)
 typedef struct {
     char route[MAX_FRAME]; /* the DEALER's routing id */
     size_t route_len;
-    char id[MAX_FRAME]; /* the caller's request id */
-    lt_catalog_query q; /* the only verb today */
+    char id[MAX_FRAME];       /* the caller's request id */
+    bool catalog;             /* the catalog verb (public: no token, one query) */
+    lt_catalog_query cq;      /* its parameters */
+    lt_read_query rq;         /* a dossier read's parameters */
+    char token[LT_TOKEN_MAX]; /* the caller's bearer token, "" = none; wiped once checked */
+    bool authed;              /* the token step is done and who is the caller */
+    lt_principal who;
 } request;
 
 typedef struct {
@@ -136,7 +131,6 @@ typedef struct {
     size_t head, count;
     bool running; /* queue[head] is being queried */
 } reader;
-
 static void answer(reader *self, const request *r, int status, const char *body)
 {
     char st[8];
@@ -227,6 +221,28 @@ out:
     return text;
 }
 
+static const char *verb_of(const request *r)
+{
+    return r->catalog ? "catalog" : lt_read_verb_name(r->rq.verb);
+}
+
+static void answer_text(reader *self, const request *r, int status, char *text)
+{
+    if (text)
+        answer(self, r, status, text);
+    else
+        answer_error(self, r, 500, "internal", "out of memory");
+    free(text);
+}
+
+/* The head request is answered: the next one may go. */
+static void pop(reader *self)
+{
+    sodium_memzero(self->queue[self->head].token, LT_TOKEN_MAX);
+    self->head = (self->head + 1) % LT_READER_MAX_QUEUE;
+    self->count--;
+}
+
 static void run_next(reader *self);
 
 static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
@@ -234,24 +250,91 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     (void)pg;
     reader *self = arg;
     request *req = &self->queue[self->head];
+    self->running = false;
     if (!r) {
         answer_error(self, req, 503, "not_ready", err ? err : "database unavailable");
     } else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        LT_WARN("reader: catalog query failed: %s", PQresultErrorMessage(r));
-        answer_error(self, req, 500, "internal", "the catalog could not be read");
+        LT_WARN("reader: %s query failed: %s", verb_of(req), PQresultErrorMessage(r));
+        answer_error(self, req, 500, "internal", "the database could not be read");
+    } else if (req->catalog) {
+        answer_text(self, req, 200, catalog_body(r, &req->cq));
+    } else if (!req->authed) {
+        /* The token step: the same request goes on to its read. */
+        lt_auth_rc rc = lt_auth_match(req->token, r, &req->who);
+        sodium_memzero(req->token, sizeof(req->token));
+        PQclear(r);
+        if (rc == LT_AUTH_OK) {
+            req->authed = true;
+            run_next(self);
+            return;
+        }
+        answer_text(self, req, 401, lt_auth_refusal_text(rc));
+        r = NULL;
     } else {
-        char *body = catalog_body(r, &req->q);
-        if (body)
-            answer(self, req, 200, body);
-        else
-            answer_error(self, req, 500, "internal", "out of memory");
-        free(body);
+        int status = 0;
+        char *body = NULL;
+        if (lt_dossier_read_answer(&req->rq, &req->who, r, &status, &body) == 0) {
+            answer_text(self, req, status, body);
+        } else {
+            LT_WARN("reader: %s: a stored value could not be read", verb_of(req));
+            answer_error(self, req, 500, "internal", "the stored data could not be read");
+        }
     }
     PQclear(r);
-    self->running = false;
-    self->head = (self->head + 1) % LT_READER_MAX_QUEUE;
-    self->count--;
+    pop(self);
     run_next(self);
+}
+
+/* Starts the head request's next step. Returns 1 when a query went out, 0
+ * when the request was answered without one, -1 when the connection would
+ * not take the query (busy, or lost: the state callback answers then). */
+static int start_step(reader *self, request *req)
+{
+    if (req->catalog) {
+        char since[24], level[8], limit[24];
+        snprintf(since, sizeof(since), "%" PRId64, req->cq.since);
+        snprintf(level, sizeof(level), "%d", req->cq.level);
+        snprintf(limit, sizeof(limit), "%" PRId64, req->cq.limit);
+        const char *p[4] = {since, level, req->cq.after, limit};
+        return lt_pgconn_query(self->pg, catalog_sql, 4, p, QUERY_TIMEOUT_MS, on_result, self) < 0
+                   ? -1
+                   : 1;
+    }
+    if (!req->authed && !req->token[0]) {
+        if (self->cfg.auth.required) {
+            answer_text(self, req, 401, lt_auth_refusal_text(LT_AUTH_MISSING));
+            return 0;
+        }
+        /* Loopback development: no token, no limits. */
+        req->who = (lt_principal){.role = LT_ROLE_NONE};
+        req->authed = true;
+    }
+    if (!req->authed) {
+        const char *tokens[1] = {req->token};
+        char *prefixes = lt_auth_prefix_array(tokens, 1);
+        if (!prefixes) {
+            answer_error(self, req, 500, "internal", "out of memory");
+            return 0;
+        }
+        const char *p[1] = {prefixes};
+        int rc =
+            lt_pgconn_query(self->pg, LT_AUTH_LOOKUP_SQL, 1, p, QUERY_TIMEOUT_MS, on_result, self);
+        free(prefixes);
+        return rc < 0 ? -1 : 1;
+    }
+    if (!lt_dossier_read_allowed(req->rq.verb, req->who.role)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "a %s token may not read %s", lt_auth_role_name(req->who.role),
+                 lt_read_verb_name(req->rq.verb));
+        answer_error(self, req, 403, "forbidden", msg);
+        return 0;
+    }
+    lt_read_stmt st;
+    lt_dossier_read_stmt(&req->rq, &req->who, &st);
+    return lt_pgconn_query(self->pg, st.sql, st.nparams, st.params, QUERY_TIMEOUT_MS, on_result,
+                           self) < 0
+               ? -1
+               : 1;
 }
 
 static void run_next(reader *self)
@@ -260,17 +343,16 @@ static void run_next(reader *self)
         request *req = &self->queue[self->head];
         if (!lt_pgconn_up(self->pg)) {
             answer_error(self, req, 503, "not_ready", lt_pgconn_reason(self->pg));
-            self->head = (self->head + 1) % LT_READER_MAX_QUEUE;
-            self->count--;
+            pop(self);
             continue;
         }
-        char since[24], level[8], limit[24];
-        snprintf(since, sizeof(since), "%" PRId64, req->q.since);
-        snprintf(level, sizeof(level), "%d", req->q.level);
-        snprintf(limit, sizeof(limit), "%" PRId64, req->q.limit);
-        const char *p[4] = {since, level, req->q.after, limit};
-        if (lt_pgconn_query(self->pg, catalog_sql, 4, p, QUERY_TIMEOUT_MS, on_result, self) < 0)
+        int rc = start_step(self, req);
+        if (rc < 0)
             return; /* busy; or lost, and the state callback answers the queue */
+        if (rc == 0) {
+            pop(self);
+            continue;
+        }
         self->running = true;
     }
 }
@@ -310,13 +392,20 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
     char *params = more ? lt_msg_recv_str(sock, &more) : NULL;
     lt_msg_drain(sock);
     json_t *j = params ? json_loads(params, 0, NULL) : NULL;
+    if (params)
+        sodium_memzero(params, strlen(params)); /* it may hold a token */
     free(params);
-    int ok = j && strcmp(verb, "catalog") == 0 && lt_catalog_query_from_json(j, &req.q) == 0;
+    lt_read_verb rv;
+    req.catalog = strcmp(verb, "catalog") == 0;
+    bool ok = j && (req.catalog ? lt_catalog_query_from_json(j, &req.cq) == 0
+                                : lt_read_verb_parse(verb, &rv) == 0 &&
+                                      lt_read_query_from_json(rv, j, &req.rq, req.token,
+                                                              sizeof(req.token)) == 0);
     json_decref(j);
     if (!ok) {
         answer_error(self, &req, 500, "internal", "malformed request to the reader");
     } else if (self->count == LT_READER_MAX_QUEUE) {
-        answer_error(self, &req, 503, "busy", "too many catalog requests waiting; try again");
+        answer_error(self, &req, 503, "busy", "too many read requests waiting; try again");
     } else {
         self->queue[(self->head + self->count) % LT_READER_MAX_QUEUE] = req;
         self->count++;

@@ -6,7 +6,12 @@
  * lt_httpcall's: [id, verb, JSON params] in, [id, status, JSON body] out.
  *
  * Verbs: "catalog" — GET /v1/catalog, params as lt_catalog_query_json
- * writes them. */
+ * writes them (public: no token); "dossier", "dossiers", "events",
+ * "rejects" — the dossier reads, params as lt_read_query_json writes them,
+ * the caller's bearer token among them. For those the reader first runs
+ * LT_AUTH_LOOKUP_SQL (401 for a missing token when auth.required, or for an
+ * unknown, wrong or revoked one; no cache, so a revocation counts at the
+ * next call), then lt_dossier_read's role check (403) and statement. */
 #ifndef LT_READER_H
 #define LT_READER_H
 

@@ -21,6 +21,7 @@
 #include "lt_actor.h"
 #include "lt_bus.h"
 #include "lt_log.h"
+#include "lt_mask.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -184,7 +185,7 @@ int lt_replay_scope_of(const lt_principal *who, lt_replay_scope *ret, char *err,
     case LT_ROLE_OPERATOR:
         break;
     case LT_ROLE_READER:
-        sc.strip = true;
+        sc.mask = true;
         break;
     case LT_ROLE_NONE:
     default:
@@ -226,13 +227,16 @@ static void free_slot(replay_slot *s)
     sodium_memzero(s, sizeof(*s));
 }
 
-/* The JSON an event is sent with: as on PUB for a stripped scope, else the
- * stored record whole (compact, like PUB's). NULL when out of memory. */
+/* The JSON an event is sent with: the stored record whole (compact, like
+ * PUB's), its personal data masked for a reader exactly as GET /v1/events
+ * masks it (catalog records hold none). NULL when out of memory. */
 static char *event_text(const replay_slot *s, const char *kind, const char *record)
 {
-    if (s->scope.strip)
-        return lt_bus_event_text(kind, record);
     json_t *j = json_loads(record, 0, NULL);
+    if (j && s->scope.mask && strcmp(kind, "catalog") != 0 && lt_mask_json(j) < 0) {
+        json_decref(j);
+        return NULL;
+    }
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;

@@ -62,12 +62,12 @@ typedef enum {
 
 typedef struct lt_replay_scope {
     lt_replay_scope_kind kind;
-    bool strip; /* dossier records lose their personal fields (lt_bus_event_text) */
+    bool mask; /* dossier records have their personal data masked (lt_mask_json), as over HTTP */
     char unit[LT_AUTH_MAX_UNIT]; /* the unit for UNIT and SUBTREE, "" otherwise */
 } lt_replay_scope;
 
 /* The scope of a checked credential: ward → its unit, parent → its subtree,
- * operator → all, reader → all stripped. Returns 0, or -1 with the refusal
+ * operator → all, reader → all masked. Returns 0, or -1 with the refusal
  * in err (a unit-scoped credential without a unit). Pure. */
 int lt_replay_scope_of(const lt_principal *who, lt_replay_scope *ret, char *err, size_t cap)
     __attribute__((warn_unused_result));

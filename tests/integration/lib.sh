@@ -202,3 +202,91 @@ status_is() { [ "$(lt_status "$1" "$2")" = "$3" ]; }
 
 # Whether any process still runs with ARG in its command line.
 lt_no_process_with() { ! pgrep -f -- "$1" >/dev/null; }
+
+# ---- ingest fixtures ---------------------------------------------------------
+# lt_ingest_fixture: on $LT_PG_URL (exported as LIENTHONG_DATABASE_URL),
+# migrates, imports the example three-tier unit tree (UNITS_FILE overrides
+# it) and syncs a small catalog: 2.000908 and 1.003560.000.00.00.H56 and
+# 1.001612.000.00.00.H56 (commune level), 1.001193 (district level), all
+# published, and 1.009999 abolished. Sets LT_PARENT_TOKEN (district 244,
+# agency 000.00.06.H56, role parent) and LT_OPERATOR_TOKEN.
+lt_ingest_fixture() {
+  export LIENTHONG_DATABASE_URL=$LT_PG_URL
+  "$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
+  "$LIENTHONG_BIN" units import "${UNITS_FILE:-$LT_SOURCE_DIR/deploy/units/example-3tier.json}" \
+    >/dev/null || lt_fail "units import"
+  cat >"$LT_TMP/fixture-catalog.json" <<'JSON'
+[
+ {"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.001193", "TENTTHC": "Đăng ký khai sinh", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "2"}]},
+ {"MATTHC": "1.003560.000.00.00.H56", "TENTTHC": "Đăng ký kết hôn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.001612.000.00.00.H56", "TENTTHC": "Chứng thực chữ ký", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
+ {"MATTHC": "1.009999", "TENTTHC": "Thủ tục đã bãi bỏ", "TRANGTHAI": "0", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}
+]
+JSON
+  "$LIENTHONG_BIN" catalog sync --file "$LT_TMP/fixture-catalog.json" >/dev/null 2>&1 ||
+    lt_fail "catalog sync"
+  LT_PARENT_TOKEN=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
+  LT_OPERATOR_TOKEN=$("$LIENTHONG_BIN" token create --role operator | tail -n 1)
+}
+
+# lt_acks_stored ACK_LOG: checks that every "MaHoSo sequence" line of an
+# lt_push ack log names a stored event of that dossier exactly once, and
+# that the event sequence has no gap.
+lt_acks_stored() {
+  psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 <<SQL >"$LT_TMP/acks-check.txt" || lt_fail "ack check query"
+CREATE TEMP TABLE acks (code text, seq bigint);
+\copy acks FROM '$1' WITH (FORMAT text, DELIMITER ' ')
+SELECT 'missing', count(*) FROM acks a
+  WHERE (SELECT count(*) FROM dossier_events e WHERE e.seq = a.seq AND e.dossier_code = a.code) <> 1;
+SELECT 'acked_twice', count(*) FROM (SELECT seq FROM acks GROUP BY seq HAVING count(*) > 1) x;
+SELECT 'gap', (SELECT max(seq) FROM dossier_events) - (SELECT count(*) FROM dossier_events);
+SELECT 'counter', (SELECT last_seq FROM event_counter) - (SELECT max(seq) FROM dossier_events);
+SQL
+  local check
+  for check in missing acked_twice gap counter; do
+    lt_assert_eq "$check|0" "$(grep "^$check|" "$LT_TMP/acks-check.txt")" "acknowledged records: $check"
+  done
+}
+
+# ---- answers held to the contract ----------------------------------------------
+# lt_http_save NAME PATH [curl args]: lt_http that also keeps the answer. When
+# LT_ANSWERS_DIR is set, writes {method, path, status, headers, body} there
+# (one file per call, named in call order) for lt_answers_check; the body is
+# kept as the text that came, so a body that is not JSON is caught too. The
+# response headers stay in $LT_TMP/headers (lower-case names) for the caller.
+lt_http_save() {
+  local name=$1 path=$2; shift 2
+  local out status method file
+  out=$(curl -s -m 10 -o "$LT_TMP/body" -D "$LT_TMP/headers.raw" -w '%{http_code} %{method}' \
+    "$@" "$(lt_url "$name" "$path")") || true
+  status=${out%% *} method=${out#* }
+  tr -d '\r' <"$LT_TMP/headers.raw" | sed -n 's/^\([^:]*\):[[:space:]]*\(.*\)$/\L\1\E: \2/p' \
+    >"$LT_TMP/headers"
+  if [ -n "${LT_ANSWERS_DIR:-}" ]; then
+    mkdir -p "$LT_ANSWERS_DIR"
+    # Called in $(...) subshells: a counter would not survive, the clock does.
+    file="$LT_ANSWERS_DIR/$(date +%s%N)-$BASHPID.json"
+    jq -n --arg method "$method" --arg path "$path" --argjson status "${status:-0}" \
+      --rawfile body "$LT_TMP/body" --rawfile headers "$LT_TMP/headers" \
+      '{method: $method, path: $path, status: $status, body: $body,
+        headers: ([$headers | split("\n")[] | select(contains(": "))
+                   | {key: .[: index(": ")], value: .[index(": ") + 2:]}] | from_entries)}' \
+      >"$file" || lt_fail "cannot save the answer to $method $path"
+  fi
+  echo "$status $(cat "$LT_TMP/body" 2>/dev/null)"
+}
+
+# lt_answers_check: validates every answer saved in LT_ANSWERS_DIR against
+# schemas/openapi.yaml (tests/schema/validate-answers.js: the operation of
+# its path and method, the response of its status, required headers, the
+# body's schema). Fails the test naming each file and error; an answer the
+# contract does not describe fails too, and so does an empty directory.
+lt_answers_check() {
+  [ -n "${LT_ANSWERS_DIR:-}" ] || lt_fail "lt_answers_check: LT_ANSWERS_DIR is not set"
+  # shellcheck source=../schema/modules.sh
+  source "$LT_SOURCE_DIR/tests/schema/modules.sh"
+  lt_schema_modules || lt_fail "the schema tools (tests/schema/node_modules) cannot be installed"
+  node "$LT_SOURCE_DIR/tests/schema/validate-answers.js" "$LT_SOURCE_DIR/schemas/openapi.yaml" \
+    "$LT_ANSWERS_DIR" >&2 || lt_fail "answers that schemas/openapi.yaml does not describe (above)"
+}

@@ -8,29 +8,18 @@
 source "$(dirname "$0")/lib.sh"
 
 EX=$LT_SOURCE_DIR/schemas/examples
+# Every answer is kept and held to schemas/openapi.yaml at the end.
+export LT_ANSWERS_DIR=$LT_TMP/answers
 lt_pg_start pg
-export LIENTHONG_DATABASE_URL=$LT_PG_URL
-"$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
 # The example tree, with ward 08872 on vendor-b (08869 is on vendor-a).
 jq 'map(if .code == "08872" then .dialect = "vendor-b" else . end)' \
   "$LT_SOURCE_DIR/deploy/units/example-3tier.json" >"$LT_TMP/units.json"
-"$LIENTHONG_BIN" units import "$LT_TMP/units.json" >/dev/null || lt_fail "units import"
-cat >"$LT_TMP/catalog.json" <<'EOF'
-[
- {"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.001193", "TENTTHC": "Đăng ký khai sinh", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "2"}]},
- {"MATTHC": "1.003560.000.00.00.H56", "TENTTHC": "Đăng ký kết hôn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.001612.000.00.00.H56", "TENTTHC": "Chứng thực chữ ký", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.009999", "TENTTHC": "Thủ tục đã bãi bỏ", "TRANGTHAI": "0", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}
-]
-EOF
-"$LIENTHONG_BIN" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>&1 || lt_fail "catalog sync"
-
-parent=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
+UNITS_FILE=$LT_TMP/units.json lt_ingest_fixture
+parent=$LT_PARENT_TOKEN
 ward=$("$LIENTHONG_BIN" token create --unit 08707 --role ward | tail -n 1)
 ward_a=$("$LIENTHONG_BIN" token create --unit 08869 --role ward | tail -n 1)
 ward_b=$("$LIENTHONG_BIN" token create --unit 08872 --role ward | tail -n 1)
-operator=$("$LIENTHONG_BIN" token create --role operator | tail -n 1)
+operator=$LT_OPERATOR_TOKEN
 
 lt_gw_start gw
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
@@ -38,7 +27,7 @@ lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 # push TOKEN FILE [curl args]: "STATUS BODY" of POST /v1/dossiers.
 push() {
   local token=$1 file=$2; shift 2
-  lt_http gw /v1/dossiers -X POST -H 'Content-Type: application/json' \
+  lt_http_save gw /v1/dossiers -X POST -H 'Content-Type: application/json' \
     ${token:+-H "Authorization: Bearer $token"} --data-binary "@$file" "$@"
 }
 body_of() { cut -d' ' -f2- <<<"$1"; }
@@ -122,7 +111,7 @@ out=$(push "$ward" "$LT_TMP/own.json")
 expect "revoked token" 401 '.error.code' unauthorized "$out"
 
 # ---- whole-request refusals ---------------------------------------------------
-out=$(lt_http gw /v1/dossiers -X POST -H 'Content-Type: text/plain' -H "Authorization: Bearer $parent" --data-binary "@$rec")
+out=$(lt_http_save gw /v1/dossiers -X POST -H 'Content-Type: text/plain' -H "Authorization: Bearer $parent" --data-binary "@$rec")
 expect "wrong media type" 415 '.error.code' unsupported_media_type "$out"
 printf '{"MaHoSo": ' >"$LT_TMP/cut.json"
 out=$(push "$parent" "$LT_TMP/cut.json")
@@ -149,7 +138,7 @@ lt_gw_start open LIENTHONG_AUTH_REQUIRED=false
 lt_wait 30 status_is open /readyz 200 || lt_fail "gateway open not ready"
 n=0
 while read -r file field; do
-  out=$(lt_http open /v1/dossiers -X POST -H 'Content-Type: application/json' --data-binary "@$EX/invalid/$file")
+  out=$(lt_http_save open /v1/dossiers -X POST -H 'Content-Type: application/json' --data-binary "@$EX/invalid/$file")
   st=$(status_of "$out")
   got=$(body_of "$out" | jq -r '.results[0].field // .error.code')
   [ "$st" = 422 ] || [ "$st" = 400 ] || lt_fail "$file: status $st ($out)"
@@ -186,4 +175,5 @@ lt_gw_stop open
 for pii in "Nguyễn Thị Ánh" "001088012345" "0912345678"; do
   if grep -q "$pii" "$LT_TMP/gw.log" "$LT_TMP/open.log"; then lt_fail "personal data in the log: $pii"; fi
 done
+lt_answers_check
 lt_log "ok"

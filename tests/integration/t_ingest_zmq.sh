@@ -9,18 +9,8 @@ source "$(dirname "$0")/lib.sh"
 EX=$LT_SOURCE_DIR/schemas/examples
 ZMQREQ=${LT_ZMQREQ:?LT_ZMQREQ must name the lt_zmqreq tool}
 lt_pg_start pg
-export LIENTHONG_DATABASE_URL=$LT_PG_URL
-"$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
-"$LIENTHONG_BIN" units import "$LT_SOURCE_DIR/deploy/units/example-3tier.json" >/dev/null || lt_fail "units"
-cat >"$LT_TMP/catalog.json" <<'EOF'
-[
- {"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.003560.000.00.00.H56", "TENTTHC": "Đăng ký kết hôn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]},
- {"MATTHC": "1.001193", "TENTTHC": "Đăng ký khai sinh", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "2"}]}
-]
-EOF
-"$LIENTHONG_BIN" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>&1 || lt_fail "catalog sync"
-parent=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
+lt_ingest_fixture
+parent=$LT_PARENT_TOKEN
 ward_a=$("$LIENTHONG_BIN" token create --unit 08869 --role ward | tail -n 1)
 
 lt_gw_start gw

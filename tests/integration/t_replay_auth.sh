@@ -85,7 +85,7 @@ lt_assert_eq '4 $END:5' "$(seqs gw catalog.)" "catalog without a token"
 lt_assert_eq '4 $END:5' "$(seqs gw catalog. "lt_0000000000_not-a-token")" \
   "catalog with a token that is not read"
 
-# ---- whole records for ward, parent and operator; stripped for reader -------
+# ---- whole records for ward, parent and operator; masked for reader --------
 lt_log "records"
 out=$(replay gw dossier.08707. "$ward")
 lt_assert_eq "$CCCD|Nguyen Van A|0912345678" \

@@ -8,15 +8,9 @@ source "$(dirname "$0")/lib.sh"
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
 ZMQCAT=${LT_ZMQCAT:?LT_ZMQCAT must name the lt_zmqcat tool}
 lt_pg_start pg
-export LIENTHONG_DATABASE_URL=$LT_PG_URL
-"$LIENTHONG_BIN" migrate >/dev/null 2>&1 || lt_fail "migrate"
-"$LIENTHONG_BIN" units import "$LT_SOURCE_DIR/deploy/units/example-3tier.json" >/dev/null || lt_fail "units"
-cat >"$LT_TMP/catalog.json" <<'EOF'
-[{"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}]
-EOF
-"$LIENTHONG_BIN" catalog sync --file "$LT_TMP/catalog.json" >/dev/null 2>&1 || lt_fail "catalog sync"
-token=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
-operator=$("$LIENTHONG_BIN" token create --role operator | tail -n 1)
+lt_ingest_fixture
+token=$LT_PARENT_TOKEN
+operator=$LT_OPERATOR_TOKEN
 lt_gw_start gw
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 

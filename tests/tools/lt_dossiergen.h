@@ -11,9 +11,12 @@
  * The dossier code {agency}-{yyMMdd}-{NNNNNNN} depends only on (run id, i):
  * codes are numbered L = run_id * 100,000 + i over ten years of days
  * (2016-01-01 .. 2025-12-28) times 10,000,000 numbers a day, so runs whose
- * ids differ by more than count / 100,000 never share a code; lt_push's
- * default run id is the start time in seconds, hence runs pushing fewer than
- * 100,000 records a second never collide (the numbering wraps after ~4 days).
+ * ids differ by more than count / 100,000 never share a code (run ids 1, 2,
+ * 3... are apart enough for runs under 100,000 records). lt_push's default
+ * run id is the start time in seconds: runs one after the other never
+ * collide when they push under 100,000 records a second and start in
+ * different seconds; scripts give run ids. The numbering wraps after
+ * 365,000 run ids (~4.2 days of seconds).
  *
  * Records are written as compact JSON text straight into a buffer (no
  * jansson on the sender's hot path: at tens of thousands of records a

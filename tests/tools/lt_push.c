@@ -161,8 +161,7 @@ typedef struct sender {
     unsigned idx;        /* 0..senders-1 */
     sender_state state;  /* what it does now */
     int64_t due_ns;      /* S_WAIT: when to send (retry pause, rate) */
-    bool resend;         /* S_WAIT: send the body when due (a retry, or held by --rate) */
-    bool is_retry;       /* that send is a retry (counted as one) */
+    bool resend;         /* S_WAIT: resend the body when due (--retry) */
     int64_t sent_ns;     /* S_INFLIGHT: when the request left */
     item *items;         /* the request's records (batch slots) */
     size_t n_items;      /* how many are used */
@@ -400,7 +399,6 @@ static void after_failure(push *p, sender *s, bool retryable, int64_t now)
             pause_ms = (s->retry_after < RETRY_AFTER_MAX ? s->retry_after : RETRY_AFTER_MAX) * 1000;
         s->state = S_WAIT;
         s->resend = true;
-        s->is_retry = true;
         s->due_ns = now + (int64_t)pause_ms * 1000000;
         return;
     }
@@ -635,13 +633,21 @@ static int dispatch(push *p, int64_t now)
             if (s->resend) {
                 s->resend = false;
                 send = true;
-                if (s->is_retry)
-                    p->st.retries++;
+                p->st.retries++;
             } else {
                 s->state = S_IDLE;
             }
         }
         if (s->state == S_IDLE) {
+            /* --rate: a request leaves only once its slot has come, and
+             * takes its records then (booking slots ahead would send after
+             * --seconds and measure a queue of our own making). */
+            if (p->o.rate > 0 && p->slot_ns > (double)now) {
+                s->state = S_WAIT;
+                s->due_ns = (int64_t)p->slot_ns;
+                s->resend = false;
+                continue;
+            }
             int rc = fill_request(p, s, now);
             if (rc < 0)
                 return -1;
@@ -652,15 +658,7 @@ static int dispatch(push *p, int64_t now)
             if (p->o.rate > 0) {
                 if (p->slot_ns < (double)now - 1e8)
                     p->slot_ns = (double)now - 1e8; /* at most 0.1 s of catch-up burst */
-                int64_t at = (int64_t)p->slot_ns;
                 p->slot_ns += (double)s->n_items / p->o.rate * 1e9;
-                if (at > now) {
-                    s->state = S_WAIT;
-                    s->due_ns = at;
-                    s->resend = true;
-                    s->is_retry = false;
-                    continue;
-                }
             }
             send = true;
         }
@@ -690,6 +688,8 @@ static long wait_ms(const push *p, int64_t now)
     int64_t next = now + 100000000;
     for (unsigned k = 0; k < p->o.senders; k++) {
         const sender *s = &p->s[k];
+        if (s->state == S_IDLE)
+            return 0; /* its answer just came: the next request leaves now */
         if (s->state == S_WAIT && s->due_ns < next)
             next = s->due_ns;
         if (p->o.zmq && s->state == S_INFLIGHT && s->sent_ns + p->o.timeout_ms * 1000000 < next)
@@ -1041,8 +1041,8 @@ static int parse_args(int argc, char **argv, opts *o)
         return -1;
     }
     if (!run_id_set) {
-        /* Wall-clock seconds: two runs a second or more apart get disjoint
-         * codes (lt_dossiergen.h). */
+        /* Wall-clock seconds: runs started in different seconds get
+         * disjoint codes (lt_dossiergen.h). */
         o->run_id = (uint64_t)time(NULL);
     }
     if (!o->deadline)

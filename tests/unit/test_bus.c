@@ -119,7 +119,7 @@ static void test_scope_of(void **state)
     assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
     assert_int_equal(sc.kind, LT_REPLAY_SCOPE_UNIT);
     assert_string_equal(sc.unit, "00001");
-    assert_false(sc.strip);
+    assert_false(sc.mask);
     who.role = LT_ROLE_PARENT;
     assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
     assert_int_equal(sc.kind, LT_REPLAY_SCOPE_SUBTREE);
@@ -128,11 +128,11 @@ static void test_scope_of(void **state)
     who.role = LT_ROLE_OPERATOR;
     assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
     assert_int_equal(sc.kind, LT_REPLAY_SCOPE_ALL);
-    assert_false(sc.strip);
+    assert_false(sc.mask);
     who.role = LT_ROLE_READER;
     assert_int_equal(lt_replay_scope_of(&who, &sc, err, sizeof(err)), 0);
     assert_int_equal(sc.kind, LT_REPLAY_SCOPE_ALL);
-    assert_true(sc.strip);
+    assert_true(sc.mask);
     /* A unit-scoped credential without its unit sees nothing. */
     who.role = LT_ROLE_WARD;
     who.unit[0] = '\0';

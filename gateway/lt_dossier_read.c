@@ -1,0 +1,411 @@
+/* lt_dossier_read: statements and answers of the dossier reads (see
+ * lt_dossier_read.h).
+ *
+ * Why the scope is SQL and not C: a parent office's subtree is a recursive
+ * walk of units, and a page must be cut after the scope filter, not before;
+ * so every scoped statement starts with the same CTE over $1 (the caller's
+ * role) and $2 (its unit), and the database does the filtering in the same
+ * snapshot as the page. Each read is one statement: a page and the numbers
+ * that come with it (the last sequence, whether the unit was allowed) can
+ * never disagree.
+ *
+ * Pages are cut with one row more than the limit: when it comes, `next` is
+ * the last key of the page; otherwise `next` is null and the caller is up to
+ * date. Times leave as PostgreSQL's JSON writes them, ISO 8601 with the
+ * offset (RFC 3339, what OpenAPI's date-time means), whatever DateStyle is. */
+#include "lt_dossier_read.h"
+#include "lt_mask.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The units the caller's role confines it to: none for roles that see
+ * everything (operator, reader, none), its unit for ward, its unit and every
+ * unit below it for parent. UNION (not UNION ALL) stops at a cycle. $1 is the
+ * role's name, $2 its unit. */
+#define SCOPE_CTE                                                                                  \
+    "WITH RECURSIVE scope(code) AS ("                                                              \
+    " SELECT $2::text WHERE $1::text IN ('ward', 'parent')"                                        \
+    " UNION SELECT u.code FROM units u JOIN scope s ON u.parent = s.code"                          \
+    "  WHERE $1::text = 'parent')"
+#define SEES_ALL "$1::text NOT IN ('ward', 'parent')"
+/* Dossier d is the caller's to read. */
+#define DOSSIER_IN_SCOPE                                                                           \
+    "(" SEES_ALL " OR d.receiving_unit IN (SELECT code FROM scope)"                                \
+    " OR d.competent_unit IN (SELECT code FROM scope))"
+
+/* One dossier: $3 its code. The outbox is reached through the dossier's
+ * event sequences, which its (event_seq, destination) key indexes. */
+static const char dossier_sql[] = SCOPE_CTE
+    " SELECT d.record::text, d.receiving_unit, d.competent_unit, d.processing_unit,"
+    " (SELECT coalesce(json_agg(json_build_object('sequence', e.seq, 'status', e.status::text,"
+    "   'topic', e.topic, 'at', e.created_at) ORDER BY e.seq), '[]')"
+    "  FROM dossier_events e WHERE e.dossier_code = d.code)::text,"
+    " (SELECT coalesce(json_agg(json_build_object('sequence', o.event_seq,"
+    "   'destination', o.destination, 'state', o.state, 'attempts', o.attempts,"
+    "   'last_status', o.last_status, 'last_error', o.last_error,"
+    "   'next_attempt_at', o.next_attempt_at, 'delivered_at', o.delivered_at)"
+    "   ORDER BY o.event_seq, o.destination), '[]')"
+    "  FROM outbox o WHERE o.dossier_code = d.code"
+    "  AND o.event_seq IN (SELECT e.seq FROM dossier_events e WHERE e.dossier_code = d.code))::text"
+    " FROM dossiers d WHERE d.code = $3::text AND " DOSSIER_IN_SCOPE;
+
+/* Reconciliation lists carry no record: these are their columns (after the
+ * "allowed" flag that always comes first), read from p. */
+#define LIST_COLS                                                                                  \
+    "d.code, d.status, d.procedure_code, d.receiving_unit, d.competent_unit, d.processing_unit,"   \
+    " d.last_seq, d.updated_at, d.content_hash"
+#define LIST_OUT                                                                                   \
+    " p.code, p.status::text, p.procedure_code, p.receiving_unit, p.competent_unit,"               \
+    " p.processing_unit, p.last_seq, to_json(p.updated_at) #>> '{}',"                              \
+    " encode(p.content_hash, 'hex')"
+
+/* Every dossier (an operator or reader without `unit`), by the last_seq
+ * index: $1 status (0 = any), $2 since, $3 limit. */
+static const char dossiers_all_sql[] =
+    "SELECT true," LIST_OUT " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT " LIST_COLS
+    " FROM dossiers d WHERE d.last_seq > $2::bigint AND ($1::int = 0 OR d.status = $1::int)"
+    " ORDER BY d.last_seq LIMIT $3::int + 1) p ON true ORDER BY p.last_seq";
+
+/* Some units' dossiers: `unit` ($3) when given, else the caller's scope; $4
+ * status, $5 since, $6 limit. Each unit is read through the (receiving_unit,
+ * last_seq) and (competent_unit, last_seq) indexes, at most a page of
+ * last_seqs from each (a small unit costs its own rows, not the whole
+ * table's); only the page's dossiers are then read whole, by last_seq (one
+ * event belongs to one dossier, so it names one). The first column says
+ * whether `unit` is the caller's to read; a row comes even when the page is
+ * empty. */
+static const char dossiers_units_sql[] =
+    SCOPE_CTE ", ok AS (SELECT $3::text = '' OR " SEES_ALL
+              " OR $3::text IN (SELECT code FROM scope) AS allowed),"
+              " targets(code) AS (SELECT $3::text WHERE $3::text <> ''"
+              "  UNION SELECT code FROM scope WHERE $3::text = '')"
+              " SELECT ok.allowed," LIST_OUT " FROM ok LEFT JOIN LATERAL (SELECT d.* FROM ("
+              "  SELECT u.last_seq FROM ("
+              "   SELECT d.last_seq FROM targets t CROSS JOIN LATERAL (SELECT d.last_seq"
+              "    FROM dossiers d WHERE d.receiving_unit = t.code AND d.last_seq > $5::bigint"
+              "    AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
+              "   UNION"
+              "   SELECT d.last_seq FROM targets t CROSS JOIN LATERAL (SELECT d.last_seq"
+              "    FROM dossiers d WHERE d.competent_unit = t.code AND d.last_seq > $5::bigint"
+              "    AND ($4::int = 0 OR d.status = $4::int) ORDER BY d.last_seq LIMIT $6::int + 1) d"
+              "  ) u WHERE ok.allowed ORDER BY u.last_seq LIMIT $6::int + 1) k"
+              "  JOIN dossiers d ON d.last_seq = k.last_seq) p ON true"
+              " ORDER BY p.last_seq";
+
+#define EVENT_COLS "e.seq, e.kind, e.topic, e.record"
+
+/* Every event (operator, reader): $1 since, $2 prefix ("" = any), $3 limit.
+ * A catalog. prefix is answered from the catalog events' own index. The
+ * first column is the database's last sequence (same snapshot). */
+static const char events_all_sql[] =
+    "SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
+    " FROM event_counter c LEFT JOIN LATERAL (SELECT " EVENT_COLS
+    " FROM dossier_events e WHERE e.seq > $1::bigint"
+    " AND ($2::text = '' OR starts_with(e.topic, $2::text))"
+    " AND (NOT starts_with($2::text, 'catalog.') OR e.kind = 'catalog')"
+    " ORDER BY e.seq LIMIT $3::int + 1) e ON true ORDER BY e.seq";
+
+/* A ward's or parent's events: the dossier events of the units in its scope
+ * (dossier_events.unit_code, the receiving unit; at most a page of
+ * sequences from each through the (unit_code, seq) index of 0006) and the
+ * catalog events, which are public; only the page's events are then read
+ * whole. $3 since, $4 prefix, $5 limit. A unit or a kind whose topics
+ * ("dossier.<unit>.", "catalog.") cannot match the prefix is not read. */
+static const char events_scoped_sql[] =
+    SCOPE_CTE " SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
+              " FROM event_counter c LEFT JOIN LATERAL (SELECT " EVENT_COLS " FROM ("
+              "  SELECT x.seq FROM ("
+              "   SELECT e.seq FROM scope s CROSS JOIN LATERAL (SELECT e.seq"
+              "    FROM dossier_events e WHERE e.kind = 'dossier' AND e.unit_code = s.code"
+              "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+              "    AND ($4::text = '' OR starts_with($4::text, 'dossier.' || s.code || '.')"
+              "     OR starts_with('dossier.' || s.code || '.', $4::text))"
+              "    ORDER BY e.seq LIMIT $5::int + 1) e"
+              "   UNION ALL"
+              "   (SELECT e.seq FROM dossier_events e WHERE e.kind = 'catalog'"
+              "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+              "    AND ($4::text = '' OR starts_with($4::text, 'catalog.')"
+              "     OR starts_with('catalog.', $4::text))"
+              "    ORDER BY e.seq LIMIT $5::int + 1)"
+              "  ) x ORDER BY x.seq LIMIT $5::int + 1) k"
+              "  JOIN dossier_events e ON e.seq = k.seq) e ON true"
+              " ORDER BY e.seq";
+
+/* $1 since (an id), $2 sender unit ("" = any), $3 limit. No payload: it
+ * holds personal data, and `lienthong rejects show` gives it to operators. */
+static const char rejects_sql[] =
+    "SELECT r.id, to_json(r.received_at) #>> '{}', r.sender_unit, r.channel, r.dialect,"
+    " r.dossier_code, r.reason::text, to_json(r.resubmitted_at) #>> '{}'"
+    " FROM rejects r WHERE r.id > $1::bigint AND ($2::text = '' OR r.sender_unit = $2::text)"
+    " ORDER BY r.id LIMIT $3::int + 1";
+
+/* Operators and readers (and nobody, with auth off) are not confined. */
+static bool sees_all(lt_role role)
+{
+    return role != LT_ROLE_WARD && role != LT_ROLE_PARENT;
+}
+
+bool lt_dossier_read_allowed(lt_read_verb verb, lt_role role)
+{
+    if (verb == LT_READ_REJECTS)
+        return role == LT_ROLE_OPERATOR || role == LT_ROLE_NONE;
+    return true;
+}
+
+static const char *num(lt_read_stmt *s, int i, int64_t v)
+{
+    snprintf(s->num[i], sizeof(s->num[i]), "%" PRId64, v);
+    return s->num[i];
+}
+
+void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_read_stmt *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    const char **p = ret->params;
+    const char *role = lt_auth_role_name(who->role);
+    switch (q->verb) {
+    case LT_READ_DOSSIER:
+        ret->sql = dossier_sql;
+        ret->nparams = 3;
+        p[0] = role;
+        p[1] = who->unit;
+        p[2] = q->code;
+        break;
+    case LT_READ_DOSSIERS:
+        if (sees_all(who->role) && !q->unit[0]) {
+            ret->sql = dossiers_all_sql;
+            ret->nparams = 3;
+            p[0] = num(ret, 0, q->status);
+            p[1] = num(ret, 1, q->since);
+            p[2] = num(ret, 2, q->limit);
+            break;
+        }
+        ret->sql = dossiers_units_sql;
+        ret->nparams = 6;
+        p[0] = role;
+        p[1] = who->unit;
+        p[2] = q->unit;
+        p[3] = num(ret, 0, q->status);
+        p[4] = num(ret, 1, q->since);
+        p[5] = num(ret, 2, q->limit);
+        break;
+    case LT_READ_EVENTS:
+        if (sees_all(who->role)) {
+            ret->sql = events_all_sql;
+            ret->nparams = 3;
+            p[0] = num(ret, 0, q->since);
+            p[1] = q->prefix;
+            p[2] = num(ret, 1, q->limit);
+            break;
+        }
+        ret->sql = events_scoped_sql;
+        ret->nparams = 5;
+        p[0] = role;
+        p[1] = who->unit;
+        p[2] = num(ret, 0, q->since);
+        p[3] = q->prefix;
+        p[4] = num(ret, 1, q->limit);
+        break;
+    default: /* LT_READ_REJECTS: no scope, operators only */
+        ret->sql = rejects_sql;
+        ret->nparams = 3;
+        p[0] = num(ret, 0, q->since);
+        p[1] = q->unit;
+        p[2] = num(ret, 1, q->limit);
+        break;
+    }
+}
+
+/* ---- answers ---------------------------------------------------------------- */
+
+/* A text column as a JSON string, or null. */
+static json_t *text_or_null(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+static json_int_t int_col(const PGresult *r, int row, int col)
+{
+    return (json_int_t)strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* A stored JSON column; a dossier record is masked for a reader. NULL when
+ * the stored text does not parse or masking ran out of memory. */
+static json_t *json_col(const PGresult *r, int row, int col, bool mask)
+{
+    json_t *j = json_loads(PQgetvalue(r, row, col), JSON_DECODE_ANY, NULL);
+    if (j && mask && lt_mask_json(j) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static json_t *units_of(const PGresult *r, int row, int receiving)
+{
+    return json_pack("{s:o, s:o, s:o}", "receiving", text_or_null(r, row, receiving), "competent",
+                     text_or_null(r, row, receiving + 1), "processing",
+                     text_or_null(r, row, receiving + 2));
+}
+
+static json_t *error_doc(const char *code, const char *message, const char *field)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (err && field)
+        json_object_set_new(err, "field", json_string(field));
+    return err ? json_pack("{s:o}", "error", err) : NULL;
+}
+
+static json_t *dossier_doc(const lt_read_query *q, const lt_principal *who, const PGresult *r,
+                           int *ret_status)
+{
+    if (PQntuples(r) == 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "no dossier %s", q->code);
+        *ret_status = 404;
+        return error_doc("not_found", msg, NULL);
+    }
+    *ret_status = 200;
+    json_t *record = json_col(r, 0, 0, who->role == LT_ROLE_READER);
+    json_t *events = json_col(r, 0, 4, false);
+    json_t *deliveries = json_col(r, 0, 5, false);
+    if (!record || !json_is_array(events) || !json_is_array(deliveries)) {
+        json_decref(record);
+        json_decref(events);
+        json_decref(deliveries);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o, s:o, s:o}", "record", record, "units", units_of(r, 0, 1), "events",
+                     events, "deliveries", deliveries);
+}
+
+/* Rows of a page: at most limit of the n data rows; *ret_more says whether
+ * one more came. */
+static int page_rows(int n, int64_t limit, bool *ret_more)
+{
+    *ret_more = n > limit;
+    return *ret_more ? (int)limit : n;
+}
+
+static json_t *dossiers_doc(const lt_read_query *q, const PGresult *r, int *ret_status)
+{
+    if (PQntuples(r) < 1)
+        return NULL;
+    if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "unit %s is outside this token's scope", q->unit);
+        *ret_status = 403;
+        return error_doc("forbidden", msg, "unit");
+    }
+    *ret_status = 200;
+    int n = PQgetisnull(r, 0, 1) ? 0 : PQntuples(r);
+    bool more = false;
+    int rows = page_rows(n, q->limit, &more);
+    json_t *list = json_array();
+    json_t *doc = json_pack("{s:o, s:n}", "dossiers", list, "next");
+    if (!doc)
+        return NULL;
+    for (int i = 0; i < rows; i++) {
+        json_t *d = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "MaHoSo", PQgetvalue(r, i, 1),
+                              "status", PQgetvalue(r, i, 2), "MaTTHC", PQgetvalue(r, i, 3), "units",
+                              units_of(r, i, 4), "sequence", int_col(r, i, 7), "updated_at",
+                              PQgetvalue(r, i, 8), "content_hash", PQgetvalue(r, i, 9));
+        if (!d || json_array_append_new(list, d) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    if (more)
+        json_object_set_new(doc, "next", json_integer(int_col(r, rows - 1, 7)));
+    return doc;
+}
+
+static json_t *events_doc(const lt_read_query *q, const lt_principal *who, const PGresult *r,
+                          int *ret_status)
+{
+    if (PQntuples(r) < 1)
+        return NULL;
+    *ret_status = 200;
+    int n = PQgetisnull(r, 0, 1) ? 0 : PQntuples(r);
+    bool more = false;
+    int rows = page_rows(n, q->limit, &more);
+    json_t *list = json_array();
+    json_t *doc = json_pack("{s:o, s:n, s:I}", "events", list, "next", "last", int_col(r, 0, 0));
+    if (!doc)
+        return NULL;
+    for (int i = 0; i < rows; i++) {
+        /* Catalog records are public and carry no personal data; masking
+         * them would only garble their numbers. */
+        bool dossier = strcmp(PQgetvalue(r, i, 2), "dossier") == 0;
+        json_t *rec = json_col(r, i, 4, dossier && who->role == LT_ROLE_READER);
+        json_t *e = rec ? json_pack("{s:I, s:s, s:s, s:o}", "sequence", int_col(r, i, 1), "topic",
+                                    PQgetvalue(r, i, 3), "kind", PQgetvalue(r, i, 2), "record", rec)
+                        : NULL;
+        if (!e || json_array_append_new(list, e) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    if (more)
+        json_object_set_new(doc, "next", json_integer(int_col(r, rows - 1, 1)));
+    return doc;
+}
+
+static json_t *rejects_doc(const lt_read_query *q, const PGresult *r, int *ret_status)
+{
+    *ret_status = 200;
+    bool more = false;
+    int rows = page_rows(PQntuples(r), q->limit, &more);
+    json_t *list = json_array();
+    json_t *doc = json_pack("{s:o, s:n}", "rejects", list, "next");
+    if (!doc)
+        return NULL;
+    for (int i = 0; i < rows; i++) {
+        json_t *reason = json_col(r, i, 6, false);
+        json_t *x =
+            reason ? json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", int_col(r, i, 0),
+                               "received_at", PQgetvalue(r, i, 1), "sender_unit",
+                               text_or_null(r, i, 2), "channel", PQgetvalue(r, i, 3), "dialect",
+                               text_or_null(r, i, 4), "MaHoSo", text_or_null(r, i, 5), "reason",
+                               reason, "resubmitted_at", text_or_null(r, i, 7))
+                   : NULL;
+        if (!x || json_array_append_new(list, x) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    if (more)
+        json_object_set_new(doc, "next", json_integer(int_col(r, rows - 1, 0)));
+    return doc;
+}
+
+int lt_dossier_read_answer(const lt_read_query *q, const lt_principal *who, const PGresult *r,
+                           int *ret_status, char **ret_body)
+{
+    int status = 500;
+    json_t *doc = NULL;
+    switch (q->verb) {
+    case LT_READ_DOSSIER:
+        doc = dossier_doc(q, who, r, &status);
+        break;
+    case LT_READ_DOSSIERS:
+        doc = dossiers_doc(q, r, &status);
+        break;
+    case LT_READ_EVENTS:
+        doc = events_doc(q, who, r, &status);
+        break;
+    default:
+        doc = rejects_doc(q, r, &status);
+        break;
+    }
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return -1;
+    *ret_status = status;
+    *ret_body = text;
+    return 0;
+}
