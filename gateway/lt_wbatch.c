@@ -20,12 +20,71 @@
 
 #define MAX_CONFLICT_RETRIES 5
 
-lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects)
+/* ---- the dialect cache ------------------------------------------------- */
+
+#define CACHE_SLOTS 512 /* direct-mapped by token prefix; a collision only costs a guess */
+
+typedef struct {
+    char prefix[LT_TOKEN_PREFIX_LEN + 1]; /* "" = empty slot */
+    char dialect[LT_AUTH_MAX_DIALECT];
+} cache_slot;
+
+struct lt_wbatch_dialect_cache {
+    cache_slot slots[CACHE_SLOTS];
+};
+
+lt_wbatch_dialect_cache *lt_wbatch_dialect_cache_new(void)
+{
+    return calloc(1, sizeof(lt_wbatch_dialect_cache));
+}
+
+void lt_wbatch_dialect_cache_destroy(lt_wbatch_dialect_cache **self_p)
+{
+    if (!self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static cache_slot *cache_slot_of(lt_wbatch_dialect_cache *c, const char *token,
+                                 char prefix[LT_TOKEN_PREFIX_LEN + 1])
+{
+    if (!c || lt_token_prefix(token, prefix) < 0)
+        return NULL;
+    return &c->slots[strtoul(prefix + LT_TOKEN_PREFIX_LEN - 4, NULL, 16) % CACHE_SLOTS];
+}
+
+static const char *cache_get(lt_wbatch_dialect_cache *c, const char *token)
+{
+    char prefix[LT_TOKEN_PREFIX_LEN + 1];
+    cache_slot *slot = cache_slot_of(c, token, prefix);
+    return slot && strcmp(slot->prefix, prefix) == 0 ? slot->dialect : NULL;
+}
+
+static void cache_put(lt_wbatch_dialect_cache *c, const char *token, const char *dialect)
+{
+    char prefix[LT_TOKEN_PREFIX_LEN + 1];
+    cache_slot *slot = cache_slot_of(c, token, prefix);
+    if (!slot)
+        return;
+    snprintf(slot->prefix, sizeof(slot->prefix), "%s", prefix);
+    snprintf(slot->dialect, sizeof(slot->dialect), "%s", dialect);
+}
+
+/* "" for the canonical form, whatever the unit table calls it. */
+static const char *dialect_key(const char *name)
+{
+    return !name || strcmp(name, "canonical") == 0 ? "" : name;
+}
+
+lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects,
+                         lt_wbatch_dialect_cache *cache)
 {
     lt_wbatch *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
     self->auth_required = auth_required;
+    self->cache = cache;
     self->dialects = dialects;
     self->errs = lt_verrors_new();
     if (!self->errs) {
@@ -99,6 +158,11 @@ size_t lt_wbatch_count(const lt_wbatch *self)
     return self->npushes;
 }
 
+size_t lt_wbatch_records(const lt_wbatch *self)
+{
+    return self->nrecs_queued;
+}
+
 lt_wbatch_phase lt_wbatch_phase_now(const lt_wbatch *self)
 {
     return self->phase;
@@ -154,6 +218,7 @@ lt_ingest_req *lt_wbatch_pop(lt_wbatch *self)
     self->popped = 0;
     self->nrecs_queued = 0;
     self->conflicts = 0;
+    self->early_next = 0;
     self->first_seq = 0;
     self->phase = LT_WB_IDLE;
     return NULL;
@@ -275,55 +340,106 @@ static int prepare_record(lt_wbatch *self, size_t pi, const json_t *orig, const 
     return 0;
 }
 
-/* Once the principals are known: every push that may write gets its records
- * prepared; the rest are answered. */
+static void kill_records(lt_wbatch *self, wpush *p)
+{
+    if (!p->prepared)
+        return;
+    for (size_t k = p->first; k < p->first + p->n; k++)
+        self->recs[k].dead = true;
+    p->prepared = false;
+}
+
+/* Maps and validates the records of push i from dialect (a name; ""
+ * canonical). Returns 0, 1 when the dialect is not installed (nothing
+ * done), -1 when out of memory. */
+static int prepare_push(lt_wbatch *self, size_t i, const char *dialect)
+{
+    wpush *p = &self->pushes[i];
+    const lt_dialect *d = NULL;
+    if (dialect[0]) {
+        d = self->dialects ? lt_dialects_find(self->dialects, dialect) : NULL;
+        if (!d)
+            return 1;
+    }
+    if (grow_records(self, self->nrecs + push_records(p->req)) < 0)
+        return -1;
+    p->first = self->nrecs;
+    size_t k;
+    const json_t *orig;
+    json_array_foreach(p->req->records, k, orig)
+    {
+        if (prepare_record(self, i, orig, d) < 0)
+            return -1;
+    }
+    p->n = self->nrecs - p->first;
+    p->prepared = true;
+    snprintf(p->prep_dialect, sizeof(p->prep_dialect), "%s", dialect);
+    return 0;
+}
+
+void lt_wbatch_prepare_early(lt_wbatch *self)
+{
+    if (self->phase != LT_WB_IDLE)
+        return;
+    for (; self->early_next < self->npushes; self->early_next++) {
+        wpush *p = &self->pushes[self->early_next];
+        const lt_ingest_req *req = p->req;
+        if (!req->records || p->prepared)
+            continue;
+        const char *guess = NULL;
+        if (req->channel == LT_CHANNEL_CLI)
+            guess = req->act_dialect;
+        else if (req->token[0])
+            guess = cache_get(self->cache, req->token);
+        else if (!self->auth_required)
+            guess = "";
+        /* Out of memory here is not an error yet: lt_wbatch_start tries
+         * again and answers it. */
+        if (guess && prepare_push(self, self->early_next, dialect_key(guess)) < 0)
+            return;
+    }
+}
+
+/* Once the principals are known: every push that may write has its records
+ * prepared (early, when the guess was right, or now); the rest are
+ * answered. */
 static lt_wbatch_phase prepare(lt_wbatch *self)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < self->npushes; i++)
-        total += push_records(self->pushes[i].req);
-    if (grow_records(self, total) < 0)
-        goto oom;
     for (size_t i = 0; i < self->npushes; i++) {
         wpush *p = &self->pushes[i];
-        if (p->answered)
+        if (p->answered) {
+            kill_records(self, p);
             continue;
+        }
         if (!lt_auth_may_write(p->who.role)) {
             char msg[160];
             snprintf(msg, sizeof(msg),
                      "a %s token may not push dossiers; ward and parent tokens may",
                      lt_auth_role_name(p->who.role));
             answer_push(p, 403, error_text("forbidden", msg), false);
+            kill_records(self, p);
             continue;
         }
         if (!p->req->records) {
             p->malformed = true; /* kept as a reject, answered 400 after the write */
             continue;
         }
-        const lt_dialect *d = NULL;
-        if (p->who.dialect[0] && strcmp(p->who.dialect, "canonical") != 0) {
-            d = self->dialects ? lt_dialects_find(self->dialects, p->who.dialect) : NULL;
-            if (!d) {
-                char msg[200];
-                snprintf(msg, sizeof(msg),
-                         "the sender's dialect \"%.60s\" is not installed on this gateway; "
-                         "ask its operator",
-                         p->who.dialect);
-                LT_ERROR("unit %s uses dialect %s, which is not installed", p->who.unit,
-                         p->who.dialect);
-                answer_push(p, 500, error_text("internal", msg), false);
-                continue;
-            }
+        const char *want = dialect_key(p->who.dialect);
+        if (p->prepared && strcmp(p->prep_dialect, want) == 0)
+            continue;
+        kill_records(self, p);
+        int rc = prepare_push(self, i, want);
+        if (rc < 0)
+            goto oom;
+        if (rc > 0) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "the sender's dialect \"%.60s\" is not installed on this gateway; "
+                     "ask its operator",
+                     want);
+            LT_ERROR("unit %s uses dialect %s, which is not installed", p->who.unit, want);
+            answer_push(p, 500, error_text("internal", msg), false);
         }
-        p->first = self->nrecs;
-        size_t k;
-        const json_t *orig;
-        json_array_foreach(p->req->records, k, orig)
-        {
-            if (prepare_record(self, i, orig, d) < 0)
-                goto oom;
-        }
-        p->n = self->nrecs - p->first;
     }
     return lt_wbatch_after_prepare(self);
 oom:
@@ -367,6 +483,8 @@ lt_wbatch_phase lt_wbatch_auth_result(lt_wbatch *self, const PGresult *rows)
         lt_auth_rc rc = lt_auth_match(p->req->token, rows, &p->who);
         if (rc != LT_AUTH_OK)
             answer_push(p, 401, lt_auth_refusal_text(rc), true);
+        else
+            cache_put(self->cache, p->req->token, p->who.dialect);
     }
     return prepare(self);
 }
@@ -622,16 +740,23 @@ lt_wbatch_phase lt_wbatch_judge(lt_wbatch *self)
 {
     if (lt_wbatch_states_reset(self) < 0)
         goto oom;
-    for (size_t i = 0; i < self->nrecs; i++) {
-        wrec *r = &self->recs[i];
-        /* A conflict sends the batch back here: judge afresh. */
-        json_decref(r->result);
-        r->result = NULL;
-        r->code = 0;
-        r->event = r->ref_event = -1;
-        r->seq = 0;
-        if (judge_record(self, i) < 0)
-            goto oom;
+    /* In arrival order, push by push: records prepared early sit before
+     * those prepared after the credential check, whatever their order. */
+    for (size_t pi = 0; pi < self->npushes; pi++) {
+        const wpush *p = &self->pushes[pi];
+        if (p->answered || !p->prepared)
+            continue;
+        for (size_t i = p->first; i < p->first + p->n; i++) {
+            wrec *r = &self->recs[i];
+            /* A conflict sends the batch back here: judge afresh. */
+            json_decref(r->result);
+            r->result = NULL;
+            r->code = 0;
+            r->event = r->ref_event = -1;
+            r->seq = 0;
+            if (judge_record(self, i) < 0)
+                goto oom;
+        }
     }
     self->phase = LT_WB_APPLY;
     return self->phase;

@@ -64,7 +64,7 @@ static lt_wbatch_phase build_read(lt_wbatch *self)
     for (size_t i = 0; i < self->nrecs; i++) {
         wrec *r = &self->recs[i];
         r->read_row = -1;
-        if (!r->mahoso || !r->mahoso[0])
+        if (r->dead || !r->mahoso || !r->mahoso[0])
             continue;
         r->read_row = (int)n;
         const char *proc = r->canon ? json_string_value(json_object_get(r->canon, "MaTTHC")) : NULL;
