@@ -259,6 +259,11 @@ static void build_events(lt_wbatch *self, lt_sbuf *b)
         lt_sbuf_json_str(b, r->recv);
         lt_sbuf_adds(b, ",\"s\":");
         lt_sbuf_addi(b, r->status);
+        /* The sender's unit: delivery routes a status change made at the
+         * competent unit back down to the receiving ward (0009). */
+        const char *su = self->pushes[r->push].who.unit;
+        lt_sbuf_adds(b, ",\"su\":");
+        lt_sbuf_json_str(b, su[0] ? su : NULL);
         lt_sbuf_adds(b, ",\"r\":");
         lt_sbuf_adds(b, r->text);
         lt_sbuf_addc(b, '}');
