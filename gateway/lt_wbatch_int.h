@@ -110,6 +110,10 @@ struct lt_wbatch {
 };
 
 lt_wbatch_phase lt_wbatch_after_prepare(lt_wbatch *self);
+void lt_wbatch_answer_push(wpush *p, int status, char *text, bool challenge);
+char *lt_wbatch_error_text(const char *code, const char *message)
+    __attribute__((warn_unused_result));
+size_t lt_wbatch_push_records(const lt_ingest_req *req);
 lt_wbatch_phase lt_wbatch_auth_result(lt_wbatch *self, const PGresult *rows);
 lt_wbatch_phase lt_wbatch_judge(lt_wbatch *self);
 int lt_wbatch_states_reset(lt_wbatch *self);
