@@ -92,20 +92,21 @@ int lt_outbox_batch_key(const int64_t *seqs, size_t n, char *buf, size_t cap)
     if (n == 1) {
         w = snprintf(buf, cap, "lt-%" PRId64, s[0]);
     } else {
-        /* The hash is streamed: a batch's text never needs to exist whole. */
-        crypto_generichash_state st;
-        unsigned char h[crypto_generichash_BYTES_MIN];
-        char hex[8 * 2 + 1];
-        if (sodium_init() < 0 || crypto_generichash_init(&st, NULL, 0, sizeof(h)) != 0)
+        /* The same bytes as lt_portal_key: one definition of a batch's key
+         * whichever client sends it. */
+        crypto_hash_sha256_state st;
+        unsigned char h[crypto_hash_sha256_BYTES];
+        char hex[2 * crypto_hash_sha256_BYTES + 1];
+        if (sodium_init() < 0 || crypto_hash_sha256_init(&st) != 0)
             goto out;
         for (size_t i = 0; i < n; i++) {
             char num[24];
             int k = snprintf(num, sizeof(num), i ? ",%" PRId64 : "%" PRId64, s[i]);
-            crypto_generichash_update(&st, (const unsigned char *)num, (size_t)k);
+            crypto_hash_sha256_update(&st, (const unsigned char *)num, (unsigned long long)k);
         }
-        crypto_generichash_final(&st, h, sizeof(h));
-        sodium_bin2hex(hex, sizeof(hex), h, 8);
-        w = snprintf(buf, cap, "lt-b%zu-%" PRId64 "-%s", n, s[0], hex);
+        crypto_hash_sha256_final(&st, h);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        w = snprintf(buf, cap, "lt-b-%.32s", hex);
     }
     if (w > 0 && (size_t)w < cap)
         rc = 0;

@@ -6,11 +6,12 @@
  * Idempotency keys: a row's key is "lt-<event seq>" (set by routing and
  * returned by lt_claim, the same on every retry). A batch of rows sent in
  * one call carries one key derived from its rows: a batch of one row keeps
- * the row's key; a larger one is "lt-b<n>-<first seq>-<16 hex digits>", the
- * digits being the first 8 bytes of BLAKE2b-128 over the ascending sequences
- * written in decimal and separated by commas. The same rows give the same
- * key whatever order they are given in, so a retry of the same batch
- * repeats it, and two batches that differ in any row differ in key. */
+ * the row's key; a larger one is "lt-b-<32 hex digits>", the first 16
+ * bytes of SHA-256 over the ascending sequences written in decimal and
+ * separated by commas (the portal client's lt_portal_key, byte for byte).
+ * The same rows give the same key whatever order they are given in, so a
+ * retry of the same batch repeats it, and two batches that differ in any
+ * row differ in key. */
 #ifndef LT_OUTBOX_H
 #define LT_OUTBOX_H
 
