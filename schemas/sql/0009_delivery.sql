@@ -17,6 +17,12 @@
 -- the operators' replay close the loop. The protocol client and the actor
 -- that drives these functions are not here: they only call them.
 --
+-- This replaces the plan 0005's header describes (a cursor per destination
+-- with outbox rows only for exceptions): per-dossier order, coalescing and
+-- claims shared by several processes are simpler and safer on one row per
+-- event and destination, and routing off the hot path keeps ingest's cost
+-- where it was. destinations.cursor_seq is unused (commented below).
+--
 -- Why routing is a separate step and not part of lt_ingest_apply: the
 -- writer's statement is the ingest hot path (one fsync for a whole group);
 -- routing reads the unit tree and the destinations, which change under
@@ -505,3 +511,7 @@ COMMENT ON FUNCTION lt_replay_dead(text, bigint) IS
     'Operator replay (`lienthong replay`): dead rows of dest (all, or the one row_id) become '
     'pending now with attempts reset, except those a newer row of their dossier already carries, '
     'which become superseded. Returns (replayed, superseded).';
+
+COMMENT ON COLUMN destinations.cursor_seq IS
+    'Unused: delivery keeps one outbox row per event and destination (0009), routed behind '
+    'delivery_router.last_seq. Kept so that 0001 stays as applied.';
