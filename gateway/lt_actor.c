@@ -147,6 +147,11 @@ static void *actor_main(void *arg)
     lt_actor_start start = *(lt_actor_start *)arg;
     free(arg);
     lt_log_set_thread_name(start.name);
+    /* The same name for `top -H`, perf and /proc/PID/task/TID/comm, so an
+     * operator sees which actor burns the CPU (15 bytes at most). */
+    char comm[16];
+    snprintf(comm, sizeof(comm), "lt-%.12s", start.name);
+    pthread_setname_np(pthread_self(), comm);
     start.fn(start.pipe, start.args);
     /* Linger 0: the creator may already be gone when a failed actor leaves. */
     int linger = 0;

@@ -48,6 +48,14 @@ typedef struct lt_config {
     } auth;
     struct {
         char *url, *login_path, *sync_path, *username, *password, *agency;
+        int64_t batch_size;  /* records per DongBoHoSoMC call */
+        int64_t timeout_ms;  /* one portal call */
+        char *success_codes; /* comma-separated error_code values meaning success */
+        char *expired_codes; /* ... meaning the session expired: log in again */
+        char *exists_codes;  /* ... meaning the record exists: resend as an update */
+        char *dialect;       /* outbound dialect name */
+        bool progress;       /* also send QuaTrinhXuLy with CapNhatTienDoHoSoMC */
+        char *ca_file;       /* PEM bundle; empty = system CA store */
     } portal;
     struct {
         char *url;              /* national catalog base URL; empty = file imports only */

@@ -31,16 +31,19 @@
 
 typedef struct request request;
 struct request {
-    request *next, *prev; /* in queued or active */
-    lt_curlm *owner;      /* for the write callback's limit */
-    char *url;            /* owned */
-    lt_curlm_done_fn *fn; /* completion */
-    void *arg;            /* passed to fn */
-    CURL *easy;           /* NULL while queued */
-    char *body;           /* received so far, NUL-terminated; owned */
-    size_t len, cap;      /* bytes in body, bytes allocated */
-    bool too_large;       /* stopped at max_body */
-    int64_t started_ms;   /* left the queue */
+    request *next, *prev;       /* in queued or active */
+    lt_curlm *owner;            /* for the write callback's limit */
+    char *url;                  /* owned */
+    char *post;                 /* POST body, owned; NULL = GET */
+    size_t post_len;            /* bytes in post */
+    struct curl_slist *headers; /* request headers of a POST, owned */
+    lt_curlm_done_fn *fn;       /* completion */
+    void *arg;                  /* passed to fn */
+    CURL *easy;                 /* NULL while queued */
+    char *body;                 /* received so far, NUL-terminated; owned */
+    size_t len, cap;            /* bytes in body, bytes allocated */
+    bool too_large;             /* stopped at max_body */
+    int64_t started_ms;         /* left the queue */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -96,6 +99,8 @@ static void request_free(request *r)
     if (r->easy)
         curl_easy_cleanup(r->easy);
     free(r->url);
+    free(r->post);
+    curl_slist_free_all(r->headers);
     free(r->body);
     free(r);
 }
@@ -223,7 +228,11 @@ static CURL *make_easy(lt_curlm *self, request *r)
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK) {
+        curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK ||
+        (r->post &&
+         (curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post) != CURLE_OK ||
+          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->post_len) != CURLE_OK ||
+          curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK))) {
         curl_easy_cleanup(e);
         return NULL;
     }
@@ -412,13 +421,8 @@ void lt_curlm_destroy(lt_curlm **self_p)
     *self_p = NULL;
 }
 
-int lt_curlm_get(lt_curlm *self, const char *url, lt_curlm_done_fn *fn, void *arg)
+static int enqueue(lt_curlm *self, request *r, lt_curlm_done_fn *fn, void *arg)
 {
-    request *r = calloc(1, sizeof(*r));
-    if (!r || !(r->url = strdup(url))) {
-        free(r);
-        return -1;
-    }
     r->owner = self;
     r->fn = fn;
     r->arg = arg;
@@ -432,6 +436,50 @@ int lt_curlm_get(lt_curlm *self, const char *url, lt_curlm_done_fn *fn, void *ar
     }
     list_push(&self->queued, r);
     return 0;
+}
+
+int lt_curlm_get(lt_curlm *self, const char *url, lt_curlm_done_fn *fn, void *arg)
+{
+    request *r = calloc(1, sizeof(*r));
+    if (!r || !(r->url = strdup(url))) {
+        free(r);
+        return -1;
+    }
+    return enqueue(self, r, fn, arg);
+}
+
+/* Appends one header; false when out of memory (the list so far is kept). */
+static bool add_header(request *r, const char *h)
+{
+    struct curl_slist *l = curl_slist_append(r->headers, h);
+    if (!l)
+        return false;
+    r->headers = l;
+    return true;
+}
+
+int lt_curlm_post(lt_curlm *self, const char *url, const char *body, size_t len,
+                  const char *const *headers, lt_curlm_done_fn *fn, void *arg)
+{
+    request *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -1;
+    r->url = strdup(url);
+    r->post = malloc(len + 1);
+    /* "Expect:" off: libcurl would otherwise wait up to a second for a 100
+     * Continue before sending a body over 1 KiB, on every delivery. */
+    bool ok = r->url && r->post && add_header(r, "Content-Type: application/json") &&
+              add_header(r, "Expect:");
+    for (size_t i = 0; ok && headers && headers[i]; i++)
+        ok = add_header(r, headers[i]);
+    if (!ok) {
+        request_free(r);
+        return -1;
+    }
+    memcpy(r->post, body, len);
+    r->post[len] = '\0';
+    r->post_len = len;
+    return enqueue(self, r, fn, arg);
 }
 
 void lt_curlm_get_stats(const lt_curlm *self, lt_curlm_stats *ret_stats)

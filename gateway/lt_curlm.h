@@ -69,6 +69,14 @@ void lt_curlm_destroy(lt_curlm **self_p);
 int lt_curlm_get(lt_curlm *self, const char *url, lt_curlm_done_fn *fn, void *arg)
     __attribute__((warn_unused_result));
 
+/* Queues POST url with body (len bytes, copied) sent as application/json,
+ * plus extra request headers ("Name: value", a NULL-terminated list,
+ * copied; NULL = none): the outbound deliveries' Idempotency-Key. Same
+ * callback contract as lt_curlm_get. Returns 0, or -1 when out of memory. */
+int lt_curlm_post(lt_curlm *self, const char *url, const char *body, size_t len,
+                  const char *const *headers, lt_curlm_done_fn *fn, void *arg)
+    __attribute__((warn_unused_result));
+
 /* Drops every queued and running request without calling callbacks: for an
  * owner that has given up (a failed sync). Safe inside a callback. */
 void lt_curlm_cancel_all(lt_curlm *self);

@@ -5,6 +5,7 @@
  * too much), then one route table decides. Routes answer with JSON through
  * reply_json/reply_error so every answer has the contract's shape. */
 #include "lt_http.h"
+#include "lt_http_int.h"
 #include "lt_actor.h"
 #include "lt_dbwatch.h"
 #include "lt_auth.h"
@@ -42,48 +43,6 @@
 /* Pushes wait for the writer's commit; the writer gives up on a statement
  * after 10 s (and answers 503), so this only catches a writer that died. */
 #define PUSH_TIMEOUT_MS 15000
-#define MAX_QUERY_ARGS  16
-
-typedef struct {
-    bool ready;       /* last state from the database watcher */
-    bool known;       /* any state received yet */
-    char reason[512]; /* why not ready, or the schema summary */
-    json_int_t applied, migrations;
-} db_view;
-
-typedef struct {
-    lt_config cfg; /* our copy; reloadable keys updated by $RELOAD */
-    lt_loop *loop;
-    void *pipe;
-    void *dbstate; /* SUB to LT_DBSTATE_ENDPOINT */
-    struct MHD_Daemon *mhd;
-    int epoll_fd;   /* MHD's, watched by the loop */
-    int kick_timer; /* next MHD_run for timeouts, 0 = none */
-    int active;     /* requests between first call and completion */
-    bool draining;  /* $TERM received, listener closed */
-    int64_t drain_deadline;
-    MHD_socket quiesced_fd; /* the listener MHD handed back on quiesce */
-    db_view db;
-    lt_httpcall *reader;      /* requests to the reader actor */
-    lt_ingest_client *writer; /* pushes to the writer actor */
-} http_server;
-
-/* Per-request state, created on the first call of the access handler. */
-typedef struct {
-    char *body; /* request body, NUL-terminated, at most max_body */
-    size_t len, cap;
-    bool too_large;              /* body exceeded the limit while streaming */
-    int64_t started;             /* lt_loop_now_ms at the first call */
-    struct MHD_Connection *conn; /* suspended while waiting for an actor */
-    bool waiting;                /* suspended; the answer is not in yet */
-    int answer_status;           /* the actor's answer, 0 = none yet */
-    char *answer_body;           /* its JSON body */
-    bool answer_challenge;       /* a 401: add WWW-Authenticate: Bearer */
-    const char *url;             /* the request's path (MHD's, valid until completion) */
-    bool sent_token;             /* an Authorization header came: a 401 says invalid_token */
-} http_req;
-
-typedef enum MHD_Result (*route_fn)(http_server *srv, struct MHD_Connection *c, http_req *req);
 
 typedef struct {
     const char *method;
@@ -93,8 +52,8 @@ typedef struct {
 
 /* Every answer is JSON text; header (may be NULL) adds one header such as
  * Retry-After or Allow. Takes ownership of text (NULL: out of memory). */
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, char *text,
-                                  const char *header, const char *value)
+enum MHD_Result lt_http_reply_text(struct MHD_Connection *c, unsigned status, char *text,
+                                   const char *header, const char *value)
 {
     if (!text)
         return MHD_NO;
@@ -114,56 +73,35 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, cha
 }
 
 /* The same from a jansson value; takes ownership of body. */
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
-                                  const char *header, const char *value)
+enum MHD_Result lt_http_reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
+                                   const char *header, const char *value)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    return reply_text(c, status, text, header, value);
+    return lt_http_reply_text(c, status, text, header, value);
 }
 
-static enum MHD_Result reply_error_h(struct MHD_Connection *c, unsigned status, const char *code,
-                                     const char *message, const char *field, const char *header,
-                                     const char *value)
+enum MHD_Result lt_http_reply_error_h(struct MHD_Connection *c, unsigned status, const char *code,
+                                      const char *message, const char *field, const char *header,
+                                      const char *value)
 {
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (err && field)
         json_object_set_new(err, "field", json_string(field));
-    return reply_json(c, status, json_pack("{s:o}", "error", err), header, value);
+    return lt_http_reply_json(c, status, json_pack("{s:o}", "error", err), header, value);
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
-                                   const char *message, const char *field)
+enum MHD_Result lt_http_reply_error(struct MHD_Connection *c, unsigned status, const char *code,
+                                    const char *message, const char *field)
 {
-    return reply_error_h(c, status, code, message, field, NULL, NULL);
+    return lt_http_reply_error_h(c, status, code, message, field, NULL, NULL);
 }
 
 /* 503 always says when to come back (DESIGN.md, HTTP errors). */
-static enum MHD_Result reply_unavailable(struct MHD_Connection *c, const char *message)
+enum MHD_Result lt_http_reply_unavailable(struct MHD_Connection *c, const char *message)
 {
-    return reply_error_h(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", message, NULL,
-                         MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECS);
-}
-
-static enum MHD_Result route_healthz(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    (void)srv;
-    (void)req;
-    return reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL, NULL);
-}
-
-static enum MHD_Result route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    (void)req;
-    if (srv->draining)
-        return reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return reply_unavailable(c,
-                                 srv->db.known ? srv->db.reason : "database state not yet known");
-    return reply_json(c, MHD_HTTP_OK,
-                      json_pack("{s:s, s:{s:I, s:I}}", "status", "ready", "migrations", "applied",
-                                srv->db.applied, "known", srv->db.migrations),
-                      NULL, NULL);
+    return lt_http_reply_error_h(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", message, NULL,
+                                 MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECS);
 }
 
 /* ---- calls to other actors ------------------------------------------------
@@ -174,8 +112,8 @@ static enum MHD_Result route_readyz(http_server *srv, struct MHD_Connection *c, 
 
 /* Sends verb+params (stolen) and suspends; or answers 503 when the actor's
  * queue or our table is full. */
-static enum MHD_Result call_actor(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                  lt_httpcall *to, const char *verb, json_t *params)
+enum MHD_Result lt_http_call_actor(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                   lt_httpcall *to, const char *verb, json_t *params)
 {
     char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
     json_decref(params);
@@ -185,7 +123,7 @@ static enum MHD_Result call_actor(http_server *srv, struct MHD_Connection *c, ht
     sodium_memzero(text, strlen(text)); /* a read's params hold the caller's token */
     free(text);
     if (rc < 0)
-        return reply_unavailable(c, "too many requests waiting; try again shortly");
+        return lt_http_reply_unavailable(c, "too many requests waiting; try again shortly");
     req->conn = c;
     req->waiting = true;
     (void)srv;
@@ -195,23 +133,24 @@ static enum MHD_Result call_actor(http_server *srv, struct MHD_Connection *c, ht
 
 /* RFC 6750: a 401 names the scheme, and says invalid_token when a token
  * came and was refused. */
-static const char *bearer_challenge(const http_req *req)
+const char *lt_http_bearer_challenge(const http_req *req)
 {
     return req->sent_token ? "Bearer error=\"invalid_token\"" : "Bearer";
 }
 
 /* Replies with an actor's answer; 503s keep their Retry-After, 401s get
  * their challenge. */
-static enum MHD_Result reply_answer(struct MHD_Connection *c, http_req *req)
+enum MHD_Result lt_http_reply_answer(struct MHD_Connection *c, http_req *req)
 {
     char *text = req->answer_body;
     req->answer_body = NULL;
     bool busy = req->answer_status == MHD_HTTP_SERVICE_UNAVAILABLE;
     if (req->answer_challenge || req->answer_status == MHD_HTTP_UNAUTHORIZED)
-        return reply_text(c, (unsigned)req->answer_status, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          bearer_challenge(req));
-    return reply_text(c, (unsigned)req->answer_status, text,
-                      busy ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, busy ? RETRY_AFTER_SECS : NULL);
+        return lt_http_reply_text(c, (unsigned)req->answer_status, text,
+                                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, lt_http_bearer_challenge(req));
+    return lt_http_reply_text(c, (unsigned)req->answer_status, text,
+                              busy ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
+                              busy ? RETRY_AFTER_SECS : NULL);
 }
 
 static void resume_with(http_req *req, int status, char *body)
@@ -230,14 +169,8 @@ static void on_call_expired(void *cookie, void *arg)
                        "answer in time; try again shortly\"}}"));
 }
 
-typedef struct {
-    const char *keys[MAX_QUERY_ARGS], *values[MAX_QUERY_ARGS];
-    size_t n;
-    bool overflow;
-} query_args;
-
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+enum MHD_Result lt_http_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
 {
     (void)kind;
     query_args *qa = cls;
@@ -250,169 +183,15 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-/* GET /v1/catalog: parameters checked here (400 names the parameter), the
- * page read by the reader actor. */
-static enum MHD_Result route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    if (req->answer_status)
-        return reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    query_args qa = {.n = 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);
-    lt_catalog_query q;
-    char field[80], msg[256];
-    if (qa.overflow)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters",
-                           NULL);
-    if (lt_catalog_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
-                               sizeof(msg)) < 0)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
-    if (srv->draining)
-        return reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return reply_unavailable(c,
-                                 srv->db.known ? srv->db.reason : "database state not yet known");
-    return call_actor(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
-}
-
-/* ---- POST /v1/dossiers ----------------------------------------------------
- * The front's share of a push: the checks that need nothing but the request
- * (media type, size, a token present, the bytes decode), then the decoded
- * records go to the writer by pointer and the connection waits for the
- * commit. A malformed body still goes to the writer when it may be kept as a
- * reject (the sender authenticates first). */
-
-static bool is_json_type(const char *ct)
-{
-    if (!ct)
-        return false;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-static enum MHD_Result route_dossiers_post(http_server *srv, struct MHD_Connection *c,
-                                           http_req *req)
-{
-    if (req->answer_status)
-        return reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
-        return reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                           "Content-Type must be application/json", NULL);
-    if (srv->draining)
-        return reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return reply_unavailable(c,
-                                 srv->db.known ? srv->db.reason : "database state not yet known");
-    lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_HTTP);
-    if (!push)
-        return MHD_NO;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    req->sent_token = auth != NULL;
-    if ((auth && lt_auth_bearer(auth, push->token, sizeof(push->token)) < 0) ||
-        (!auth && srv->cfg.auth.required)) {
-        lt_ingest_req_destroy(&push);
-        char *text = lt_auth_refusal_text(auth ? LT_AUTH_INVALID : LT_AUTH_MISSING);
-        return reply_text(c, MHD_HTTP_UNAUTHORIZED, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          bearer_challenge(req));
-    }
-    int rc = lt_dossier_decode(req->body ? req->body : "", req->len, &push->records, &push->single,
-                               &push->malformed);
-    if (rc == LT_DOSSIER_ETOOMANY || rc == LT_DOSSIER_ENOMEM) {
-        /* The whole request fails; nothing is kept (DESIGN.md: 413). */
-        lt_ingest_req_destroy(&push);
-        return reply_error(c, (unsigned)lt_dossier_rc_status(rc), lt_dossier_rc_code(rc),
-                           rc == LT_DOSSIER_ETOOMANY
-                               ? "more than 1000 records in one array; send at most 1000"
-                               : "out of memory",
-                           NULL);
-    }
-    push->body = req->body ? req->body : strdup("");
-    push->body_len = req->len;
-    req->body = NULL;
-    req->len = req->cap = 0;
-    if (lt_ingest_client_send(srv->writer, push, req) < 0) {
-        lt_ingest_req_destroy(&push);
-        return reply_unavailable(c, "too many pushes waiting; try again shortly");
-    }
-    req->conn = c;
-    req->waiting = true;
-    MHD_suspend_connection(c);
-    return MHD_YES;
-}
-
-/* The dossier reads: parameters checked here (400 names the parameter), a
- * malformed Authorization header refused here (401), and the token passed
- * on: the reader looks it up, checks the role and scope, and reads. */
-static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                  lt_read_verb verb)
-{
-    if (req->answer_status)
-        return reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    query_args qa = {.n = 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);
-    lt_read_query q;
-    char field[80], msg[256];
-    if (qa.overflow)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters",
-                           NULL);
-    if (lt_read_query_parse(verb, qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
-                            sizeof(msg)) < 0)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
-    if (verb == LT_READ_DOSSIER &&
-        lt_read_query_set_code(&q, req->url + strlen("/v1/dossiers/")) < 0)
-        return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such dossier", NULL);
-    const char *auth =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    char token[LT_TOKEN_MAX] = "";
-    req->sent_token = auth != NULL;
-    if (auth && lt_auth_bearer(auth, token, sizeof(token)) < 0)
-        return reply_text(c, MHD_HTTP_UNAUTHORIZED, lt_auth_refusal_text(LT_AUTH_INVALID),
-                          MHD_HTTP_HEADER_WWW_AUTHENTICATE, bearer_challenge(req));
-    if (srv->draining)
-        return reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return reply_unavailable(c,
-                                 srv->db.known ? srv->db.reason : "database state not yet known");
-    json_t *params = lt_read_query_json(&q, token);
-    sodium_memzero(token, sizeof(token));
-    return call_actor(srv, c, req, srv->reader, lt_read_verb_name(verb), params);
-}
-
-static enum MHD_Result route_dossier(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    return route_read(srv, c, req, LT_READ_DOSSIER);
-}
-
-static enum MHD_Result route_dossiers(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    return route_read(srv, c, req, LT_READ_DOSSIERS);
-}
-
-static enum MHD_Result route_events(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    return route_read(srv, c, req, LT_READ_EVENTS);
-}
-
-static enum MHD_Result route_rejects(http_server *srv, struct MHD_Connection *c, http_req *req)
-{
-    return route_read(srv, c, req, LT_READ_REJECTS);
-}
-
 static const route routes[] = {
-    {"POST", "/v1/dossiers", route_dossiers_post},
-    {"GET", "/healthz", route_healthz},
-    {"GET", "/readyz", route_readyz},
-    {"GET", "/v1/catalog", route_catalog},
-    {"GET", "/v1/dossiers", route_dossiers},
-    {"GET", "/v1/dossiers/", route_dossier},
-    {"GET", "/v1/events", route_events},
-    {"GET", "/v1/rejects", route_rejects},
+    {"POST", "/v1/dossiers", lt_http_route_dossiers_post},
+    {"GET", "/healthz", lt_http_route_healthz},
+    {"GET", "/readyz", lt_http_route_readyz},
+    {"GET", "/v1/catalog", lt_http_route_catalog},
+    {"GET", "/v1/dossiers", lt_http_route_dossiers},
+    {"GET", "/v1/dossiers/", lt_http_route_dossier},
+    {"GET", "/v1/events", lt_http_route_events},
+    {"GET", "/v1/rejects", lt_http_route_rejects},
 };
 
 /* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other
@@ -444,11 +223,11 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *c, cons
     if (path_known) {
         /* RFC 9110: a 405 names the methods the resource takes. */
         snprintf(msg, sizeof(msg), "%.16s is not allowed here; use %s", method, allow);
-        return reply_error_h(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, NULL,
-                             MHD_HTTP_HEADER_ALLOW, allow);
+        return lt_http_reply_error_h(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg,
+                                     NULL, MHD_HTTP_HEADER_ALLOW, allow);
     }
     snprintf(msg, sizeof(msg), "no such resource: %.200s", url);
-    return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", msg, NULL);
+    return lt_http_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", msg, NULL);
 }
 
 static bool body_too_large_by_header(http_server *srv, struct MHD_Connection *c)
@@ -511,7 +290,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char msg[128];
         snprintf(msg, sizeof(msg), "request body exceeds http.max_body (%lld bytes)",
                  (long long)srv->cfg.http.max_body);
-        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL);
+        return lt_http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL);
     }
     req->url = url;
     return dispatch(srv, c, method, url, req);

@@ -16,6 +16,7 @@
  * again overwrites it, and a second resubmission of an accepted record is a
  * harmless duplicate (ingest is idempotent), so no lock is taken. */
 #include "lt_rejects_cli.h"
+#include "lt_read_query.h"
 #include "lt_db.h"
 #include "lt_dbsession.h"
 #include "lt_dialects.h"
@@ -105,19 +106,6 @@ static int usage(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
-/* A whole decimal number in [min, max]: digits only. */
-static bool parse_id(const char *s, int64_t min, int64_t max, int64_t *ret)
-{
-    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s))
-        return false;
-    errno = 0;
-    long long v = strtoll(s, NULL, 10);
-    if (errno || v < min || v > max)
-        return false;
-    *ret = v;
-    return true;
-}
-
 /* Fills a from argv; returns 0 or the usage exit code. */
 static int parse_args(int argc, char **argv, bool json, rejects_args *a)
 {
@@ -133,10 +121,10 @@ static int parse_args(int argc, char **argv, bool json, rejects_args *a)
         if (strcmp(o, "--json") == 0) {
             a->json = true;
         } else if (list && strcmp(o, "--since") == 0 && i + 1 < argc) {
-            if (!parse_id(argv[++i], 0, INT64_MAX, &a->since))
+            if (!lt_read_parse_count(argv[++i], 0, INT64_MAX, &a->since))
                 return usage("--since expects a reject id (a whole number), not ", argv[i]);
         } else if (list && strcmp(o, "--limit") == 0 && i + 1 < argc) {
-            if (!parse_id(argv[++i], 1, MAX_LIMIT, &a->limit))
+            if (!lt_read_parse_count(argv[++i], 1, MAX_LIMIT, &a->limit))
                 return usage("--limit expects a number from 1 to 10000, not ", argv[i]);
         } else if (list && strcmp(o, "--unit") == 0 && i + 1 < argc) {
             a->unit = argv[++i];
@@ -149,7 +137,7 @@ static int parse_args(int argc, char **argv, bool json, rejects_args *a)
     if (!list) {
         if (!target)
             return usage(a->sub, " needs the id of a reject (see lienthong rejects list)");
-        if (!parse_id(target, 1, INT64_MAX, &a->id))
+        if (!lt_read_parse_count(target, 1, INT64_MAX, &a->id))
             return usage("a reject id is a whole number, not ", target);
     }
     return 0;

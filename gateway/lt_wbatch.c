@@ -4,7 +4,8 @@
  * dossier: the stored one, or the one an earlier record of the same batch
  * just set (a hash table over the batch's dossier codes), so a batch gives
  * exactly the answers the same records pushed one by one would have got.
- * The SQL and its parameters live in lt_wbatch_sql.c. */
+ * Preparing records (mapping, validation, the dialect guess) lives in
+ * lt_wbatch_prep.c, the SQL and its parameters in lt_wbatch_sql.c. */
 #include "lt_wbatch.h"
 #include "lt_wbatch_int.h"
 
@@ -20,12 +21,14 @@
 
 #define MAX_CONFLICT_RETRIES 5
 
-lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects)
+lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects,
+                         lt_wbatch_dialect_cache *cache)
 {
     lt_wbatch *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
     self->auth_required = auth_required;
+    self->cache = cache;
     self->dialects = dialects;
     self->errs = lt_verrors_new();
     if (!self->errs) {
@@ -71,14 +74,14 @@ void lt_wbatch_destroy(lt_wbatch **self_p)
     *self_p = NULL;
 }
 
-static size_t push_records(const lt_ingest_req *req)
+size_t lt_wbatch_push_records(const lt_ingest_req *req)
 {
     return req->records ? json_array_size(req->records) : 0;
 }
 
 int lt_wbatch_add(lt_wbatch *self, lt_ingest_req *req)
 {
-    size_t n = push_records(req);
+    size_t n = lt_wbatch_push_records(req);
     if (self->npushes > 0 && self->nrecs_queued + n > LT_WBATCH_MAX_RECORDS)
         return -1;
     if (self->npushes == self->pushes_cap) {
@@ -99,6 +102,11 @@ size_t lt_wbatch_count(const lt_wbatch *self)
     return self->npushes;
 }
 
+size_t lt_wbatch_records(const lt_wbatch *self)
+{
+    return self->nrecs_queued;
+}
+
 lt_wbatch_phase lt_wbatch_phase_now(const lt_wbatch *self)
 {
     return self->phase;
@@ -111,7 +119,7 @@ const lt_wbatch_stats *lt_wbatch_stats_get(const lt_wbatch *self)
 
 /* ---- answers ------------------------------------------------------------ */
 
-static void answer_push(wpush *p, int status, char *text, bool challenge)
+void lt_wbatch_answer_push(wpush *p, int status, char *text, bool challenge)
 {
     lt_ingest_req *req = p->req;
     free(req->answer);
@@ -124,7 +132,7 @@ static void answer_push(wpush *p, int status, char *text, bool challenge)
     p->answered = true;
 }
 
-static char *error_text(const char *code, const char *message)
+char *lt_wbatch_error_text(const char *code, const char *message)
 {
     json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -136,7 +144,8 @@ void lt_wbatch_fail(lt_wbatch *self, int status, const char *code, const char *m
 {
     for (size_t i = 0; i < self->npushes; i++)
         if (!self->pushes[i].answered && !self->pushes[i].requeue)
-            answer_push(&self->pushes[i], status, error_text(code, message), false);
+            lt_wbatch_answer_push(&self->pushes[i], status, lt_wbatch_error_text(code, message),
+                                  false);
     self->phase = LT_WB_DONE;
 }
 
@@ -154,221 +163,10 @@ lt_ingest_req *lt_wbatch_pop(lt_wbatch *self)
     self->popped = 0;
     self->nrecs_queued = 0;
     self->conflicts = 0;
+    self->early_next = 0;
     self->first_seq = 0;
     self->phase = LT_WB_IDLE;
     return NULL;
-}
-
-/* ---- preparing records (no database) ---------------------------------- */
-
-static int grow_records(lt_wbatch *self, size_t need)
-{
-    if (need <= self->recs_cap)
-        return 0;
-    size_t cap = self->recs_cap ? self->recs_cap : 256;
-    while (cap < need)
-        cap *= 2;
-    wrec *r = realloc(self->recs, cap * sizeof(*r));
-    int *ev = realloc(self->events, cap * sizeof(*ev));
-    if (r)
-        self->recs = r;
-    if (ev)
-        self->events = ev;
-    if (!r || !ev)
-        return -1;
-    self->recs_cap = cap;
-    return 0;
-}
-
-/* Whether y-m-d is a date of the Gregorian calendar: the read query casts
- * it to date, and one impossible date must not fail a whole batch. */
-static bool real_date(int y, int m, int d)
-{
-    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m != 2 || d <= 28 || leap;
-}
-
-/* The agency id and the date of a dossier code, {agency}-{yyMMdd|yyyyMMdd}-{n}
- * (DOMAIN.md, Codes): the agency is everything before the second-to-last
- * hyphen, so hyphens inside it do not matter. */
-static void split_code(const char *code, char *agency, size_t acap, char day[11])
-{
-    agency[0] = day[0] = '\0';
-    const char *last = strrchr(code, '-');
-    if (!last || last == code)
-        return;
-    const char *mid = last - 1;
-    while (mid > code && *mid != '-')
-        mid--;
-    if (*mid != '-')
-        return;
-    size_t alen = (size_t)(mid - code);
-    if (alen == 0 || alen >= acap)
-        return;
-    memcpy(agency, code, alen);
-    agency[alen] = '\0';
-    size_t dlen = (size_t)(last - mid - 1);
-    const char *d = mid + 1;
-    if ((dlen != 6 && dlen != 8) || strspn(d, "0123456789") < dlen)
-        return;
-    int y, m, dd;
-    if (dlen == 6)
-        y = 2000 + (d[0] - '0') * 10 + (d[1] - '0');
-    else
-        y = (int)strtol((char[5]){d[0], d[1], d[2], d[3], 0}, NULL, 10);
-    const char *md = d + dlen - 4;
-    m = (md[0] - '0') * 10 + (md[1] - '0');
-    dd = (md[2] - '0') * 10 + (md[3] - '0');
-    char tmp[32];
-    if (real_date(y, m, dd) && snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, dd) == 10)
-        memcpy(day, tmp, 11);
-}
-
-/* Maps and validates one record of push pi; fills its slot. */
-static int prepare_record(lt_wbatch *self, size_t pi, const json_t *orig, const lt_dialect *d)
-{
-    wrec *r = &self->recs[self->nrecs++];
-    memset(r, 0, sizeof(*r));
-    r->push = pi;
-    r->orig = orig;
-    r->event = -1;
-    r->ref_event = -1;
-    r->read_row = -1;
-    if (d && json_is_object(orig)) {
-        lt_map_errors m;
-        r->canon = lt_dialect_to_canonical(d, orig, &m);
-        if (!r->canon) {
-            if (m.count == 0)
-                return -1;
-            r->model = lt_map_rejection(&m);
-            r->model_bad = true;
-            return r->model ? 0 : -1;
-        }
-    } else {
-        r->canon = json_incref((json_t *)orig);
-    }
-    lt_verrors_clear(self->errs);
-    int v = lt_dossier_validate(r->canon, self->errs);
-    if (v < 0)
-        return -1;
-    r->mahoso = lt_dossier_code(r->canon);
-    if (v > 0) {
-        r->model = lt_dossier_rejection(r->canon, self->errs);
-        r->model_bad = true;
-        if (!r->model)
-            return -1;
-    } else {
-        r->status = lt_status_parse(json_object_get(r->canon, "TrangThaiHoSo"));
-        r->text = lt_status_canonical(r->canon);
-        if (!r->text)
-            return -1;
-        unsigned char h[crypto_hash_sha256_BYTES];
-        crypto_hash_sha256(h, (const unsigned char *)r->text, strlen(r->text));
-        sodium_bin2hex(r->hash, sizeof(r->hash), h, sizeof(h));
-        lt_status_recency_of(r->canon, &r->recency);
-    }
-    if (r->mahoso[0])
-        split_code(r->mahoso, r->agency, sizeof(r->agency), r->day);
-    return 0;
-}
-
-/* Once the principals are known: every push that may write gets its records
- * prepared; the rest are answered. */
-static lt_wbatch_phase prepare(lt_wbatch *self)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < self->npushes; i++)
-        total += push_records(self->pushes[i].req);
-    if (grow_records(self, total) < 0)
-        goto oom;
-    for (size_t i = 0; i < self->npushes; i++) {
-        wpush *p = &self->pushes[i];
-        if (p->answered)
-            continue;
-        if (!lt_auth_may_write(p->who.role)) {
-            char msg[160];
-            snprintf(msg, sizeof(msg),
-                     "a %s token may not push dossiers; ward and parent tokens may",
-                     lt_auth_role_name(p->who.role));
-            answer_push(p, 403, error_text("forbidden", msg), false);
-            continue;
-        }
-        if (!p->req->records) {
-            p->malformed = true; /* kept as a reject, answered 400 after the write */
-            continue;
-        }
-        const lt_dialect *d = NULL;
-        if (p->who.dialect[0] && strcmp(p->who.dialect, "canonical") != 0) {
-            d = self->dialects ? lt_dialects_find(self->dialects, p->who.dialect) : NULL;
-            if (!d) {
-                char msg[200];
-                snprintf(msg, sizeof(msg),
-                         "the sender's dialect \"%.60s\" is not installed on this gateway; "
-                         "ask its operator",
-                         p->who.dialect);
-                LT_ERROR("unit %s uses dialect %s, which is not installed", p->who.unit,
-                         p->who.dialect);
-                answer_push(p, 500, error_text("internal", msg), false);
-                continue;
-            }
-        }
-        p->first = self->nrecs;
-        size_t k;
-        const json_t *orig;
-        json_array_foreach(p->req->records, k, orig)
-        {
-            if (prepare_record(self, i, orig, d) < 0)
-                goto oom;
-        }
-        p->n = self->nrecs - p->first;
-    }
-    return lt_wbatch_after_prepare(self);
-oom:
-    lt_wbatch_fail(self, 500, "internal", "out of memory");
-    return self->phase;
-}
-
-lt_wbatch_phase lt_wbatch_start(lt_wbatch *self)
-{
-    self->stats.transactions++;
-    bool tokens = false;
-    for (size_t i = 0; i < self->npushes; i++) {
-        wpush *p = &self->pushes[i];
-        lt_ingest_req *req = p->req;
-        memset(&p->who, 0, sizeof(p->who));
-        if (req->channel == LT_CHANNEL_CLI) {
-            /* An operator's resubmission acts for the original sender. */
-            snprintf(p->who.unit, sizeof(p->who.unit), "%s", req->act_for_unit);
-            snprintf(p->who.dialect, sizeof(p->who.dialect), "%s", req->act_dialect);
-            p->resubmit = true;
-        } else if (req->token[0]) {
-            tokens = true;
-        } else if (self->auth_required) {
-            char *t = lt_auth_refusal_text(LT_AUTH_MISSING);
-            answer_push(p, 401, t, true);
-        }
-    }
-    if (tokens) {
-        self->phase = LT_WB_AUTH;
-        return self->phase;
-    }
-    return prepare(self);
-}
-
-lt_wbatch_phase lt_wbatch_auth_result(lt_wbatch *self, const PGresult *rows)
-{
-    for (size_t i = 0; i < self->npushes; i++) {
-        wpush *p = &self->pushes[i];
-        if (p->answered || p->resubmit || !p->req->token[0])
-            continue;
-        lt_auth_rc rc = lt_auth_match(p->req->token, rows, &p->who);
-        if (rc != LT_AUTH_OK)
-            answer_push(p, 401, lt_auth_refusal_text(rc), true);
-    }
-    return prepare(self);
 }
 
 /* ---- judging (after the read) ------------------------------------------ */
@@ -622,16 +420,23 @@ lt_wbatch_phase lt_wbatch_judge(lt_wbatch *self)
 {
     if (lt_wbatch_states_reset(self) < 0)
         goto oom;
-    for (size_t i = 0; i < self->nrecs; i++) {
-        wrec *r = &self->recs[i];
-        /* A conflict sends the batch back here: judge afresh. */
-        json_decref(r->result);
-        r->result = NULL;
-        r->code = 0;
-        r->event = r->ref_event = -1;
-        r->seq = 0;
-        if (judge_record(self, i) < 0)
-            goto oom;
+    /* In arrival order, push by push: records prepared early sit before
+     * those prepared after the credential check, whatever their order. */
+    for (size_t pi = 0; pi < self->npushes; pi++) {
+        const wpush *p = &self->pushes[pi];
+        if (p->answered || !p->prepared)
+            continue;
+        for (size_t i = p->first; i < p->first + p->n; i++) {
+            wrec *r = &self->recs[i];
+            /* A conflict sends the batch back here: judge afresh. */
+            json_decref(r->result);
+            r->result = NULL;
+            r->code = 0;
+            r->event = r->ref_event = -1;
+            r->seq = 0;
+            if (judge_record(self, i) < 0)
+                goto oom;
+        }
     }
     self->phase = LT_WB_APPLY;
     return self->phase;
@@ -665,7 +470,8 @@ void lt_wbatch_answer_all(lt_wbatch *self, long long first_seq)
         if (p->malformed) {
             const lt_dossier_error *e = &p->req->malformed;
             int status = lt_dossier_rc_status(e->rc);
-            answer_push(p, status, error_text(lt_dossier_rc_code(e->rc), e->message), false);
+            lt_wbatch_answer_push(
+                p, status, lt_wbatch_error_text(lt_dossier_rc_code(e->rc), e->message), false);
             continue;
         }
         json_t *results = json_array();
@@ -694,7 +500,7 @@ void lt_wbatch_answer_all(lt_wbatch *self, long long first_seq)
                                           json_string_value(json_object_get(r0, "message")),
                                           "field", json_object_get(r0, "field")));
         }
-        answer_push(p, status, body ? json_dumps(body, JSON_COMPACT) : NULL, false);
+        lt_wbatch_answer_push(p, status, body ? json_dumps(body, JSON_COMPACT) : NULL, false);
         json_decref(body);
     }
     self->phase = LT_WB_DONE;

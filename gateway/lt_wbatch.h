@@ -32,16 +32,33 @@ typedef enum {
     LT_WB_DONE,     /* every push has its answer: pop them */
 } lt_wbatch_phase;
 
-/* auth_required: config auth.required. dialects: borrowed. */
-lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects)
-    __attribute__((warn_unused_result));
+/* Which dialect each token's unit speaks, as the last credential lookup
+ * said: lets a batch map and validate its records while the previous batch
+ * is still in the database. Only a guess to save time: every batch checks
+ * its credentials again and re-prepares a push whose guess was wrong. */
+typedef struct lt_wbatch_dialect_cache lt_wbatch_dialect_cache;
+lt_wbatch_dialect_cache *lt_wbatch_dialect_cache_new(void) __attribute__((warn_unused_result));
+void lt_wbatch_dialect_cache_destroy(lt_wbatch_dialect_cache **self_p);
+
+/* auth_required: config auth.required. dialects and cache: borrowed (cache
+ * may be NULL: no early preparation). */
+lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects,
+                         lt_wbatch_dialect_cache *cache) __attribute__((warn_unused_result));
 void lt_wbatch_destroy(lt_wbatch **self_p);
 
 /* Adds a push (ownership passes) while IDLE. Returns 0, or -1 when the
  * batch already holds LT_WBATCH_MAX_RECORDS records (req stays the caller's;
  * a batch always takes its first push, however large). */
 int lt_wbatch_add(lt_wbatch *self, lt_ingest_req *req) __attribute__((warn_unused_result));
-size_t lt_wbatch_count(const lt_wbatch *self); /* pushes held */
+size_t lt_wbatch_count(const lt_wbatch *self);   /* pushes held */
+size_t lt_wbatch_records(const lt_wbatch *self); /* records held */
+
+/* Maps and validates the records of the pushes added since the last call,
+ * for those whose sender's dialect the cache knows (or that need no token),
+ * while the batch is still IDLE: the CPU work of a batch done while the one
+ * before it waits on the database. Optional; lt_wbatch_start does what is
+ * left. */
+void lt_wbatch_prepare_early(lt_wbatch *self);
 
 /* Ends collecting and does the work that needs no database; returns the
  * phase now due (AUTH, READ, APPLY or DONE). */

@@ -21,7 +21,9 @@ typedef struct {
     bool malformed;     /* the body did not decode: a reject row, then 400 */
     bool requeue;       /* its write failed in company: to be retried alone */
     bool resubmit;      /* an operator's resubmission (no token, no new reject row) */
-    size_t first, n;    /* its records in recs[] */
+    bool prepared;      /* its records are in recs[] (first, n) */
+    char prep_dialect[LT_AUTH_MAX_DIALECT]; /* the dialect they were mapped from ("" canonical) */
+    size_t first, n;                        /* its records in recs[] */
 } wpush;
 
 /* One record of a push. */
@@ -33,6 +35,7 @@ typedef struct {
     json_t *result;            /* the contract's result object, once judged */
     int code;                  /* 200, or the refusal's HTTP status */
     bool model_bad;            /* model refused it (mapping or validation) */
+    bool dead;                 /* prepared for a push then refused or prepared again: ignored */
     const char *mahoso;        /* MaHoSo, borrowed from canon; "" when none */
     char agency[80];           /* agency id of MaHoSo */
     char day[11];              /* date of MaHoSo, YYYY-MM-DD, "" when unreadable */
@@ -82,6 +85,7 @@ typedef struct {
 
 struct lt_wbatch {
     bool auth_required;
+    lt_wbatch_dialect_cache *cache; /* borrowed; may be NULL */
     const lt_dialects *dialects;
     lt_wbatch_phase phase;
     wpush *pushes;
@@ -97,6 +101,7 @@ struct lt_wbatch {
     int *table; /* open addressing over states by code; -1 = empty */
     size_t table_cap;
     int conflicts;
+    size_t early_next;   /* pushes before this one had their early preparation tried */
     long long first_seq; /* sequence of the first event, once committed */
     lt_verrors *errs;
     lt_sbuf p1, p2, p3, p4; /* query parameters */
@@ -105,6 +110,10 @@ struct lt_wbatch {
 };
 
 lt_wbatch_phase lt_wbatch_after_prepare(lt_wbatch *self);
+void lt_wbatch_answer_push(wpush *p, int status, char *text, bool challenge);
+char *lt_wbatch_error_text(const char *code, const char *message)
+    __attribute__((warn_unused_result));
+size_t lt_wbatch_push_records(const lt_ingest_req *req);
 lt_wbatch_phase lt_wbatch_auth_result(lt_wbatch *self, const PGresult *rows);
 lt_wbatch_phase lt_wbatch_judge(lt_wbatch *self);
 int lt_wbatch_states_reset(lt_wbatch *self);

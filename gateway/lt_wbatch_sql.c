@@ -64,7 +64,7 @@ static lt_wbatch_phase build_read(lt_wbatch *self)
     for (size_t i = 0; i < self->nrecs; i++) {
         wrec *r = &self->recs[i];
         r->read_row = -1;
-        if (!r->mahoso || !r->mahoso[0])
+        if (r->dead || !r->mahoso || !r->mahoso[0])
             continue;
         r->read_row = (int)n;
         const char *proc = r->canon ? json_string_value(json_object_get(r->canon, "MaTTHC")) : NULL;
@@ -259,6 +259,11 @@ static void build_events(lt_wbatch *self, lt_sbuf *b)
         lt_sbuf_json_str(b, r->recv);
         lt_sbuf_adds(b, ",\"s\":");
         lt_sbuf_addi(b, r->status);
+        /* The sender's unit: delivery routes a status change made at the
+         * competent unit back down to the receiving ward (0009). */
+        const char *su = self->pushes[r->push].who.unit;
+        lt_sbuf_adds(b, ",\"su\":");
+        lt_sbuf_json_str(b, su[0] ? su : NULL);
         lt_sbuf_adds(b, ",\"r\":");
         lt_sbuf_adds(b, r->text);
         lt_sbuf_addc(b, '}');

@@ -9,6 +9,7 @@
  * judging) is the writer thread's; decoding the bytes stays in the fronts. */
 #include "lt_writer.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 /* Longest a statement may run before the connection is dropped (and every
  * push of the batch answered 503). The fronts wait longer than this. */
 #define QUERY_TIMEOUT_MS 10000
+/* Quiet time after which freed memory goes back to the system. */
+#define TRIM_AFTER_MS 2000
 /* After $TERM, how long a batch in flight may take to finish. */
 #define TERM_GRACE_MS 12000
 
@@ -33,9 +36,12 @@ typedef struct {
     void *pipe;
     void *router;
     lt_pgconn *pg;
-    lt_wbatch *batch;
-    void *local;                /* PUSH to the bus: our committed events, public form */
-    lt_ingest_req *head, *tail; /* the FIFO of pushes not yet in a batch */
+    lt_wbatch *batch;               /* the group commit in the database */
+    lt_wbatch *next;                /* the next one, collecting and preparing meanwhile */
+    bool next_sealed;               /* next holds a push that must go alone */
+    lt_wbatch_dialect_cache *cache; /* each token's dialect, for preparing early */
+    void *local;                    /* PUSH to the bus: our committed events, public form */
+    lt_ingest_req *head, *tail;     /* the FIFO of pushes not yet in a batch */
     size_t queued_records;
     bool busy; /* a query of the batch is running */
     bool term; /* $TERM received: finish the batch in flight, then leave */
@@ -43,6 +49,8 @@ typedef struct {
     int64_t batch_start; /* when the batch in progress started (ms) */
     int64_t query_start; /* when its current query was sent */
     int64_t phase_ms[4]; /* time in each query phase of the batch (by lt_wbatch_phase) */
+    int64_t last_batch;  /* when the last batch ended (ms) */
+    bool trimmed;        /* memory handed back since the last batch */
 } writer;
 
 static size_t records_of(const lt_ingest_req *req)
@@ -81,6 +89,41 @@ static void refuse_queue(writer *self, const char *code, const char *message)
     self->queued_records = 0;
 }
 
+/* Answers every push of the batch being collected with a refusal. */
+static void refuse_next(writer *self, const char *message)
+{
+    if (lt_wbatch_count(self->next) == 0)
+        return;
+    lt_wbatch_fail(self->next, 503, "not_ready", message);
+    lt_ingest_req *req;
+    while ((req = lt_wbatch_pop(self->next)))
+        send_back(self, req);
+    self->next_sealed = false;
+}
+
+/* Moves queued pushes into the next batch as far as it takes them, and maps
+ * and validates what it can already: this runs while the database works on
+ * the current batch, so that work and the commit overlap. */
+static void feed_next(writer *self)
+{
+    while (self->head && !self->next_sealed) {
+        lt_ingest_req *req = self->head;
+        /* A push that failed in company goes in a batch of its own. */
+        if (req->alone && lt_wbatch_count(self->next) > 0)
+            break;
+        if (lt_wbatch_add(self->next, req) < 0)
+            break;
+        self->head = req->next;
+        req->next = NULL;
+        self->queued_records -= records_of(req);
+        if (req->alone)
+            self->next_sealed = true;
+    }
+    if (!self->head)
+        self->tail = NULL;
+    lt_wbatch_prepare_early(self->next);
+}
+
 static void drive(writer *self);
 
 static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
@@ -101,8 +144,10 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 static void drive(writer *self)
 {
     for (;;) {
-        if (self->busy)
+        if (self->busy) {
+            feed_next(self);
             return;
+        }
         lt_wbatch_phase ph = lt_wbatch_phase_now(self->batch);
         if (ph == LT_WB_AUTH || ph == LT_WB_READ || ph == LT_WB_APPLY) {
             const char *sql;
@@ -116,6 +161,7 @@ static void drive(writer *self)
             }
             self->busy = true;
             self->query_start = lt_loop_now_ms();
+            feed_next(self);
             return;
         }
         if (ph == LT_WB_DONE) {
@@ -155,26 +201,23 @@ static void drive(writer *self)
             }
             continue;
         }
-        /* IDLE: start the next batch. */
-        if (!self->head)
+        /* IDLE: the next batch, collected (and partly prepared) while this
+         * one was in the database, becomes the current one. */
+        feed_next(self);
+        if (lt_wbatch_count(self->next) == 0) {
+            self->last_batch = lt_loop_now_ms();
             return;
+        }
+        self->trimmed = false;
         if (!lt_pgconn_up(self->pg)) {
+            refuse_next(self, "the database is not reachable; try again shortly");
             refuse_queue(self, "not_ready", "the database is not reachable; try again shortly");
             return;
         }
-        bool alone = self->head->alone;
-        while (self->head) {
-            lt_ingest_req *req = self->head;
-            if (lt_wbatch_count(self->batch) > 0 && (alone || req->alone))
-                break;
-            if (lt_wbatch_add(self->batch, req) < 0)
-                break;
-            self->head = req->next;
-            req->next = NULL;
-            self->queued_records -= records_of(req);
-        }
-        if (!self->head)
-            self->tail = NULL;
+        lt_wbatch *t = self->batch;
+        self->batch = self->next;
+        self->next = t;
+        self->next_sealed = false;
         self->batch_start = lt_loop_now_ms();
         memset(self->phase_ms, 0, sizeof(self->phase_ms));
         lt_wbatch_start(self->batch);
@@ -231,6 +274,7 @@ static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
     if (!up) {
         LT_WARN("writer: database connection down (%s); pushes are answered 503 until it is back",
                 reason);
+        refuse_next(self, "the database is not reachable; try again shortly");
         refuse_queue(self, "not_ready", "the database is not reachable; try again shortly");
     }
     drive(self);
@@ -257,6 +301,7 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
      * decides; nobody hears the answer, and the senders' retries are
      * duplicates). */
     self->term = true;
+    refuse_next(self, "the gateway is stopping; try again shortly");
     refuse_queue(self, "not_ready", "the gateway is stopping; try again shortly");
     if (!self->busy)
         return -1;
@@ -269,7 +314,17 @@ static int on_idle_check(lt_loop *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     writer *self = arg;
-    return self->term && !self->busy ? -1 : 0;
+    if (self->term && !self->busy)
+        return -1;
+    /* A burst leaves megabytes of freed records in the allocator's arenas
+     * (every front thread has its own); once the writer has been idle a
+     * while, give them back, so RSS follows the load instead of its peak. */
+    if (!self->trimmed && !self->busy && !self->head &&
+        lt_loop_now_ms() - self->last_batch > TRIM_AFTER_MS) {
+        malloc_trim(0);
+        self->trimmed = true;
+    }
+    return 0;
 }
 
 void lt_writer_actor(void *pipe, void *args)
@@ -281,7 +336,9 @@ void lt_writer_actor(void *pipe, void *args)
     self.loop = lt_loop_new();
     self.router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
     if (!self.loop || !self.router || lt_config_copy(&self.cfg, a->cfg) < 0 ||
-        !(self.batch = lt_wbatch_new(self.cfg.auth.required, a->dialects)) ||
+        !(self.cache = lt_wbatch_dialect_cache_new()) ||
+        !(self.batch = lt_wbatch_new(self.cfg.auth.required, a->dialects, self.cache)) ||
+        !(self.next = lt_wbatch_new(self.cfg.auth.required, a->dialects, self.cache)) ||
         !(self.local = lt_bus_local_socket(a->zmq_ctx)) ||
         zmq_setsockopt(self.router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
@@ -304,6 +361,8 @@ void lt_writer_actor(void *pipe, void *args)
             "transactions",
             st->accepted, st->duplicate, st->stale, st->rejected, st->transactions);
 out:
+    if (self.next)
+        refuse_next(&self, "the gateway is stopping");
     refuse_queue(&self, "not_ready", "the gateway is stopping");
     lt_pgconn_destroy(&self.pg);
     if (self.batch) {
@@ -313,6 +372,8 @@ out:
             lt_ingest_req_destroy(&req);
     }
     lt_wbatch_destroy(&self.batch);
+    lt_wbatch_destroy(&self.next);
+    lt_wbatch_dialect_cache_destroy(&self.cache);
     if (self.local)
         zmq_close(self.local);
     if (self.router)
@@ -324,7 +385,7 @@ out:
 int lt_writer_run_sync(PGconn *db, const lt_config *cfg, const lt_dialects *dialects,
                        lt_ingest_req *req)
 {
-    lt_wbatch *b = lt_wbatch_new(cfg->auth.required, dialects);
+    lt_wbatch *b = lt_wbatch_new(cfg->auth.required, dialects, NULL);
     if (!b || lt_wbatch_add(b, req) < 0) {
         lt_wbatch_destroy(&b);
         if (lt_ingest_req_answer(

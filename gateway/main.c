@@ -11,6 +11,7 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_rejects_cli.h"
+#include "lt_deadletters_cli.h"
 #include "lt_serve.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
@@ -224,6 +225,26 @@ static int cmd_rejects(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_deadletters(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_deadletters_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_replay(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_replay_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_check(cli_ctx *cx)
 {
     lt_config cfg;
@@ -310,6 +331,9 @@ static const command commands[] = {
      "Example: lienthong units import deploy/units/example-2tier.json\n"},
     {"token", cmd_token, "create, list and revoke bearer tokens", lt_token_help},
     {"rejects", cmd_rejects, "list, show and resubmit refused records", lt_rejects_help},
+    {"deadletters", cmd_deadletters,
+     "list and show deliveries that were refused or ran out of retries", lt_deadletters_help},
+    {"replay", cmd_replay, "send dead letters again", lt_replay_help},
     {"check", cmd_check, "validate dossier records offline (no database)",
      "usage: lienthong check [--dialect NAME] [--json] FILE|-\n"
      "\n"

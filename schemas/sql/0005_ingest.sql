@@ -20,13 +20,18 @@
 -- 400 records: ~200 ms through arrays, ~80 ms this way), and it reads each
 -- state's record from the same parameter. The hash layout is lt_event_hash's.
 --
--- Delivery bookkeeping: no outbox row is written here. Deliveries follow the
--- event sequence with a cursor per destination (destinations.cursor_seq)
--- and keep outbox rows only for exceptions (retrying, dead), as DESIGN.md
--- allows: a third fewer rows per accepted event.
+-- Delivery bookkeeping: no outbox row is written here. A router turns the
+-- stored events into outbox rows behind its own cursor, in its own
+-- transaction (0009), so the hot path pays nothing for delivery.
+
+ALTER TABLE dossier_events ADD COLUMN sender_unit text;
+COMMENT ON COLUMN dossier_events.sender_unit IS
+    'Unit of the credential that pushed the record (NULL: no authentication, or an operator). '
+    'Routing sends a status change made by the competent unit back down to the receiving ward, '
+    'and never sends the competent unit its own change.';
 
 CREATE FUNCTION lt_ingest_apply(events jsonb, states jsonb, rejected jsonb,
-                                           credential_ids bigint[])
+                                credential_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -42,8 +47,6 @@ BEGIN
     IF n > 0 THEN
         UPDATE event_counter SET last_seq = last_seq + n, updated_at = now()
         RETURNING last_seq - n + 1, last_hash INTO first, h;
-        -- The chain, in order, over the events as they stream out of the
-        -- parameter (array_append on a local array is amortized O(1)).
         FOR ev IN SELECT x.o, x.e->>'t' AS t, x.e->'r' AS rec
                  FROM jsonb_array_elements(events) WITH ORDINALITY AS x (e, o) LOOP
             IF ev.o <> coalesce(array_length(hs, 1), 0) + 1 THEN
@@ -56,9 +59,9 @@ BEGIN
         UPDATE event_counter SET last_hash = h;
 
         INSERT INTO dossier_events (seq, kind, topic, dossier_code, procedure_code, unit_code,
-                                    status, record, hash, prev_hash)
+                                    status, record, hash, prev_hash, sender_unit)
         SELECT first + x.o - 1, 'dossier', x.e->>'t', x.e->>'c', x.e->>'p', x.e->>'u',
-               (x.e->>'s')::smallint, x.e->'r', x.h, x.p
+               (x.e->>'s')::smallint, x.e->'r', x.h, x.p, x.e->>'su'
         FROM ROWS FROM (jsonb_array_elements(events), unnest(hs), unnest(ps))
              WITH ORDINALITY AS x (e, h, p, o);
 
@@ -106,7 +109,7 @@ END;
 $$;
 COMMENT ON FUNCTION lt_ingest_apply(jsonb, jsonb, jsonb, bigint[]) IS
     'One group commit of the writer: events (JSON array of {t topic, c code, p procedure, u unit, '
-    's status, r record}) appended in order with lt_append_events; states ({c, e 1-based event '
+    's status, su sender unit or null, r record}) appended in order; states ({c, e 1-based event '
     'index, x expected last_seq or 0 for a new dossier, p, ru, cu, pu, ra recency '
     'yyyyMMddHHmmss, h history length, hh content hash hex, s status}) set as the dossiers'' '
     'current state; rejected ({u, ch, d, c, p payload hex, r reason}) kept for operators. '

@@ -162,6 +162,14 @@ for v in a b; do
   expect "vendor-$v again" 200 '.results[0].result' duplicate "$out"
 done
 
+# A unit that changes dialect is read in its new one at once (the writer's
+# early preparation guessed the old one from its last credential lookup).
+jq 'map(if .code == "08869" then .dialect = null else . end)' "$LT_TMP/units.json" >"$LT_TMP/units2.json"
+"$LIENTHONG_BIN" units import "$LT_TMP/units2.json" >/dev/null || lt_fail "units re-import"
+jq '.MaHoSo = "000.01.06.H56-241031-0003" | .QuaTrinhXuLy[].MaHoSo = "000.01.06.H56-241031-0003"' "$rec" >"$LT_TMP/a-canonical.json"
+out=$(push "$ward_a" "$LT_TMP/a-canonical.json")
+expect "ward 08869 now canonical" 200 '.results[0].result' accepted "$out"
+
 # ---- what was refused is kept; the log holds no personal data ------------------
 rejects=$(count "SELECT count(*) FROM rejects")
 [ "$rejects" -ge 60 ] || lt_fail "rejects kept: $rejects"

@@ -1,0 +1,192 @@
+/* lt_http_routes: what each HTTP route does (see lt_http.h; the server,
+ * dispatch and replies are lt_http.c's). A route either answers from what
+ * the front knows (health, readiness, refusals that need no database) or
+ * checks what it can and hands the request to an actor: the reader for
+ * reads, the writer for pushes, answering when the actor does. */
+#include "lt_http_int.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lt_auth.h"
+#include "lt_dossier.h"
+#include "lt_read_query.h"
+#include "lt_reader.h"
+
+enum MHD_Result lt_http_route_healthz(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    (void)srv;
+    (void)req;
+    return lt_http_reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL, NULL);
+}
+
+enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    (void)req;
+    if (srv->draining)
+        return lt_http_reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
+                                                          : "database state not yet known");
+    return lt_http_reply_json(c, MHD_HTTP_OK,
+                              json_pack("{s:s, s:{s:I, s:I}}", "status", "ready", "migrations",
+                                        "applied", srv->db.applied, "known", srv->db.migrations),
+                              NULL, NULL);
+}
+
+/* GET /v1/catalog: parameters checked here (400 names the parameter), the
+ * page read by the reader actor. */
+enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    if (req->answer_status)
+        return lt_http_reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    query_args qa = {.n = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, &qa);
+    lt_catalog_query q;
+    char field[80], msg[256];
+    if (qa.overflow)
+        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                   "too many query parameters", NULL);
+    if (lt_catalog_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
+                               sizeof(msg)) < 0)
+        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
+    if (srv->draining)
+        return lt_http_reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
+                                                          : "database state not yet known");
+    return lt_http_call_actor(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
+}
+
+/* ---- POST /v1/dossiers ----------------------------------------------------
+ * The front's share of a push: the checks that need nothing but the request
+ * (media type, size, a token present, the bytes decode), then the decoded
+ * records go to the writer by pointer and the connection waits for the
+ * commit. A malformed body still goes to the writer when it may be kept as a
+ * reject (the sender authenticates first). */
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connection *c,
+                                            http_req *req)
+{
+    if (req->answer_status)
+        return lt_http_reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
+        return lt_http_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                   "Content-Type must be application/json", NULL);
+    if (srv->draining)
+        return lt_http_reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
+                                                          : "database state not yet known");
+    lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_HTTP);
+    if (!push)
+        return MHD_NO;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    req->sent_token = auth != NULL;
+    if ((auth && lt_auth_bearer(auth, push->token, sizeof(push->token)) < 0) ||
+        (!auth && srv->cfg.auth.required)) {
+        lt_ingest_req_destroy(&push);
+        char *text = lt_auth_refusal_text(auth ? LT_AUTH_INVALID : LT_AUTH_MISSING);
+        return lt_http_reply_text(c, MHD_HTTP_UNAUTHORIZED, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                  lt_http_bearer_challenge(req));
+    }
+    int rc = lt_dossier_decode(req->body ? req->body : "", req->len, &push->records, &push->single,
+                               &push->malformed);
+    if (rc == LT_DOSSIER_ETOOMANY || rc == LT_DOSSIER_ENOMEM) {
+        /* The whole request fails; nothing is kept (DESIGN.md: 413). */
+        lt_ingest_req_destroy(&push);
+        return lt_http_reply_error(c, (unsigned)lt_dossier_rc_status(rc), lt_dossier_rc_code(rc),
+                                   rc == LT_DOSSIER_ETOOMANY
+                                       ? "more than 1000 records in one array; send at most 1000"
+                                       : "out of memory",
+                                   NULL);
+    }
+    push->body = req->body ? req->body : strdup("");
+    push->body_len = req->len;
+    req->body = NULL;
+    req->len = req->cap = 0;
+    if (lt_ingest_client_send(srv->writer, push, req) < 0) {
+        lt_ingest_req_destroy(&push);
+        return lt_http_reply_unavailable(c, "too many pushes waiting; try again shortly");
+    }
+    req->conn = c;
+    req->waiting = true;
+    MHD_suspend_connection(c);
+    return MHD_YES;
+}
+
+/* The dossier reads: parameters checked here (400 names the parameter), a
+ * malformed Authorization header refused here (401), and the token passed
+ * on: the reader looks it up, checks the role and scope, and reads. */
+static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                  lt_read_verb verb)
+{
+    if (req->answer_status)
+        return lt_http_reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    query_args qa = {.n = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, &qa);
+    lt_read_query q;
+    char field[80], msg[256];
+    if (qa.overflow)
+        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                   "too many query parameters", NULL);
+    if (lt_read_query_parse(verb, qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
+                            sizeof(msg)) < 0)
+        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
+    if (verb == LT_READ_DOSSIER &&
+        lt_read_query_set_code(&q, req->url + strlen("/v1/dossiers/")) < 0)
+        return lt_http_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such dossier", NULL);
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    char token[LT_TOKEN_MAX] = "";
+    req->sent_token = auth != NULL;
+    if (auth && lt_auth_bearer(auth, token, sizeof(token)) < 0)
+        return lt_http_reply_text(c, MHD_HTTP_UNAUTHORIZED, lt_auth_refusal_text(LT_AUTH_INVALID),
+                                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, lt_http_bearer_challenge(req));
+    if (srv->draining)
+        return lt_http_reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
+                                                          : "database state not yet known");
+    json_t *params = lt_read_query_json(&q, token);
+    sodium_memzero(token, sizeof(token));
+    return lt_http_call_actor(srv, c, req, srv->reader, lt_read_verb_name(verb), params);
+}
+
+enum MHD_Result lt_http_route_dossier(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_DOSSIER);
+}
+
+enum MHD_Result lt_http_route_dossiers(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_DOSSIERS);
+}
+
+enum MHD_Result lt_http_route_events(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_EVENTS);
+}
+
+enum MHD_Result lt_http_route_rejects(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_REJECTS);
+}
