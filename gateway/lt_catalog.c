@@ -8,8 +8,10 @@
  * one stored event per change numbered from event_counter. Bad input is
  * found before that transaction starts, and the failure is recorded in its
  * own. A file source parses only records whose raw bytes changed since the
- * last sync (procedures.source_hash): parsing is what a sync spends its
- * time on. See lt_catalog.h for the contract. */
+ * last sync (procedures.source_hash), and those in one pass over their
+ * bytes when it can (lt_procedure_from_bytes); a re-sync in which every
+ * record's bytes are unchanged stages nothing at all. See lt_catalog.h for
+ * the contract, tests/bench/RESULTS.md for what each step costs. */
 #include "lt_catalog.h"
 #include "lt_catalog_int.h"
 #include "lt_fmt.h"
