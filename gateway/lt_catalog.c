@@ -45,6 +45,7 @@ struct lt_catalog_sync {
     bool locked;     /* we hold the catalog advisory lock */
     bool copying;    /* COPY FROM STDIN is open */
     bool done;       /* committed or failed: nothing left to record */
+    bool stage_made; /* lt_catalog_stage exists (ensure_stage) */
     int64_t records; /* records staged */
     char *buf;       /* COPY data not yet sent */
     size_t len;      /* bytes used in buf */
@@ -271,27 +272,33 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
         goto bad;
     self->run_id = lt_catalog_int_at(r, 0, 0);
     PQclear(r);
-    /* A session temp table: it lives across the COPY and the transaction
-     * after it, and vanishes with the connection if we die. Only ord and
-     * code are NOT NULL: a file record whose raw bytes match a live
-     * procedure's source_hash is staged as (ord, code, source_hash) alone,
-     * and content_hash NULL classifies it as unchanged. */
-    if (run_ok(conn,
+    *ret_self = self;
+    return 0;
+bad:
+    lt_catalog_sync_destroy(&self);
+    return -1;
+}
+
+/* The staging table, made on first use (an unchanged file stages
+ * nothing). A session temp table: it lives across the COPY and the
+ * transaction after it, and vanishes with the connection if we die. Only
+ * ord and code are NOT NULL: a file record whose raw bytes match a live
+ * procedure's source_hash is staged as (ord, code, source_hash) alone, and
+ * content_hash NULL classifies it as unchanged. */
+static int ensure_stage(lt_catalog_sync *self, lt_catalog_error *err)
+{
+    if (self->stage_made)
+        return 0;
+    if (run_ok(self->conn,
                "DROP TABLE IF EXISTS pg_temp.lt_catalog_stage; "
                "CREATE TEMP TABLE lt_catalog_stage ("
                " ord bigint NOT NULL, code text NOT NULL, base_code text,"
                " name text, levels smallint[], status text,"
                " field_code text, content_hash bytea, record jsonb, source_hash bytea)",
                0, NULL, err, "cannot create the staging table") < 0)
-        goto fail_run;
-    *ret_self = self;
+        return -1;
+    self->stage_made = true;
     return 0;
-fail_run:
-    err->run_id = self->run_id;
-    lt_catalog_sync_fail(self, err);
-bad:
-    lt_catalog_sync_destroy(&self);
-    return -1;
 }
 
 static const char copy_stage_sql[] = "COPY lt_catalog_stage (ord, code, base_code, name, levels, "
@@ -332,7 +339,7 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
                  const json_t *record, int64_t index, int64_t offset,
                  const unsigned char *source_hash, lt_catalog_error *err)
 {
-    if (start_copy(self, copy_stage_sql, err) < 0) {
+    if (ensure_stage(self, err) < 0 || start_copy(self, copy_stage_sql, err) < 0) {
         lt_procedure_destroy(&p);
         return -1;
     }
@@ -631,7 +638,8 @@ int lt_catalog_sync_commit(lt_catalog_sync *self, bool partial, lt_catalog_resul
     lt_catalog_result res = {.run_id = self->run_id, .records = self->records};
     PGresult *r = NULL;
     char sql[sizeof(classify_sql) + 16];
-    if (end_copy(self, NULL, err) < 0 || index_stage(self, err) < 0 ||
+    if (end_copy(self, NULL, err) < 0 || ensure_stage(self, err) < 0 ||
+        index_stage(self, err) < 0 ||
         run_ok(c, "BEGIN", 0, NULL, err, "cannot start the catalog transaction") < 0)
         return -1;
     /* A partial list (some records could not be fetched) abolishes nothing. */
@@ -759,7 +767,7 @@ void lt_catalog_sync_destroy(lt_catalog_sync **self_p)
         lt_catalog_error why = {.message = "abandoned before it finished"};
         lt_catalog_sync_fail(self, &why);
     }
-    if (self->run_id)
+    if (self->stage_made)
         PQclear(PQexec(self->conn, "DROP TABLE IF EXISTS pg_temp.lt_catalog_stage"));
     if (self->locked)
         PQclear(PQexec(self->conn, "SELECT pg_advisory_unlock(" LOCK_SQL_ARGS ")"));
@@ -952,6 +960,8 @@ int lt_catalog_sync_file(PGconn *conn, const char *path, bool full, size_t max_r
         /* Raw bytes equal to a live procedure's last ones: unchanged, and
          * the code comes from the join. Abolished ones are parsed, so they
          * are restored as usual. */
+        if (ensure_stage(sync, err) < 0)
+            goto fail;
         PGresult *r = lt_catalog_run(conn,
                                      "INSERT INTO lt_catalog_stage (ord, code, source_hash)"
                                      " SELECT r.ord, p.code, r.source_hash FROM lt_catalog_raw r"

@@ -48,8 +48,8 @@ typedef struct lt_catalog_sync lt_catalog_sync;
 /* Starts a sync on conn (borrowed; must stay open until destroy): takes the
  * catalog lock (pg_try_advisory_lock: a second sync fails at once with
  * err->busy), marks runs left 'running' by a dead process as failed,
- * records this run (source: "file:<path>" or a URL) and creates a session
- * temp table for staging. The COPY into it opens with the first
+ * records this run (source: "file:<path>" or a URL). The session temp
+ * table for staging is made, and the COPY into it opened, with the first
  * lt_catalog_sync_add, so until then conn is free for the caller's own
  * queries under the lock (the API source reads what is stored). full: the
  * source is the whole catalog, so missing procedures get soft-abolished at
