@@ -239,11 +239,14 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     case Q_SETUP:
         if (!ok)
             break; /* retried on the next tick */
-        if (self->setup_step == 0)
+        if (self->setup_step == 0) {
             snprintf(self->instance, sizeof(self->instance), "%s", PQgetvalue(r, 0, 0));
-        if (self->setup_step == 0)
             LT_INFO("delivery: registered as gateway instance %s; delivering to %s", self->instance,
                     self->drv.destination);
+        } else if (self->setup_step == 3 && strcmp(PQgetvalue(r, 0, 0), "0") != 0) {
+            LT_INFO("delivery: took back %s row(s) claimed by a gateway that stopped",
+                    PQgetvalue(r, 0, 0));
+        }
         self->setup_step++;
         break;
     case Q_OUTCOME: {

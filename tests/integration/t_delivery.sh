@@ -140,6 +140,7 @@ push 80 "$LT_TMP/a4.txt" --senders 2 --batch 5 --updates 30
 delivered_before=$(q "SELECT count(*) FROM outbox WHERE destination = 'portal' AND state = 'delivered'")
 lt_wait 30 bash -c "[ \"\$(psql '$LT_PG_URL' -qAtc \"SELECT count(*) FROM outbox WHERE destination = 'portal' AND state = 'delivered'\")\" -gt $((delivered_before + 3)) ]" ||
   lt_fail "the drain did not start"
+inflight=$(q "SELECT count(*) FROM outbox WHERE destination = 'portal' AND state = 'inflight'")
 kill -KILL "${LT_GW_PID[gw]}"
 wait "${LT_GW_PID[gw]}" 2>/dev/null || true
 lt_assert_eq 1 "$(q "SELECT (count(*) > 0)::int FROM outbox WHERE destination = 'portal' AND state IN ('pending','inflight','retrying')")" \
@@ -148,6 +149,12 @@ ctl '{"latency_ms": 0}'
 lt_gw_start gw2 "${GW_ENV[@]}"
 lt_wait 90 drained || lt_fail "the drain did not finish after the restart: $(open_rows) open"
 check_portal "after a SIGKILL"
+lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE state = 'inflight'")" "nothing left inflight"
+if [ "$inflight" -gt 0 ]; then
+  grep -q 'took back [0-9]* row(s) claimed by a gateway that stopped' "$LT_TMP/gw2.log" ||
+    lt_fail "the restart did not take back the killed gateway's claims"
+fi
+lt_log "rows inflight at the kill: $inflight"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE destination = 'portal' AND state = 'dead'")" "no dead letter left"
 
 # A clean stop removes the instance: its claims cannot linger.
