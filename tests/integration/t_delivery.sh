@@ -157,8 +157,16 @@ fi
 lt_log "rows inflight at the kill: $inflight"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE destination = 'portal' AND state = 'dead'")" "no dead letter left"
 
-# A clean stop removes the instance: its claims cannot linger.
+# SIGTERM with a call in flight: the call finishes, its outcome is recorded,
+# and the instance row goes (its claims cannot linger).
+ctl '{"latency_ms": 1500}'
+GW=gw2 push 1 "$LT_TMP/a5.txt" --senders 1 --batch 1
+lt_wait 30 bash -c "curl -sf -m 5 http://127.0.0.1:$cport/_stats | jq -e '.in_flight > 0' >/dev/null" ||
+  lt_fail "no portal call in flight"
 lt_gw_stop gw2 TERM
+last=$(cut -d' ' -f2 "$LT_TMP/a5.txt")
+lt_assert_eq delivered "$(q "SELECT state FROM outbox WHERE destination = 'portal' AND event_seq = $last")" \
+  "the call in flight at SIGTERM is recorded before the gateway leaves"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM gateway_instances WHERE pid = ${LT_GW_PID[gw2]}")" "the instance unregisters on stop"
 if grep -q matkhau "$LT_TMP"/gw*.log; then lt_fail "the portal password reached a log"; fi
 kill -TERM "$peer_pid"
