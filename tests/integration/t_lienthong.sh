@@ -144,6 +144,29 @@ T3=$LT_SOURCE_DIR/deploy/units/example-3tier.json
 scenario 3tier "$T3" 08707 243 "$ward" "$district" 1.001193 \
   000.01.22.H56-250101-0001 000.01.22.H56-250101-0002
 
+# The liên thông leg judged by our contract: 503 is retried under the same
+# key until it goes through; a 422 refusal is a dead letter with the answer,
+# and the next dossier still flows.
+ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:${CPORT[$1]}/_control" -d "$2" >/dev/null || lt_fail "control $1 $2"; }
+lt_log "3tier: the district's gateway answers 503 twice, then 422 once"
+# Pushed by ward 08710 (08707 now speaks vendor-a).
+ward10=$("$lt" token create --unit 08710 --role ward | tail -n 1)
+D3=000.02.22.H56-250101-0003 D4=000.02.22.H56-250101-0004 D5=000.02.22.H56-250101-0005
+ctl parent '{"status": 503, "for_calls": 2}'
+push "$ward10" "$(rec $D3 1.001193 2 1)"
+lt_wait 30 eval '[ "$(states '"$D3"' unit:243)" = delivered ]' || lt_fail "D3 not delivered after 503s: $(states $D3 unit:243)"
+lt_assert_eq "2" "$(q "SELECT attempts FROM outbox WHERE dossier_code = '$D3' AND destination = 'unit:243'")" "two failed attempts recorded"
+k3=$(q "SELECT idempotency_key FROM outbox WHERE dossier_code = '$D3' AND destination = 'unit:243'")
+lt_assert_eq "$k3 $k3 $k3" "$(view parent /_received | jq -r --arg c "$D3" '[.calls[] | select(.MaHoSo | index($c)) | .idempotency_key] | join(" ")')" \
+  "every attempt under the same key"
+ctl parent '{"status": 422, "for_calls": 1}'
+push "$ward10" "$(rec $D4 1.001193 2 1)"
+lt_wait 30 eval '[ "$(states '"$D4"' unit:243)" = dead ]' || lt_fail "D4 not dead after a 422: $(states $D4 unit:243)"
+lt_assert_eq "422 true" "$(q "SELECT last_status || ' ' || (answer IS NOT NULL AND answer <> '') FROM outbox WHERE dossier_code = '$D4' AND destination = 'unit:243'")" \
+  "the dead letter keeps the status and the answer"
+push "$ward10" "$(rec $D5 1.001193 2 1)"
+lt_wait 30 eval '[ "$(states '"$D5"' unit:243)" = delivered ]' || lt_fail "D5 held up: $(states $D5 unit:243)"
+
 # Two-tier (commune -> province since 2025-07-01): commune 08866 of the
 # example tree receives a province-level procedure, competent unit 25.
 lt_log "two-tier mode"
