@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An answer kept for a dead letter is cut here (as the portal's): enough
+ * for any refusal, bounded whatever the receiver sends. */
+#define ANSWER_MAX 4096
+
 typedef struct {
     lt_curlm *curl;
     char *url;
@@ -35,7 +39,7 @@ static void on_post(lt_curlm *m, const lt_curlm_response *resp, void *arg)
 {
     (void)m;
     http_driver *h = arg;
-    char err[256] = "";
+    char err[256] = "", answer[ANSWER_MAX + 1];
     lt_delivery_result r = {.http_status = (int)resp->status, .error = err};
     if (resp->curl_code != 0) {
         r.verdict = LT_DELIVERY_RETRY;
@@ -44,7 +48,15 @@ static void on_post(lt_curlm *m, const lt_curlm_response *resp, void *arg)
     } else {
         r.verdict = h->o.judge(resp, err, sizeof(err));
         if (r.verdict != LT_DELIVERY_OK) {
-            r.answer = resp->body;
+            /* Cut on a byte count: the column is text, so a cut inside a
+             * UTF-8 sequence is trimmed back to a whole character. */
+            size_t len = resp->body_len < ANSWER_MAX ? resp->body_len : ANSWER_MAX;
+            if (len < resp->body_len)
+                while (len > 0 && ((unsigned char)resp->body[len] & 0xC0) == 0x80)
+                    len--;
+            memcpy(answer, resp->body, len);
+            answer[len] = '\0';
+            r.answer = answer;
             if (!err[0])
                 snprintf(err, sizeof(err), "answered HTTP %ld", resp->status);
         }
