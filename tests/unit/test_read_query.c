@@ -1,8 +1,8 @@
 /* Unit tests for the dossier reads' parameters (lt_read_query): defaults,
  * every parameter each verb takes, every refusal naming its parameter (the
  * 400's "field"), dossier codes from the path, the dead-letter replay's
- * body, and the JSON the reader gets (token included) read back the same and
- * refused when tampered with. */
+ * body, and the JSON sent to the reader (token included) read back the same
+ * and refused when tampered with. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
