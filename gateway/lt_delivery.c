@@ -82,7 +82,7 @@ typedef struct leg {
     bool listed;            /* in the last destinations listing */
     char name[128];         /* the destination; drv.destination points here for listed legs */
     char url[1024], dialect[64];
-    char batch[12]; /* drv.batch as text, lt_claim's max_rows */
+    char batch[24]; /* drv.batch as text, lt_claim's max_rows */
     sent_row *rows; /* at the driver, drv.batch entries */
     size_t nrows;
     bool sending;
