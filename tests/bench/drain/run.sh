@@ -269,7 +269,7 @@ for b in $batches; do
   # The rate between the first and the last recorded delivery (start-up,
   # login and the 1 s polling above stay out of it); the wall time includes
   # them.
-  RATE[$b]=$(q "$db" "SELECT round(count(*) / greatest(extract(epoch FROM max(updated_at) - min(updated_at)), 0.001))
+  RATE[$b]=$(q "$db" "SELECT round(count(*) / greatest(extract(epoch FROM max(updated_at) - min(updated_at)), 0.001), 1)
                       FROM outbox WHERE destination = 'portal' AND state = 'delivered'")
   stats >"$tmp/stats_$b.json"
   CALLS[$b]=$(jq -r '.calls - .logins' "$tmp/stats_$b.json")
@@ -287,7 +287,7 @@ baseline 2 16
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 b1=$(max "${BASE[load_1_1]}" "${BASE[load_1_2]}")
 b16=$(max "${BASE[load_16_1]}" "${BASE[load_16_2]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 
 # ---- table ---------------------------------------------------------------------------------
 cat <<EOF
