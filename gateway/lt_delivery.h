@@ -60,6 +60,24 @@ typedef struct lt_delivery_driver {
 int lt_delivery_portal_new(lt_loop *loop, const lt_config *cfg, const lt_dialects *dialects,
                            lt_delivery_driver *ret) __attribute__((warn_unused_result));
 
+/* The liên thông driver for unit (its gateway at url, POST {url}/v1/dossiers
+ * with units.tokens' token for it). The caller fills the names. Returns 0
+ * or -1. */
+int lt_delivery_parent_new(lt_loop *loop, const lt_config *cfg, const char *unit, const char *url,
+                           lt_delivery_driver *ret) __attribute__((warn_unused_result));
+
+/* The ward-callback driver: POST the record in dialect (NULL or "" =
+ * canonical) to url. The caller fills the names. Returns 0 or -1 (unknown
+ * dialect, empty url, out of memory). */
+int lt_delivery_ward_new(lt_loop *loop, const lt_config *cfg, const lt_dialects *dialects,
+                         const char *url, const char *dialect, lt_delivery_driver *ret)
+    __attribute__((warn_unused_result));
+
+/* The webhook driver for cfg->webhook.url (borrowed). Fills every field.
+ * Returns 0, or -1 (no url, out of memory). */
+int lt_delivery_webhook_new(lt_loop *loop, const lt_config *cfg, lt_delivery_driver *ret)
+    __attribute__((warn_unused_result));
+
 typedef struct lt_delivery_args {
     const char *conninfo;        /* borrowed; outlives the actor */
     const lt_config *cfg;        /* copied at start */

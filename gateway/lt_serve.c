@@ -182,8 +182,9 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         goto stop;
     /* After the writer: it only reads what the writer committed; stopping
      * first, it records the send in flight while the database is there. */
-    if (cfg->portal.url[0] && !(sv.actors[sv.nactors++] = lt_actor_new(
-                                    ctx, "delivery", lt_delivery_actor, &deliveryargs)))
+    if ((cfg->portal.url[0] || cfg->webhook.url[0]) &&
+        !(sv.actors[sv.nactors++] =
+              lt_actor_new(ctx, "delivery", lt_delivery_actor, &deliveryargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
         goto stop;

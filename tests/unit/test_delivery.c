@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "lt_delivery.h"
+#include "lt_delivery_http.h"
 
 static void test_backoff_bounds(void **state)
 {
@@ -38,6 +39,24 @@ static void test_backoff_jitter(void **state)
     assert_true(differ > 0);
 }
 
+/* The outbound contract's verdict on a status, shared by the parent, ward
+ * and webhook legs. */
+static void test_http_verdict(void **state)
+{
+    (void)state;
+    assert_int_equal(lt_delivery_http_verdict(200), LT_DELIVERY_OK);
+    assert_int_equal(lt_delivery_http_verdict(204), LT_DELIVERY_OK);
+    assert_int_equal(lt_delivery_http_verdict(408), LT_DELIVERY_RETRY);
+    assert_int_equal(lt_delivery_http_verdict(429), LT_DELIVERY_RETRY);
+    assert_int_equal(lt_delivery_http_verdict(500), LT_DELIVERY_RETRY);
+    assert_int_equal(lt_delivery_http_verdict(503), LT_DELIVERY_RETRY);
+    assert_int_equal(lt_delivery_http_verdict(400), LT_DELIVERY_DEAD);
+    assert_int_equal(lt_delivery_http_verdict(401), LT_DELIVERY_DEAD);
+    assert_int_equal(lt_delivery_http_verdict(409), LT_DELIVERY_DEAD);
+    assert_int_equal(lt_delivery_http_verdict(422), LT_DELIVERY_DEAD);
+    assert_int_equal(lt_delivery_http_verdict(301), LT_DELIVERY_DEAD);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -45,6 +64,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_backoff_jitter),
+        cmocka_unit_test(test_http_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
