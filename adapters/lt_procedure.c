@@ -7,6 +7,7 @@
  * columns the procedures table keeps. The rules are a table (`spec`), not a
  * chain of ifs, so adding a key is one line. */
 #include "lt_procedure.h"
+#include "lt_procedure_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -15,63 +16,45 @@
 #include <strings.h>
 #include <sodium.h>
 
-/* What a known key holds. */
-typedef enum {
-    K_TEXT,    /* a string; a number becomes its text, null becomes "" */
-    K_CODE,    /* a string only: numbers lose digits (1.003560 -> 1.00356) */
-    K_LEVEL,   /* "0".."3" (CAPTHUCHIEN) */
-    K_CHANNEL, /* "1".."3" (KENH) */
-    K_DECIMAL, /* a non-negative decimal or "" (times, amounts) */
-    K_LIST,    /* an array; null becomes [] */
-} spec_kind;
-
-typedef struct spec {
-    const char *key;          /* upper-case key as the catalog spells it */
-    spec_kind kind;           /* what the value must be */
-    bool required;            /* present and non-empty */
-    const struct spec *entry; /* K_LIST: keys of each entry (entries are then
-                                 objects); NULL = entries of any shape */
-} spec;
-
-static const spec level_entry[] = {
+static const lt_procedure_spec level_entry[] = {
     {"CAPTHUCHIEN", K_LEVEL, true, NULL},
     {"TENCAP", K_TEXT, false, NULL},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec field_entry[] = {
+static const lt_procedure_spec field_entry[] = {
     {"MALINHVUC", K_TEXT, false, NULL},
     {"TENLINHVUC", K_TEXT, false, NULL},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec agency_entry[] = {
+static const lt_procedure_spec agency_entry[] = {
     {"MADONVI", K_TEXT, false, NULL},
     {"TENDONVI", K_TEXT, false, NULL},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec time_entry[] = {
+static const lt_procedure_spec time_entry[] = {
     {"THOIGIANGIAIQUYET", K_DECIMAL, false, NULL},
     {"DONVITINH", K_TEXT, false, NULL},
     {"MOTA", K_TEXT, false, NULL},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec fee_entry[] = {
+static const lt_procedure_spec fee_entry[] = {
     {"MAPHILEPHI", K_TEXT, false, NULL},
     {"SOTIEN", K_DECIMAL, false, NULL},
     {"MOTA", K_TEXT, false, NULL},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec channel_entry[] = {
+static const lt_procedure_spec channel_entry[] = {
     {"KENH", K_CHANNEL, false, NULL},
     {"THOIGIAN", K_LIST, false, time_entry},
     {"PHILEPHI", K_LIST, false, fee_entry},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec result_entry[] = {
+static const lt_procedure_spec result_entry[] = {
     {"MAKETQUA", K_TEXT, false, NULL},
     {"TENKETQUA", K_TEXT, false, NULL},
     {NULL, K_TEXT, false, NULL},
 };
-static const spec record_spec[] = {
+const lt_procedure_spec lt_procedure_record_spec[] = {
     {"MATTHC", K_CODE, true, NULL},
     {"TENTTHC", K_CODE, true, NULL},
     {"TRANGTHAI", K_TEXT, false, NULL},
@@ -87,20 +70,6 @@ static const spec record_spec[] = {
     {"TRINHTUTHUCHIEN", K_LIST, false, NULL},
     {"DOITUONGTHUCHIEN", K_LIST, false, NULL},
     {NULL, K_TEXT, false, NULL},
-};
-
-struct lt_procedure {
-    json_t *record;                              /* normalized record, owned */
-    char *canonical;                             /* json_dumps of record, owned */
-    size_t canonical_len;                        /* strlen(canonical) */
-    unsigned char hash[LT_PROCEDURE_HASH_BYTES]; /* SHA-256 of canonical */
-    const char *code;                            /* MATTHC, borrowed from record */
-    const char *name;                            /* TENTTHC, borrowed from record */
-    const char *status;                          /* TRANGTHAI or "", borrowed */
-    const char *field_code;                      /* first MALINHVUC or NULL, borrowed */
-    char base_code[64];                          /* derived from code */
-    int levels[LT_PROCEDURE_MAX_LEVELS];         /* distinct, ascending */
-    size_t nlevels;                              /* entries used in levels */
 };
 
 /* A JSON path being walked; truncated paths stay NUL-terminated. */
@@ -213,7 +182,7 @@ static void set_error(lt_procedure_error *err, const path_t *p, const char *fiel
         snprintf(err->got, sizeof(err->got), "nothing (the key is missing)");
 }
 
-static bool is_decimal(const char *s)
+bool lt_procedure_is_decimal(const char *s)
 {
     if (!*s)
         return true; /* unknown: the catalog leaves some times blank */
@@ -232,7 +201,7 @@ static bool is_decimal(const char *s)
     return *p == '\0';
 }
 
-static const char *expectation(const spec *s)
+static const char *expectation(const lt_procedure_spec *s)
 {
     switch (s->kind) {
     case K_CODE:
@@ -253,9 +222,11 @@ static const char *expectation(const spec *s)
 }
 
 /* -1 with err filled; 0 when the value (now normalized in obj) is valid. */
-static int normalize_object(json_t *obj, const spec *specs, path_t *p, lt_procedure_error *err);
+static int normalize_object(json_t *obj, const lt_procedure_spec *specs, path_t *p,
+                            lt_procedure_error *err);
 
-static int normalize_value(json_t *obj, const spec *s, path_t *p, lt_procedure_error *err)
+static int normalize_value(json_t *obj, const lt_procedure_spec *s, path_t *p,
+                           lt_procedure_error *err)
 {
     json_t *v = json_object_get(obj, s->key);
     size_t mark = path_push_key(p, s->key);
@@ -323,7 +294,7 @@ static int normalize_value(json_t *obj, const spec *s, path_t *p, lt_procedure_e
         ok = strlen(str) == 1 && str[0] >= '1' && str[0] <= '3';
         break;
     case K_DECIMAL:
-        ok = is_decimal(str);
+        ok = lt_procedure_is_decimal(str);
         break;
     case K_CODE:
     case K_TEXT:
@@ -347,9 +318,10 @@ out:
     return rc;
 }
 
-static int normalize_object(json_t *obj, const spec *specs, path_t *p, lt_procedure_error *err)
+static int normalize_object(json_t *obj, const lt_procedure_spec *specs, path_t *p,
+                            lt_procedure_error *err)
 {
-    for (const spec *s = specs; s->key; s++)
+    for (const lt_procedure_spec *s = specs; s->key; s++)
         if (normalize_value(obj, s, p, err) < 0)
             return -1;
     return 0;
@@ -411,7 +383,7 @@ static lt_procedure *normalize_owned(json_t *record, lt_procedure_error *err)
         goto oom;
     }
     self->record = record;
-    if (normalize_object(self->record, record_spec, &p, err) < 0)
+    if (normalize_object(self->record, lt_procedure_record_spec, &p, err) < 0)
         goto bad;
     self->canonical = json_dumps(self->record, JSON_SORT_KEYS | JSON_COMPACT);
     if (!self->canonical)
@@ -463,6 +435,7 @@ void lt_procedure_destroy(lt_procedure **self_p)
         return;
     json_decref((*self_p)->record);
     free((*self_p)->canonical);
+    free((*self_p)->strings);
     free(*self_p);
     *self_p = NULL;
 }
@@ -601,7 +574,8 @@ static int shorten_times(json_t *channel, size_t ci, const lt_procedure_overlay 
         const char *value = json_string_value(json_object_get(t, "THOIGIANGIAIQUYET"));
         const char *label = json_string_value(json_object_get(t, "DONVITINH"));
         double h = unit_hours_by_label(label);
-        if (value && value[0] && is_decimal(value) && h > 0 && strtod(value, NULL) * h <= limit_h)
+        if (value && value[0] && lt_procedure_is_decimal(value) && h > 0 &&
+            strtod(value, NULL) * h <= limit_h)
             continue; /* the catalog's time is already as short */
         char path[128], from[160], to[96];
         snprintf(path, sizeof(path), "CACHTHUCTHUCHIEN[%zu].THOIGIAN[%zu]", ci, ti);

@@ -57,9 +57,24 @@ lt_procedure *lt_procedure_normalize(const json_t *record, lt_procedure_error *e
  * holds the normalized form, or, on failure, a partly normalized one. */
 lt_procedure *lt_procedure_normalize_inplace(json_t *record, lt_procedure_error *err)
     __attribute__((warn_unused_result));
+/* The same normalized procedure straight from a record's JSON text (bytes,
+ * len: one object, as a catalog export holds it), for bulk syncs: one pass
+ * over the bytes, no jansson tree. It vouches only for what it can
+ * reproduce exactly and answers NULL for everything else, meaning "take the
+ * general path": json_loadb(JSON_REJECT_DUPLICATES), then
+ * lt_procedure_normalize_inplace, which gives the result or the error. NULL
+ * comes for bytes that are not JSON or break a rule, and for what this path
+ * leaves to jansson: real numbers, integers of 19 digits or more, escapes
+ * in keys or in levels, channels and decimals, nesting deeper than 64 (and
+ * when out of memory). A procedure it returns is byte for byte the one the
+ * general path makes (canonical text, hash, columns), except that
+ * lt_procedure_record() of it is NULL. */
+lt_procedure *lt_procedure_from_bytes(const char *bytes, size_t len)
+    __attribute__((warn_unused_result));
 void lt_procedure_destroy(lt_procedure **self_p);
 
-/* The normalized record (borrowed; json_incref to keep it). */
+/* The normalized record (borrowed; json_incref to keep it); NULL for a
+ * procedure made by lt_procedure_from_bytes. */
 const json_t *lt_procedure_record(const lt_procedure *self);
 /* json_dumps(record, JSON_SORT_KEYS | JSON_COMPACT): what the hash covers. */
 const char *lt_procedure_canonical(const lt_procedure *self);

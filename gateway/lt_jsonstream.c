@@ -209,6 +209,69 @@ static int at_eof(lt_jsonstream *self, lt_jsonstream_error *err)
     return 0;
 }
 
+/* The first '"' or '\\' in [p, end), or end. String contents are most of
+ * a record, so eight bytes are tested at a time: a byte equal to c makes
+ * v ^ (c * 0x01..01) have a zero byte, and the lowest zero byte is found
+ * exactly by the classic haszero expression (carries only disturb the bytes
+ * above it). */
+static const char *string_stop(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, sizeof(v));
+        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+        uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+        if (hit)
+            return p + (__builtin_ctzll(hit) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
+/* Scans the element being read from pos: 1 when its closing brace was
+ * consumed (pos just after it), 0 when the buffer ended first (the state
+ * and depth say where to resume after the next read). */
+static int element_scan(lt_jsonstream *self)
+{
+    const char *p = self->buf + self->pos, *end = self->buf + self->len;
+    scan_state st = self->state;
+    size_t depth = self->depth;
+    int done = 0;
+    while (p < end) {
+        if (st == S_ESCAPE) {
+            st = S_IN_STRING;
+            p++;
+            continue;
+        }
+        if (st == S_IN_STRING) {
+            p = string_stop(p, end);
+            if (p == end)
+                break;
+            st = *p == '"' ? S_IN_ELEMENT : S_ESCAPE;
+            p++;
+            continue;
+        }
+        char c = *p++;
+        if (c == '"') {
+            st = S_IN_STRING;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            done = 1;
+            break;
+        }
+    }
+    self->pos = (size_t)(p - self->buf);
+    self->state = st;
+    self->depth = depth;
+    return done;
+}
+
 int lt_jsonstream_next(lt_jsonstream *self, lt_jsonstream_item *ret_item, lt_jsonstream_error *err)
 {
     static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
@@ -231,21 +294,24 @@ int lt_jsonstream_next(lt_jsonstream *self, lt_jsonstream_item *ret_item, lt_jso
                 return at_eof(self, err);
             continue;
         }
-        /* Most of a record is string contents, which only '"' and '\\'
-         * can end or escape: skip to the first of them with memchr rather
-         * than through the state switch byte by byte (that was most of the
-         * time a sync spends reading an unchanged file). */
-        if (self->state == S_IN_STRING) {
-            const char *p = self->buf + self->pos, *end = self->buf + self->len;
-            const char *q = memchr(p, '"', (size_t)(end - p));
-            if (!q)
-                q = end;
-            const char *bs = memchr(p, '\\', (size_t)(q - p));
-            if (bs)
-                q = bs;
-            self->pos = (size_t)(q - self->buf);
-            if (q == end)
-                continue;
+        /* Inside an element nothing but strings and nesting matters until
+         * its closing brace: scan it in a tight loop (element_scan) rather
+         * than through the state switch byte by byte, which was most of
+         * the time a sync spends reading an unchanged file. */
+        if (self->state == S_IN_ELEMENT || self->state == S_IN_STRING || self->state == S_ESCAPE) {
+            if (element_scan(self) == 0)
+                continue; /* the buffer ended inside the element */
+            self->state = S_AFTER;
+            ret_item->bytes = self->buf + self->elem_start;
+            ret_item->len = self->pos - self->elem_start;
+            ret_item->index = self->index++;
+            ret_item->offset = self->base + (int64_t)self->elem_start;
+            if (ret_item->len > self->max_record)
+                return fail(self, err, ret_item->offset, ret_item->index,
+                            "record [%lld] starting at byte %lld is larger than %zu bytes",
+                            (long long)ret_item->index, (long long)ret_item->offset,
+                            self->max_record);
+            return 1;
         }
         unsigned char c = (unsigned char)self->buf[self->pos];
         int64_t off = self->base + (int64_t)self->pos;
@@ -276,36 +342,9 @@ int lt_jsonstream_next(lt_jsonstream *self, lt_jsonstream_item *ret_item, lt_jso
             }
             break;
         case S_IN_ELEMENT:
-            if (c == '"') {
-                self->state = S_IN_STRING;
-            } else if (c == '{' || c == '[') {
-                self->depth++;
-            } else if (c == '}' || c == ']') {
-                if (--self->depth == 0) {
-                    self->state = S_AFTER;
-                    self->pos++;
-                    ret_item->bytes = self->buf + self->elem_start;
-                    ret_item->len = self->pos - self->elem_start;
-                    ret_item->index = self->index++;
-                    ret_item->offset = self->base + (int64_t)self->elem_start;
-                    if (ret_item->len > self->max_record)
-                        return fail(self, err, ret_item->offset, ret_item->index,
-                                    "record [%lld] starting at byte %lld is larger than %zu bytes",
-                                    (long long)ret_item->index, (long long)ret_item->offset,
-                                    self->max_record);
-                    return 1;
-                }
-            }
-            break;
         case S_IN_STRING:
-            if (c == '\\')
-                self->state = S_ESCAPE;
-            else if (c == '"')
-                self->state = S_IN_ELEMENT;
-            break;
         case S_ESCAPE:
-            self->state = S_IN_STRING;
-            break;
+            break; /* element_scan above */
         case S_AFTER:
             if (c == ',') {
                 self->state = S_ELEMENT;

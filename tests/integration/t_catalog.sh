@@ -244,5 +244,49 @@ rc=0; out=$(lt_cat show 9.999999 2>&1) || rc=$?
 lt_assert_eq 1 "$rc" "show of an unknown code"
 lt_assert_contains "$out" "no procedure 9.999999 in the catalog" "unknown code message"
 lt_assert_contains "$("$LIENTHONG_BIN" catalog --help)" "catalog sync --file FILE" "help"
+
+# ---- 11. the one-pass path and jansson store the same thing -------------------
+# A file sync normalizes plain records in one pass over their bytes and
+# leaves the rest (here: escaped keys, a real number) to jansson. The same
+# content through either path is the same procedure: stored alike, hashed
+# alike (a re-sync through the other path changes nothing), and its events
+# chain like any other. In a database of its own.
+q "CREATE DATABASE paths"
+paths_url=${LT_PG_URL/\/\/\/lienthong\?/\/\/\/paths\?}
+qp() { lt_psql "$paths_url" "$1"; }
+cat >"$LT_TMP/paths-a.json" <<'JSON'
+[{"MATTHC": "9.000001", "TENTTHC": "C\u1ea5p \"gi\u1EA5y\" \\ \/ tab\t nl\n \u001f \ud834\udd1e",
+  "ID": 17, "X": {"b": [1, -2, {"z": null, "a": true}], "a": "", "\u00e9": {}},
+  "CAPTHUCHIEN": [{"CAPTHUCHIEN": 2, "TENCAP": null}], "LINHVUCTHUCHIEN": [{"MALINHVUC": 7}],
+  "TRANGTHAI": 1, "THANHPHANHOSO": null},
+ {"MATTHC": "9.000002", "TENTTHC": "Không cấp", "CANCUPHAPLY": ["a", 1, [], {}]},
+ {"MATTHC": "9.000003.H56", "TENTTHC": "T", "CACHTHUCTHUCHIEN": [{"KENH": "2",
+  "THOIGIAN": [{"THOIGIANGIAIQUYET": 15, "DONVITINH": "Ngày"}], "PHILEPHI": null}]}]
+JSON
+# The same content, spelled so that jansson takes every record (an escaped
+# key); then a real number, which only jansson reads, in the first.
+sed 's/"TENTTHC"/"TENTTH\\u0043"/' "$LT_TMP/paths-a.json" >"$LT_TMP/paths-b.json"
+sed 's/"ID": 17/"ID": 17, "R": 1.5/' "$LT_TMP/paths-a.json" >"$LT_TMP/paths-r.json"
+out=$(LIENTHONG_DATABASE_URL=$paths_url sync_json "$LT_TMP/paths-a.json")
+lt_assert_eq "3 0 0 0" "$(counts "$out")" "paths: first sync"
+want_name='C\u1ea5p "gi\u1ea5y" \\ / tab\t nl\n \u001f \U0001D11E' # an E'' literal
+lt_assert_eq "t|{2}|7|1" "$(qp "SELECT record->>'TENTTHC' = E'$want_name', levels, field_code, status
+                             FROM procedures WHERE code = '9.000001'")" "paths: decoded strings and columns"
+lt_assert_eq "{}||" "$(qp "SELECT levels, field_code, status FROM procedures WHERE code = '9.000002'")" \
+  "paths: no levels, no field"
+lt_assert_eq "9.000003" "$(qp "SELECT base_code FROM procedures WHERE code = '9.000003.H56'")" "paths: base code"
+out=$(LIENTHONG_DATABASE_URL=$paths_url sync_json "$LT_TMP/paths-b.json")
+lt_assert_eq "0 0 0 3" "$(counts "$out")" "paths: the jansson spelling is unchanged"
+out=$(LIENTHONG_DATABASE_URL=$paths_url sync_json "$LT_TMP/paths-a.json")
+lt_assert_eq "0 0 0 3" "$(counts "$out")" "paths: and back"
+out=$(LIENTHONG_DATABASE_URL=$paths_url sync_json "$LT_TMP/paths-r.json")
+lt_assert_eq "0 1 0 2" "$(counts "$out")" "paths: a real number is a change"
+lt_assert_eq "1.5" "$(qp "SELECT record->>'R' FROM procedures WHERE code = '9.000001'")" "paths: the real number stored"
+lt_assert_eq "t" "$(qp "WITH e AS (SELECT seq, hash, prev_hash, kind, topic, record,
+                                 lag(hash) OVER (ORDER BY seq) AS before FROM dossier_events)
+                         SELECT bool_and(hash = lt_event_hash(prev_hash, seq, kind, topic, record)
+                                AND (before IS NULL OR prev_hash = before)) FROM e")" "paths: hash chain"
+lt_assert_eq "9.000001,9.000002,9.000003.H56,9.000001" \
+  "$(qp "SELECT string_agg(procedure_code, ',' ORDER BY seq) FROM dossier_events")" "paths: events in file order"
 lt_check_sanitizer "$LT_TMP/sync.log"
 lt_log "ok"

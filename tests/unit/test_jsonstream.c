@@ -107,6 +107,33 @@ static void test_strings_and_escapes(void **state)
                       "{\"x\":\"}]\\\",{\"}|{\"y\":\"\\\\\"}|{\"z\":\"Đăng ký [khai] {sinh}\"}");
 }
 
+/* Strings are crossed eight bytes at a time: an escaped quote, an escaped
+ * backslash or the closing quote at every offset of a long string, among
+ * multi-byte characters and bytes with the high bit set, must still end
+ * the string exactly there. */
+static void test_long_strings(void **state)
+{
+    (void)state;
+    static const char *const marks[] = {"\\\"", "\\\\", "}]{[",
+                                        "\xc3\xa9\xe1\xba\xa5\xf0\x9f\x98\x80"};
+    for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
+        for (size_t at = 0; at < 40; at++) {
+            char text[256], want[256];
+            char body[128];
+            size_t n = 0;
+            for (size_t i = 0; i < at; i++)
+                body[n++] = (char)('a' + i % 26);
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", marks[m]);
+            for (size_t i = 0; i < 40 - at; i++)
+                body[n++] = (char)('A' + i % 26);
+            body[n] = '\0';
+            snprintf(want, sizeof(want), "{\"s\":\"%s\",\"t\":[\"\"]}|{}", body);
+            snprintf(text, sizeof(text), "[%.*s,{}]", (int)(strlen(want) - 3), want);
+            expect_all_chunks(text, 256, want);
+        }
+    }
+}
+
 static void test_truncated(void **state)
 {
     (void)state;
@@ -176,10 +203,10 @@ static void test_fd(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_elements),  cmocka_unit_test(test_strings_and_escapes),
-        cmocka_unit_test(test_truncated), cmocka_unit_test(test_not_an_array),
-        cmocka_unit_test(test_garbage),   cmocka_unit_test(test_too_large),
-        cmocka_unit_test(test_fd),
+        cmocka_unit_test(test_elements),     cmocka_unit_test(test_strings_and_escapes),
+        cmocka_unit_test(test_long_strings), cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_not_an_array), cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_too_large),    cmocka_unit_test(test_fd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

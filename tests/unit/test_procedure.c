@@ -1,11 +1,16 @@
 /* Unit tests for lt_procedure: the normalized form decides what a catalog
  * sync calls "changed", so the tests pin down both sides: spellings that must
  * hash alike (numbers for strings, null for empty), and records that must be
- * refused with the path, the expectation and what came. */
+ * refused with the path, the expectation and what came. The one-pass path
+ * from raw bytes (lt_procedure_from_bytes) is held to the jansson path on
+ * every input here, on the schema's examples and on thousands of mutations
+ * of them: it either declines or gives the same bytes. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -20,6 +25,49 @@ static json_t *parse(const char *text)
     if (!j)
         fail_msg("test JSON does not parse: %s at %d", jerr.text, jerr.position);
     return j;
+}
+
+/* What lt_procedure_from_bytes makes of text, held to the general path
+ * (json_loadb with JSON_REJECT_DUPLICATES, then normalization): NULL is
+ * always allowed (the caller then takes the general path); a procedure must
+ * be the general path's, byte for byte and column for column. Returns
+ * whether the one-pass path took the record. */
+static bool bytes_agree(const char *text, size_t len)
+{
+    lt_procedure *f = lt_procedure_from_bytes(text, len);
+    if (!f)
+        return false;
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        fail_msg("one-pass path accepted what jansson refuses (%s): %.*s", jerr.text, (int)len,
+                 text);
+    lt_procedure_error err;
+    lt_procedure *g = lt_procedure_normalize_inplace(j, &err);
+    json_decref(j);
+    if (!g)
+        fail_msg("one-pass path accepted a record the rules refuse (%s: %s): %.*s", err.path,
+                 err.expected, (int)len, text);
+    assert_null(lt_procedure_record(f));
+    assert_int_equal(lt_procedure_canonical_len(f), lt_procedure_canonical_len(g));
+    assert_string_equal(lt_procedure_canonical(f), lt_procedure_canonical(g));
+    assert_memory_equal(lt_procedure_hash(f), lt_procedure_hash(g), LT_PROCEDURE_HASH_BYTES);
+    assert_string_equal(lt_procedure_code(f), lt_procedure_code(g));
+    assert_string_equal(lt_procedure_base_code(f), lt_procedure_base_code(g));
+    assert_string_equal(lt_procedure_name(f), lt_procedure_name(g));
+    assert_string_equal(lt_procedure_status(f), lt_procedure_status(g));
+    if (lt_procedure_field_code(g))
+        assert_string_equal(lt_procedure_field_code(f), lt_procedure_field_code(g));
+    else
+        assert_null(lt_procedure_field_code(f));
+    const int *lf, *lg;
+    size_t nf = lt_procedure_levels(f, &lf), ng = lt_procedure_levels(g, &lg);
+    assert_int_equal(nf, ng);
+    if (nf)
+        assert_memory_equal(lf, lg, nf * sizeof(*lf));
+    lt_procedure_destroy(&f);
+    lt_procedure_destroy(&g);
+    return true;
 }
 
 static lt_procedure *norm_ok(const char *text)
@@ -38,11 +86,16 @@ static lt_procedure *norm_ok(const char *text)
     assert_string_equal(lt_procedure_canonical(q), lt_procedure_canonical(p));
     assert_memory_equal(lt_procedure_hash(q), lt_procedure_hash(p), LT_PROCEDURE_HASH_BYTES);
     lt_procedure_destroy(&q);
+    bytes_agree(text, strlen(text));
     return p;
 }
 
 static void norm_bad(const char *text, const char *path, const char *field, const char *got)
 {
+    /* A refused record is always left to the general path, which words the
+     * error. */
+    lt_procedure *f = lt_procedure_from_bytes(text, strlen(text));
+    assert_null(f);
     json_t *j = parse(text);
     lt_procedure_error err;
     for (int inplace = 0; inplace < 2; inplace++) {
@@ -247,15 +300,195 @@ static void test_overlay(void **state)
     lt_procedure_destroy(&p);
 }
 
+/* Records the one-pass path takes, each the same as through jansson: what
+ * the catalog really sends (escapes of every kind, \u escapes of
+ * Vietnamese, a character outside the BMP, numbers and nulls where strings
+ * travel, unknown keys of any shape and order, odd whitespace). */
+static void test_bytes_taken(void **state)
+{
+    (void)state;
+    static const char *const taken[] = {
+        "{\"MATTHC\":\"2.000908\",\"TENTTHC\":\"T\"}",
+        " {\r\n\t\"TENTTHC\" : \"T\" ,\"MATTHC\":\"2.000908\" } \n",
+        "{\"MATTHC\": \"2.000908\", \"TENTTHC\": \"C\\u1ea5p gi\\u1EA5y \\\"ph\\u00e9p\\\" \\/ "
+        "\\\\ \\b\\f\\n\\r\\t \\u001f \\u007f \\ud834\\udd1e \\u2028\", \"TRANGTHAI\": 1, "
+        "\"MOTA\": \"a/b \\/ c\"}",
+        "{\"MATTHC\": \"1.003560.000.00.00.H56\", \"TENTTHC\": \"\xc4\x90\xc4\x83ng k\xc3\xbd\", "
+        "\"TRANGTHAI\": null, \"LOAITTHC\": 2, \"IDQUYETDINHCONGBO\": -17, \"ID\": "
+        "123456789012345678, "
+        "\"CAPTHUCHIEN\": [{\"CAPTHUCHIEN\": 0}, {\"CAPTHUCHIEN\": \"3\", \"TENCAP\": null}], "
+        "\"LINHVUCTHUCHIEN\": [{\"MALINHVUC\": null}, {\"MALINHVUC\": 7, \"X\": [1, {\"b\": 1, "
+        "\"a\": "
+        "[true, false, null]}]}], \"COQUANTHUCHIEN\": null, \"CACHTHUCTHUCHIEN\": [{\"KENH\": 3, "
+        "\"THOIGIAN\": [{\"THOIGIANGIAIQUYET\": 15, \"DONVITINH\": \"Ng\\u00e0y\"}, "
+        "{\"THOIGIANGIAIQUYET\": null}], \"PHILEPHI\": [{\"SOTIEN\": \"1.5\", \"MAPHILEPHI\": "
+        "0}]}], "
+        "\"KETQUATHUCHIEN\": [], \"THANHPHANHOSO\": [\"x\", 1, [], {}], \"\": \"empty key\", "
+        "\"Z\\u00e9\": 1, \"\xc3\xa9\": {\"\": [], \"ab\": 0, \"a\": -0.0e0}}",
+    };
+    /* The last one has a real number (-0.0e0): declined. The others are
+     * taken. */
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+        assert_int_equal(bytes_agree(taken[i], strlen(taken[i])),
+                         i + 1 < sizeof(taken) / sizeof(taken[0]));
+}
+
+/* What it leaves to jansson even when jansson accepts it, and what jansson
+ * refuses: NULL either way. */
+static void test_bytes_declined(void **state)
+{
+    (void)state;
+    static const char *const declined[] = {
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": 1.5}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": 1e3}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": -0}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": 1234567890123456789}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": 01}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"I\\u0044\": 1}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": 1, \"ID\": 2}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\\u0000\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"\\ud834 lone\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"\\udd1e lone\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"\\x41\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"\xc3\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"\xed\xa0\x80\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"tab\there\"}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\"} x",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\",}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"ID\": tru}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"CAPTHUCHIEN\": [{\"CAPTHUCHIEN\": "
+        "\"\\u0033\"}]}",
+        "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"CAPTHUCHIEN\": [{\"CAPTHUCHIEN\": null}]}",
+        "{\"MATTHC\": 1, \"TENTTHC\": \"T\"}",
+        "{\"MATTHC\": \"1234567890123456789012345678901234567890123456789012345678901234\", "
+        "\"TENTTHC\": \"T\"}",
+        "[{\"MATTHC\": \"1\", \"TENTTHC\": \"T\"}]",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        lt_procedure *f = lt_procedure_from_bytes(declined[i], strlen(declined[i]));
+        if (f)
+            fail_msg("taken, should be declined: %s", declined[i]);
+    }
+    /* Deeper than 64 levels: declined, though jansson takes it. */
+    char deep[512];
+    size_t n =
+        (size_t)snprintf(deep, sizeof(deep), "{\"MATTHC\": \"1\", \"TENTTHC\": \"T\", \"X\": ");
+    for (int i = 0; i < 70; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 70; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    assert_null(lt_procedure_from_bytes(deep, n));
+}
+
+/* The schema's examples, then thousands of random mutations of them
+ * (deterministic): wherever the one-pass path answers, it answers as
+ * jansson and the rules do. The valid examples without real numbers are
+ * taken, the invalid ones never. */
+static char *read_file(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    *ret_len = n;
+    return buf;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void mutate_and_compare(const char *text, size_t len, int rounds, int *taken)
+{
+    static const char alphabet[] = "{}[]\",:\\/0123456789-+.eEtrufalsn u\t\n\x80\xc3\xa9\xed\x01";
+    char *buf = malloc(len + 64);
+    assert_non_null(buf);
+    for (int r = 0; r < rounds; r++) {
+        memcpy(buf, text, len);
+        size_t n = len;
+        int edits = 1 + (int)(rng() % 3);
+        for (int e = 0; e < edits && n > 0; e++) {
+            size_t at = (size_t)(rng() % n);
+            char c = alphabet[rng() % (sizeof(alphabet) - 1)];
+            switch (rng() % 3) {
+            case 0: /* replace */
+                buf[at] = c;
+                break;
+            case 1: /* insert */
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = c;
+                n++;
+                break;
+            default: /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            }
+        }
+        if (bytes_agree(buf, n))
+            (*taken)++;
+    }
+    free(buf);
+}
+
+static void test_bytes_examples_and_mutations(void **state)
+{
+    (void)state;
+    static const char *const dirs[] = {"valid", "invalid"};
+    int taken = 0, files = 0;
+    for (size_t d = 0; d < 2; d++) {
+        char dir[512];
+        snprintf(dir, sizeof(dir), "%s/schemas/examples/procedure/%s", LT_SOURCE_DIR, dirs[d]);
+        DIR *dh = opendir(dir);
+        assert_non_null(dh);
+        struct dirent *de;
+        while ((de = readdir(dh))) {
+            size_t nl = strlen(de->d_name);
+            if (nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0 ||
+                strcmp(de->d_name, "MANIFEST.json") == 0)
+                continue;
+            char path[1024];
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            size_t len;
+            char *text = read_file(path, &len);
+            bool ok = bytes_agree(text, len);
+            if (d == 1 && ok)
+                fail_msg("an invalid example was taken: %s", path);
+            if (d == 0 && !ok && strcmp(de->d_name, "numbers-and-nulls.json") != 0)
+                fail_msg("a valid example was declined: %s", path);
+            mutate_and_compare(text, len, 400, &taken);
+            free(text);
+            files++;
+        }
+        closedir(dh);
+    }
+    assert_true(files >= 20);
+    /* Mutations inside strings keep records valid: some must be taken, or
+     * this test would prove nothing. */
+    assert_true(taken > 100);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_minimal),  cmocka_unit_test(test_columns),
-        cmocka_unit_test(test_base_of),  cmocka_unit_test(test_spellings_hash_alike),
-        cmocka_unit_test(test_required), cmocka_unit_test(test_wrong_types),
-        cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_minimal),        cmocka_unit_test(test_columns),
+        cmocka_unit_test(test_base_of),        cmocka_unit_test(test_spellings_hash_alike),
+        cmocka_unit_test(test_required),       cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_overlay),        cmocka_unit_test(test_bytes_taken),
+        cmocka_unit_test(test_bytes_declined), cmocka_unit_test(test_bytes_examples_and_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
