@@ -156,6 +156,14 @@ static const cf_key keys[] = {
      .help = "after a record is delivered, also send its QuaTrinhXuLy with CapNhatTienDoHoSoMC"},
     {"portal.ca_file", PATH(portal.ca_file), .def = "",
      .help = "PEM CA bundle for the portal's TLS; empty = the system store"},
+    {"units.tokens", STRING(units.tokens), .def = "", .flags = CF_SECRET,
+     .help = "bearer tokens for the competent units' gateways (liên thông leg), as "
+             "`UNIT=TOKEN,UNIT=TOKEN`; a unit without one is called without a token"},
+    {"units.timeout", DURATION(units.timeout_ms), .def = "30s", .min = 100, .max = 10 * 60000,
+     .help = "time limit of one call to a unit's gateway or ward callback; a timeout is retried"},
+    {"webhook.url", URL(webhook.url), .def = "",
+     .help = "URL that gets a small JSON notice (no personal data) per dossier status change; "
+             "empty = none"},
     {"catalog.url", URL(catalog.url), .def = "",
      .help = "national catalog base URL; empty = catalog only from `catalog sync --file`"},
     {"catalog.concurrency", COUNT(catalog.concurrency), .def = "32", .min = 1, .max = 256,

@@ -58,6 +58,13 @@ typedef struct lt_config {
         char *ca_file;       /* PEM bundle; empty = system CA store */
     } portal;
     struct {
+        char *tokens;       /* "unit=token,..." bearer tokens for the units' gateways */
+        int64_t timeout_ms; /* one call to a unit (parent or ward) */
+    } units;
+    struct {
+        char *url; /* citizen-notification sink; empty = none */
+    } webhook;
+    struct {
         char *url;              /* national catalog base URL; empty = file imports only */
         int64_t concurrency;    /* detail calls in flight at once */
         int64_t timeout_ms;     /* one call */

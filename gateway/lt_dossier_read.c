@@ -15,6 +15,7 @@
  * offset (RFC 3339, what OpenAPI's date-time means), whatever DateStyle is. */
 #include "lt_dossier_read.h"
 #include "lt_mask.h"
+#include "lt_outbox.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -142,6 +143,18 @@ static const char rejects_sql[] =
     " FROM rejects r WHERE r.id > $1::bigint AND ($2::text = '' OR r.sender_unit = $2::text)"
     " ORDER BY r.id LIMIT $3::int + 1";
 
+/* Dead letters (outbox rows in state dead, 0009), oldest id first like the
+ * rejects: $1 destination ("" = any), $2 since (an id), $3 limit. The event's
+ * record is not read: it holds personal data, and `lienthong deadletters
+ * show` gives it masked. updated_at is when the row died (lt_dead sets it). */
+static const char deadletters_sql[] =
+    "SELECT o.id, o.destination, o.event_seq, o.dossier_code, o.attempts, o.last_status,"
+    " o.last_error, o.answer, o.idempotency_key, to_json(o.created_at) #>> '{}',"
+    " to_json(o.updated_at) #>> '{}'"
+    " FROM outbox o WHERE o.state = 'dead' AND o.id > $2::bigint"
+    " AND ($1::text = '' OR o.destination = $1::text)"
+    " ORDER BY o.id LIMIT $3::int + 1";
+
 /* Operators and readers (and nobody, with auth off) are not confined. */
 static bool sees_all(lt_role role)
 {
@@ -150,7 +163,7 @@ static bool sees_all(lt_role role)
 
 bool lt_dossier_read_allowed(lt_read_verb verb, lt_role role)
 {
-    if (verb == LT_READ_REJECTS)
+    if (verb == LT_READ_REJECTS || verb == LT_READ_DEADLETTERS || verb == LT_READ_REPLAY)
         return role == LT_ROLE_OPERATOR || role == LT_ROLE_NONE;
     return true;
 }
@@ -208,6 +221,19 @@ void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_re
         p[2] = num(ret, 0, q->since);
         p[3] = q->prefix;
         p[4] = num(ret, 1, q->limit);
+        break;
+    case LT_READ_DEADLETTERS:
+        ret->sql = deadletters_sql;
+        ret->nparams = 3;
+        p[0] = q->destination;
+        p[1] = num(ret, 0, q->since);
+        p[2] = num(ret, 1, q->limit);
+        break;
+    case LT_READ_REPLAY:
+        ret->sql = LT_OUTBOX_REPLAY_SQL;
+        ret->nparams = 2;
+        p[0] = q->destination;
+        p[1] = q->id ? num(ret, 0, q->id) : NULL;
         break;
     default: /* LT_READ_REJECTS: no scope, operators only */
         ret->sql = rejects_sql;
@@ -382,6 +408,73 @@ static json_t *rejects_doc(const lt_read_query *q, const PGresult *r, int *ret_s
     return doc;
 }
 
+/* A text column through lt_mask_text (a receiver may echo what it was
+ * sent), or null. NULL when out of memory. */
+static json_t *masked_or_null(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return json_null();
+    char *m = lt_mask_text(PQgetvalue(r, row, col));
+    json_t *j = m ? json_string(m) : NULL;
+    free(m);
+    return j;
+}
+
+static json_t *int_or_null(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? json_null() : json_integer(int_col(r, row, col));
+}
+
+static json_t *deadletters_doc(const lt_read_query *q, const PGresult *r, int *ret_status)
+{
+    *ret_status = 200;
+    bool more = false;
+    int rows = page_rows(PQntuples(r), q->limit, &more);
+    json_t *list = json_array();
+    json_t *doc = json_pack("{s:o, s:n}", "deadletters", list, "next");
+    if (!doc)
+        return NULL;
+    for (int i = 0; i < rows; i++) {
+        json_t *error = masked_or_null(r, i, 6), *answer = masked_or_null(r, i, 7);
+        json_t *x =
+            error && answer
+                ? json_pack("{s:I, s:s, s:I, s:o, s:I, s:o, s:O, s:O, s:s, s:s, s:s}", "id",
+                            int_col(r, i, 0), "destination", PQgetvalue(r, i, 1), "sequence",
+                            int_col(r, i, 2), "MaHoSo", text_or_null(r, i, 3), "attempts",
+                            int_col(r, i, 4), "last_status", int_or_null(r, i, 5), "last_error",
+                            error, "answer", answer, "idempotency_key", PQgetvalue(r, i, 8),
+                            "created_at", PQgetvalue(r, i, 9), "dead_at", PQgetvalue(r, i, 10))
+                : NULL;
+        json_decref(error);
+        json_decref(answer);
+        if (!x || json_array_append_new(list, x) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    if (more)
+        json_object_set_new(doc, "next", json_integer(int_col(r, rows - 1, 0)));
+    return doc;
+}
+
+/* One row (replayed, superseded). An id that names no dead letter of the
+ * destination changes nothing: 404, as `lienthong replay --id` fails. */
+static json_t *replay_doc(const lt_read_query *q, const PGresult *r, int *ret_status)
+{
+    if (PQntuples(r) != 1 || PQnfields(r) != 2)
+        return NULL;
+    json_int_t replayed = int_col(r, 0, 0), superseded = int_col(r, 0, 1);
+    if (q->id && replayed + superseded == 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "no dead letter %" PRId64 " for destination %s", q->id,
+                 q->destination);
+        *ret_status = 404;
+        return error_doc("not_found", msg, "id");
+    }
+    *ret_status = 200;
+    return json_pack("{s:I, s:I}", "replayed", replayed, "superseded", superseded);
+}
+
 int lt_dossier_read_answer(const lt_read_query *q, const lt_principal *who, const PGresult *r,
                            int *ret_status, char **ret_body)
 {
@@ -396,6 +489,12 @@ int lt_dossier_read_answer(const lt_read_query *q, const lt_principal *who, cons
         break;
     case LT_READ_EVENTS:
         doc = events_doc(q, who, r, &status);
+        break;
+    case LT_READ_DEADLETTERS:
+        doc = deadletters_doc(q, r, &status);
+        break;
+    case LT_READ_REPLAY:
+        doc = replay_doc(q, r, &status);
         break;
     default:
         doc = rejects_doc(q, r, &status);

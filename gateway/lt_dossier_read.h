@@ -1,5 +1,6 @@
 /* lt_dossier_read: the SQL and the answers of the dossier reads (GET
- * /v1/dossiers/{code}, /v1/dossiers, /v1/events, /v1/rejects) for a caller
+ * /v1/dossiers/{code}, /v1/dossiers, /v1/events, /v1/rejects,
+ * /v1/deadletters) and of POST /v1/deadletters/replay for a caller
  * the reader has already authenticated. Who sees what (DESIGN.md, the auth
  * table) lives here, in one place:
  *   - ward: dossiers whose receiving or competent unit is its unit;
@@ -9,7 +10,8 @@
  *   - reader: everything, each dossier record through lt_mask_json.
  * Events: a ward or parent gets the dossier events whose unit (the
  * receiving unit, dossier_events.unit_code) is in its scope, and every
- * catalog event (public); rejects are operator-only.
+ * catalog event (public); rejects and dead letters (list and replay) are
+ * operator-only.
  * No I/O: the reader runs the statement and hands back the result. */
 #ifndef LT_DOSSIER_READ_H
 #define LT_DOSSIER_READ_H

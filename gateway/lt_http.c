@@ -192,6 +192,8 @@ static const route routes[] = {
     {"GET", "/v1/dossiers/", lt_http_route_dossier},
     {"GET", "/v1/events", lt_http_route_events},
     {"GET", "/v1/rejects", lt_http_route_rejects},
+    {"GET", "/v1/deadletters", lt_http_route_deadletters},
+    {"POST", "/v1/deadletters/replay", lt_http_route_replay},
 };
 
 /* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other

@@ -99,5 +99,8 @@ enum MHD_Result lt_http_route_dossier(http_server *srv, struct MHD_Connection *c
 enum MHD_Result lt_http_route_dossiers(http_server *srv, struct MHD_Connection *c, http_req *req);
 enum MHD_Result lt_http_route_events(http_server *srv, struct MHD_Connection *c, http_req *req);
 enum MHD_Result lt_http_route_rejects(http_server *srv, struct MHD_Connection *c, http_req *req);
+enum MHD_Result lt_http_route_deadletters(http_server *srv, struct MHD_Connection *c,
+                                          http_req *req);
+enum MHD_Result lt_http_route_replay(http_server *srv, struct MHD_Connection *c, http_req *req);
 
 #endif

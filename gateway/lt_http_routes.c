@@ -131,9 +131,32 @@ enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connect
     return MHD_YES;
 }
 
-/* The dossier reads: parameters checked here (400 names the parameter), a
- * malformed Authorization header refused here (401), and the token passed
- * on: the reader looks it up, checks the role and scope, and reads. */
+/* The reader's share of a read or of the replay once the parameters are
+ * checked: a malformed Authorization header refused here (401), and the
+ * token passed on: the reader looks it up, checks the role and scope, and
+ * runs the statement. */
+static enum MHD_Result send_to_reader(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                      const lt_read_query *q)
+{
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    char token[LT_TOKEN_MAX] = "";
+    req->sent_token = auth != NULL;
+    if (auth && lt_auth_bearer(auth, token, sizeof(token)) < 0)
+        return lt_http_reply_text(c, MHD_HTTP_UNAUTHORIZED, lt_auth_refusal_text(LT_AUTH_INVALID),
+                                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, lt_http_bearer_challenge(req));
+    if (srv->draining)
+        return lt_http_reply_unavailable(c, "gateway is stopping");
+    if (!srv->db.ready)
+        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
+                                                          : "database state not yet known");
+    json_t *params = lt_read_query_json(q, token);
+    sodium_memzero(token, sizeof(token));
+    return lt_http_call_actor(srv, c, req, srv->reader, lt_read_verb_name(q->verb), params);
+}
+
+/* The dossier reads and the dead-letter list: parameters checked here (400
+ * names the parameter), the rest as send_to_reader. */
 static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, http_req *req,
                                   lt_read_verb verb)
 {
@@ -154,21 +177,26 @@ static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, ht
     if (verb == LT_READ_DOSSIER &&
         lt_read_query_set_code(&q, req->url + strlen("/v1/dossiers/")) < 0)
         return lt_http_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such dossier", NULL);
-    const char *auth =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    char token[LT_TOKEN_MAX] = "";
-    req->sent_token = auth != NULL;
-    if (auth && lt_auth_bearer(auth, token, sizeof(token)) < 0)
-        return lt_http_reply_text(c, MHD_HTTP_UNAUTHORIZED, lt_auth_refusal_text(LT_AUTH_INVALID),
-                                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, lt_http_bearer_challenge(req));
-    if (srv->draining)
-        return lt_http_reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
-                                                          : "database state not yet known");
-    json_t *params = lt_read_query_json(&q, token);
-    sodium_memzero(token, sizeof(token));
-    return lt_http_call_actor(srv, c, req, srv->reader, lt_read_verb_name(verb), params);
+    return send_to_reader(srv, c, req, &q);
+}
+
+/* POST /v1/deadletters/replay: the body checked here (415, 400 naming the
+ * member), the replay run by the reader: one short SQL function on the
+ * connection it already holds, with the token checked there first. */
+enum MHD_Result lt_http_route_replay(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    if (req->answer_status)
+        return lt_http_reply_answer(c, req);
+    if (req->waiting)
+        return MHD_YES;
+    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
+        return lt_http_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                   "Content-Type must be application/json", NULL);
+    lt_read_query q;
+    char field[80], msg[256];
+    if (lt_read_replay_parse(req->body, req->len, &q, field, sizeof(field), msg, sizeof(msg)) < 0)
+        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
+    return send_to_reader(srv, c, req, &q);
 }
 
 enum MHD_Result lt_http_route_dossier(http_server *srv, struct MHD_Connection *c, http_req *req)
@@ -189,4 +217,9 @@ enum MHD_Result lt_http_route_events(http_server *srv, struct MHD_Connection *c,
 enum MHD_Result lt_http_route_rejects(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     return route_read(srv, c, req, LT_READ_REJECTS);
+}
+
+enum MHD_Result lt_http_route_deadletters(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    return route_read(srv, c, req, LT_READ_DEADLETTERS);
 }

@@ -324,7 +324,7 @@ static int start_step(reader *self, request *req)
     }
     if (!lt_dossier_read_allowed(req->rq.verb, req->who.role)) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "a %s token may not read %s", lt_auth_role_name(req->who.role),
+        snprintf(msg, sizeof(msg), "a %s token may not call %s", lt_auth_role_name(req->who.role),
                  lt_read_verb_name(req->rq.verb));
         answer_error(self, req, 403, "forbidden", msg);
         return 0;

@@ -7,7 +7,9 @@
  *
  * Verbs: "catalog" — GET /v1/catalog, params as lt_catalog_query_json
  * writes them (public: no token); "dossier", "dossiers", "events",
- * "rejects" — the dossier reads, params as lt_read_query_json writes them,
+ * "rejects", "deadletters" — the dossier reads, and "replay" — the
+ * operator's dead-letter replay (a small write through LT_OUTBOX_REPLAY_SQL),
+ * params as lt_read_query_json writes them,
  * the caller's bearer token among them. For those the reader first runs
  * LT_AUTH_LOOKUP_SQL (401 for a missing token when auth.required, or for an
  * unknown, wrong or revoked one; no cache, so a revocation counts at the

@@ -3,7 +3,8 @@
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
  * readiness, the reader (the fronts' database reads), the bus (PUB and
- * replay), the writer (the fronts' pushes), then the fronts. Stop order is the reverse, so a front
+ * replay), the writer (the fronts' pushes), the delivery actor (outbound),
+ * then the fronts. Stop order is the reverse, so a front
  * never outlives what it depends on and nothing is half-written: fronts drain first, writers finish
  * or roll back, the database stops last. */
 #include "lt_serve.h"
@@ -13,6 +14,7 @@
 #include "lt_curlm.h"
 #include "lt_db.h"
 #include "lt_dbwatch.h"
+#include "lt_delivery.h"
 #include "lt_dialects.h"
 #include "lt_http.h"
 #include "lt_ingress.h"
@@ -160,6 +162,8 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
     lt_ingress_args ingressargs = {.cfg = cfg, .zmq_ctx = ctx};
+    lt_delivery_args deliveryargs = {
+        .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects};
     lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
     /* libcurl's global state before any thread that may use it. */
     if (lt_curlm_global_init() < 0) {
@@ -175,6 +179,12 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     /* After the bus, so that it stops before the bus does: the events it
      * hands over at the end still reach a running bus. */
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "writer", lt_writer_actor, &writerargs)))
+        goto stop;
+    /* After the writer: it only reads what the writer committed; stopping
+     * first, it records the send in flight while the database is there. */
+    if ((cfg->portal.url[0] || cfg->webhook.url[0]) &&
+        !(sv.actors[sv.nactors++] =
+              lt_actor_new(ctx, "delivery", lt_delivery_actor, &deliveryargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "http", lt_http_actor, &httpargs)))
         goto stop;

@@ -227,6 +227,10 @@ COMMENT ON FUNCTION lt_route_unrouted() IS
 -- Claiming
 -- ---------------------------------------------------------------------------
 
+-- The claim's scan: a destination's due rows in order.
+CREATE INDEX outbox_claim_idx ON outbox (destination, next_attempt_at, event_seq)
+    WHERE state IN ('pending', 'retrying');
+
 CREATE FUNCTION lt_claim(dest text, instance bigint, max_rows integer)
 RETURNS TABLE (id bigint, event_seq bigint, dossier_code text, record jsonb, status smallint,
                is_updating boolean, idempotency_key text, attempts integer, superseded integer)
@@ -257,6 +261,11 @@ BEGIN
                              AND p.state IN ('pending', 'inflight', 'retrying')
                              AND p.event_seq < o.event_seq)
         ORDER BY o.next_attempt_at, o.event_seq
+        -- Bounded: without it the whole backlog was sorted on every claim
+        -- (593 ms a claim at 100,000 open rows, tests/bench/drain); with
+        -- outbox_claim_idx the scan stops after a few candidates. Some may
+        -- be skipped below (locked, blocked): the next claim takes others.
+        LIMIT max_rows * 4 + 16
     LOOP
         EXIT WHEN array_length(claimed, 1) >= max_rows;
         -- One claimer per dossier and destination: row locks alone would let

@@ -1,7 +1,8 @@
 /* Unit tests for the dossier reads' parameters (lt_read_query): defaults,
  * every parameter each verb takes, every refusal naming its parameter (the
- * 400's "field"), dossier codes from the path, and the JSON the reader gets
- * (token included) read back the same and refused when tampered with. */
+ * 400's "field"), dossier codes from the path, the dead-letter replay's
+ * body, and the JSON sent to the reader (token included) read back the same
+ * and refused when tampered with. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,12 +204,87 @@ static void test_json(void **state)
     json_decref(j);
 }
 
+/* The replay body: accepted shapes, each refusal naming its member, and
+ * the query reaching the reader unchanged. */
+static void replay_refused(const char *body, const char *want_field)
+{
+    lt_read_query q;
+    char field[80] = "", msg[256] = "";
+    assert_int_equal(lt_read_replay_parse(body, body ? strlen(body) : 0, &q, field, sizeof(field),
+                                          msg, sizeof(msg)),
+                     -1);
+    assert_string_equal(field, want_field);
+    assert_true(msg[0] != '\0');
+}
+
+static void test_replay_body(void **state)
+{
+    (void)state;
+    lt_read_query q;
+    char field[80], msg[256], token[LT_TOKEN_MAX];
+    const char *one = "{\"destination\": \"unit:243\", \"id\": 42}";
+    assert_int_equal(lt_read_replay_parse(one, strlen(one), &q, field, 80, msg, 256), 0);
+    assert_int_equal(q.verb, LT_READ_REPLAY);
+    assert_string_equal(q.destination, "unit:243");
+    assert_int_equal(q.id, 42);
+    json_t *j = lt_read_query_json(&q, "tok");
+    lt_read_query back;
+    assert_int_equal(lt_read_query_from_json(LT_READ_REPLAY, j, &back, token, sizeof(token)), 0);
+    assert_string_equal(back.destination, "unit:243");
+    assert_int_equal(back.id, 42);
+    json_decref(j);
+    const char *all = "{\"all\": true, \"destination\": \"portal\"}";
+    assert_int_equal(lt_read_replay_parse(all, strlen(all), &q, field, 80, msg, 256), 0);
+    assert_string_equal(q.destination, "portal");
+    assert_int_equal(q.id, 0);
+
+    replay_refused(NULL, "body");
+    replay_refused("", "body");
+    replay_refused("[1]", "body");
+    replay_refused("{\"destination\": \"portal\"", "body");
+    replay_refused("{\"all\": true}", "destination");
+    replay_refused("{\"destination\": \"\", \"all\": true}", "destination");
+    replay_refused("{\"destination\": 3, \"all\": true}", "destination");
+    replay_refused("{\"destination\": \"portal\"}", "id");
+    replay_refused("{\"destination\": \"portal\", \"all\": false}", "all");
+    replay_refused("{\"destination\": \"portal\", \"all\": 1}", "all");
+    replay_refused("{\"destination\": \"portal\", \"id\": 0}", "id");
+    replay_refused("{\"destination\": \"portal\", \"id\": \"7\"}", "id");
+    replay_refused("{\"destination\": \"portal\", \"id\": 7, \"all\": true}", "all");
+    replay_refused("{\"destination\": \"portal\", \"ids\": [7]}", "ids");
+
+    /* The reader refuses a replay without a destination. */
+    lt_read_query none = {.verb = LT_READ_REPLAY, .limit = LT_READ_DEFAULT_LIMIT};
+    j = lt_read_query_json(&none, "");
+    assert_int_equal(lt_read_query_from_json(LT_READ_REPLAY, j, &back, token, sizeof(token)), -1);
+    json_decref(j);
+}
+
+static void test_deadletters_params(void **state)
+{
+    (void)state;
+    lt_read_query q;
+    char field[80], msg[256];
+    assert_int_equal(
+        parse(LT_READ_DEADLETTERS, "destination=ward:26734&since=5&limit=2", &q, field, msg), 0);
+    assert_string_equal(q.destination, "ward:26734");
+    assert_int_equal(q.since, 5);
+    assert_int_equal(q.limit, 2);
+    assert_int_equal(parse(LT_READ_DEADLETTERS, "destination=", &q, field, msg), -1);
+    assert_string_equal(field, "destination");
+    assert_int_equal(parse(LT_READ_DEADLETTERS, "unit=1", &q, field, msg), -1);
+    assert_string_equal(field, "unit");
+    assert_int_equal(parse(LT_READ_REJECTS, "destination=portal", &q, field, msg), -1);
+    assert_string_equal(field, "destination");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults), cmocka_unit_test(test_verb_names),
-        cmocka_unit_test(test_accepted), cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_code),     cmocka_unit_test(test_json),
+        cmocka_unit_test(test_defaults),    cmocka_unit_test(test_verb_names),
+        cmocka_unit_test(test_accepted),    cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_code),        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_replay_body), cmocka_unit_test(test_deadletters_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
