@@ -244,6 +244,10 @@ static void answer_text(reader *self, const request *r, int status, char *text)
 static void answer_report(reader *self, const request *req, const PGresult *r)
 {
     char err[512] = "";
+    if (lt_report_unknown_unit(r)) {
+        answer_error(self, req, 404, "not_found", "no such unit");
+        return;
+    }
     lt_calendar *cal = lt_report_calendar(&self->cfg, err, sizeof(err));
     json_t *doc = cal ? lt_report_build(&req->rpq, r, cal, req->now, NULL, err, sizeof(err)) : NULL;
     lt_calendar_destroy(&cal);

@@ -183,7 +183,7 @@ int64_t lt_report_now_local(void)
  * 'd' one dossier for C), 1 whole period (a) / unused, 2 key, 3 label,
  * 4-12 the counts (a); for 'd': 13 channel, 14 received, 15 NgayTiepNhan,
  * 16 status, 17 end, 18 due, 19 supplement rounds (json text), 20 time
- * limit, 21 its unit. */
+ * limit, 21 its unit. A last row of kind 'u' says that $3 names no unit. */
 const char LT_REPORT_SQL[] =
     "WITH RECURSIVE scope AS ("
     "  SELECT code FROM units WHERE code = $3::text"
@@ -262,7 +262,11 @@ const char LT_REPORT_SQL[] =
     "   WHERE p.code = r.proc"
     "   ORDER BY (c.ch->>'KENH' = r.channel) DESC NULLS LAST, ci, ti LIMIT 1) t ON true"
     " ) lim ON r.due = ''"
-    " WHERE r.tricky";
+    " WHERE r.tricky"
+    " UNION ALL"
+    " SELECT 'u', NULL, $3::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    " WHERE $3::text <> '' AND NOT EXISTS (SELECT 1 FROM units WHERE code = $3::text)";
 
 void lt_report_params(const lt_report_query *q, int64_t now_local, lt_report_bufs *bufs,
                       const char *params[LT_REPORT_NPARAMS])
@@ -528,6 +532,8 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
         bool whole = strcmp(PQgetvalue(r, i, 1), "t") == 0;
         if (!PQgetisnull(r, i, 3) && *PQgetvalue(r, i, 3) && !month)
             json_object_set_new(labels, key, json_string(PQgetvalue(r, i, 3)));
+        if (kind[0] == 'u')
+            continue; /* lt_report_unknown_unit's marker */
         if (kind[0] == 'a') {
             int64_t *c = total;
             if (!(month && whole)) {
@@ -614,6 +620,12 @@ fail:
     return NULL;
 }
 
+bool lt_report_unknown_unit(const PGresult *r)
+{
+    int n = PQntuples(r);
+    return n > 0 && PQgetvalue(r, n - 1, 0)[0] == 'u';
+}
+
 char *lt_report_dumps(const json_t *doc)
 {
     return json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(12));
@@ -655,6 +667,11 @@ json_t *lt_report_run(PGconn *conn, const lt_report_query *q, const lt_calendar 
         PQexecParams(conn, LT_REPORT_SQL, LT_REPORT_NPARAMS, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, cap, "the report query failed: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    if (lt_report_unknown_unit(r)) {
+        snprintf(err, cap, "--unit: no unit %s", q->unit);
         PQclear(r);
         return NULL;
     }

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,10 @@ int64_t lt_report_now_local(void);
 json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_calendar *cal,
                         int64_t now_local, json_t **ret_labels, char *ret_err, size_t cap)
     __attribute__((warn_unused_result));
+
+/* Whether the result says the query's unit does not exist (404; the CLI's
+ * lt_report_run fails with that sentence). */
+bool lt_report_unknown_unit(const PGresult *r);
 
 /* The answer as the route and `--format json` print it (rates with at most
  * two decimals). The caller frees. */

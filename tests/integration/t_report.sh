@@ -188,6 +188,10 @@ out=$(lt_http_save gw "/v1/reports/ontime?to=2025-04-30")
 lt_assert_eq "400 from" "${out%% *} $(jq -r .error.field <<<"${out#* }")" "route: missing from"
 out=$(lt_http_save gw "/v1/reports/ontime?from=2025-03-01&to=2025-04-30&group=week")
 lt_assert_eq "400 group" "${out%% *} $(jq -r .error.field <<<"${out#* }")" "route: bad group"
+out=$(lt_http_save gw "/v1/reports/ontime?from=2025-03-01&to=2025-04-30&unit=99999")
+lt_assert_eq "404 not_found" "${out%% *} $(jq -r .error.code <<<"${out#* }")" "route: unknown unit"
+rc=0; "$lt" report --from 2025-03-01 --to 2025-04-30 --unit 99999 >/dev/null 2>&1 || rc=$?
+lt_assert_eq 1 "$rc" "CLI: unknown unit"
 # No personal data: the answer holds only codes and counts.
 lt_assert_eq 0 "$(grep -c 'ChuHoSo\|SoDienThoai' <<<"$out" || true)" "no personal data"
 
