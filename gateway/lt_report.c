@@ -179,8 +179,9 @@ int64_t lt_report_now_local(void)
 /* ---- the statement ------------------------------------------------------- */
 
 /* $1 period start and $2 end (yyyyMMddHHmmss), $3 unit ('' = all), $4
- * group, $5 now. Result columns: 0 kind ('a' a sum of ordinary dossiers,
- * 'd' one dossier for C), 1 whole period (a) / unused, 2 key, 3 label,
+ * group, $5 now, dates as yyyyMMddHHmmss numbers. Result columns: 0 kind
+ * ('a' a sum of ordinary dossiers, 'd' one dossier for C, 'n' a key's name
+ * for the table), 1 whole period (a) / unused, 2 key, 3 name (n),
  * 4-12 the counts (a); for 'd': 13 channel, 14 received, 15 NgayTiepNhan,
  * 16 status, 17 end, 18 due, 19 supplement rounds (json text), 20 time
  * limit, 21 its unit. A last row of kind 'u' says that $3 names no unit. */
@@ -189,69 +190,68 @@ const char LT_REPORT_SQL[] =
     "  SELECT code FROM units WHERE code = $3::text"
     "  UNION SELECT u.code FROM units u JOIN scope s ON u.parent = s.code),"
     " b AS ("
-    "  SELECT '' AS bkey, $1::text AS lo, $2::text AS hi, true AS whole"
-    "  UNION ALL SELECT to_char(m, 'YYYY-MM'), greatest($1::text, to_char(m, 'YYYYMMDD') || "
-    "'000000'),"
-    "   least($2::text, to_char(m + interval '1 month' - interval '1 day', 'YYYYMMDD') || "
-    "'235959'), false"
+    "  SELECT '' AS bkey, $1::bigint AS lo, $2::bigint AS hi, true AS whole"
+    "  UNION ALL SELECT to_char(m, 'YYYY-MM'),"
+    "   greatest($1::bigint, to_char(m, 'YYYYMMDD')::bigint * 1000000),"
+    "   least($2::bigint, to_char(m + interval '1 month' - interval '1 day', 'YYYYMMDD')::bigint"
+    "    * 1000000 + 235959), false"
     "  FROM generate_series(date_trunc('month', to_date(left($1::text, 8), 'YYYYMMDD')),"
     "   to_date(left($2::text, 8), 'YYYYMMDD'), interval '1 month') m"
     "  WHERE $4::text = 'month'),"
     " d AS ("
     "  SELECT CASE $4::text WHEN 'unit' THEN x.receiving_unit"
     "   WHEN 'procedure' THEN x.procedure_code WHEN 'field' THEN x.rp_field ELSE '' END AS gkey,"
-    "   CASE $4::text WHEN 'unit' THEN un.name WHEN 'procedure' THEN pr.name END AS label,"
-    "   x.procedure_code AS proc, x.status, x.rp_online AS online, x.rp_tiepnhan AS tn,"
-    "   x.rp_received AS recvd, x.rp_due AS due, x.rp_end AS fin, x.rp_calendar AS tricky,"
-    "   x.code"
+    "   x.code, x.procedure_code AS proc, x.status, x.rp_online AS online, x.rp_tiepnhan AS tn,"
+    "   x.rp_received AS recvd, x.rp_due AS due, x.rp_end AS fin, x.rp_calendar AS calendar"
     "  FROM dossiers x"
-    "  LEFT JOIN units un ON $4::text = 'unit' AND un.code = x.receiving_unit"
-    "  LEFT JOIN procedures pr ON $4::text = 'procedure' AND pr.code = x.procedure_code"
     "  WHERE ($3::text = '' OR x.receiving_unit IN (SELECT code FROM scope))"
-    "   AND x.rp_received <> '' AND x.rp_received <= $2::text"
-    "   AND (x.rp_received >= $1::text OR x.rp_end >= $1::text"
-    "    OR (x.rp_end = '' AND x.status NOT IN (1, 3, 7, 8, 9, 10)))),"
-    " r AS MATERIALIZED (SELECT * FROM d)"
-    " SELECT 'a', b.whole, CASE WHEN NOT b.whole THEN b.bkey ELSE r.gkey END, max(r.label),"
-    "  count(*) FILTER (WHERE r.recvd BETWEEN b.lo AND b.hi),"
-    "  count(*) FILTER (WHERE r.recvd BETWEEN b.lo AND b.hi AND r.online),"
-    "  count(*) FILTER (WHERE r.fin BETWEEN b.lo AND b.hi),"
-    "  count(*) FILTER (WHERE r.fin BETWEEN b.lo AND b.hi AND left(r.fin, 8) < left(r.due, 8)),"
-    "  count(*) FILTER (WHERE r.fin BETWEEN b.lo AND b.hi AND left(r.fin, 8) = left(r.due, 8)"
-    "   AND r.fin <= r.due),"
-    "  count(*) FILTER (WHERE r.fin BETWEEN b.lo AND b.hi AND r.fin > r.due),"
-    "  count(*) FILTER (WHERE r.recvd <= b.hi AND r.status NOT IN (1, 7)"
-    "   AND (r.fin > b.hi OR (r.fin = '' AND r.status NOT IN (3, 8, 9, 10)))"
-    "   AND least(b.hi, $5::text) <= r.due),"
-    "  count(*) FILTER (WHERE r.recvd <= b.hi AND r.status NOT IN (1, 7)"
-    "   AND (r.fin > b.hi OR (r.fin = '' AND r.status NOT IN (3, 8, 9, 10)))"
-    "   AND least(b.hi, $5::text) > r.due),"
-    "  count(*) FILTER (WHERE r.status = 7 AND r.tn BETWEEN b.lo AND b.hi),"
+    "   AND x.rp_received <= $2::bigint"
+    "   AND (x.rp_received >= $1::bigint OR x.rp_end >= $1::bigint"
+    "    OR (x.rp_end IS NULL AND x.status NOT IN (1, 3, 7, 8, 9, 10))))"
+    " SELECT 'a', b.whole, CASE WHEN NOT b.whole THEN b.bkey ELSE d.gkey END, NULL,"
+    "  count(*) FILTER (WHERE d.recvd BETWEEN b.lo AND b.hi),"
+    "  count(*) FILTER (WHERE d.recvd BETWEEN b.lo AND b.hi AND d.online),"
+    "  count(*) FILTER (WHERE d.fin BETWEEN b.lo AND b.hi),"
+    "  count(*) FILTER (WHERE d.fin BETWEEN b.lo AND b.hi AND d.fin / 1000000 < d.due / 1000000),"
+    "  count(*) FILTER (WHERE d.fin BETWEEN b.lo AND b.hi AND d.fin / 1000000 = d.due / 1000000"
+    "   AND d.fin <= d.due),"
+    "  count(*) FILTER (WHERE d.fin BETWEEN b.lo AND b.hi AND d.fin > d.due),"
+    "  count(*) FILTER (WHERE d.recvd <= b.hi AND d.status NOT IN (1, 7)"
+    "   AND (d.fin > b.hi OR (d.fin IS NULL AND d.status NOT IN (3, 8, 9, 10)))"
+    "   AND least(b.hi, $5::bigint) <= d.due),"
+    "  count(*) FILTER (WHERE d.recvd <= b.hi AND d.status NOT IN (1, 7)"
+    "   AND (d.fin > b.hi OR (d.fin IS NULL AND d.status NOT IN (3, 8, 9, 10)))"
+    "   AND least(b.hi, $5::bigint) > d.due),"
+    "  count(*) FILTER (WHERE d.status = 7 AND d.tn BETWEEN b.lo AND b.hi),"
     "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-    " FROM r CROSS JOIN b WHERE NOT r.tricky"
+    " FROM d CROSS JOIN b WHERE NOT d.calendar"
     " GROUP BY 2, 3"
     " UNION ALL"
-    " SELECT 'd', NULL, r.gkey, r.label, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-    "  CASE WHEN r.online THEN '2' ELSE '' END, r.recvd, r.tn, r.status, r.fin, r.due,"
-    "  (SELECT CASE jsonb_typeof(y.record->'DanhSachHoSoBoSung') WHEN 'array'"
-    "   THEN y.record->'DanhSachHoSoBoSung' END::text FROM dossiers y WHERE y.code = r.code),"
-    "  lim.amount, lim.unit"
-    " FROM r LEFT JOIN LATERAL ("
+    " SELECT 'd', NULL, d.gkey, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    "  CASE WHEN d.online THEN '2' ELSE '' END, d.recvd::text, d.tn::text, d.status, d.fin::text,"
+    "  d.due::text, CASE jsonb_typeof(y.record->'DanhSachHoSoBoSung') WHEN 'array'"
+    "   THEN y.record->'DanhSachHoSoBoSung' END::text, lim.amount, lim.unit"
+    " FROM d JOIN dossiers y ON y.code = d.code LEFT JOIN LATERAL ("
     "  SELECT coalesce(trim_scale(o.time_limit)::text, t.amount) AS amount,"
     "   coalesce(o.time_limit_unit, t.unit) AS unit"
     "  FROM (SELECT 1) one"
-    "  LEFT JOIN procedure_overlays o ON o.local_code = r.proc AND o.time_limit IS NOT NULL"
+    "  LEFT JOIN procedure_overlays o ON o.local_code = d.proc AND o.time_limit IS NOT NULL"
     "  LEFT JOIN LATERAL (SELECT tm->>'THOIGIANGIAIQUYET' AS amount, tm->>'DONVITINH' AS unit"
     "   FROM procedures p,"
     "    jsonb_array_elements(CASE jsonb_typeof(p.record->'CACHTHUCTHUCHIEN') WHEN 'array'"
     "     THEN p.record->'CACHTHUCTHUCHIEN' ELSE '[]' END) WITH ORDINALITY c(ch, ci),"
     "    jsonb_array_elements(CASE jsonb_typeof(c.ch->'THOIGIAN') WHEN 'array'"
     "     THEN c.ch->'THOIGIAN' ELSE '[]' END) WITH ORDINALITY t(tm, ti)"
-    "   WHERE p.code = r.proc"
-    "   ORDER BY (c.ch->>'KENH' = (SELECT y.record->>'KenhThucHien' FROM dossiers y"
-    "    WHERE y.code = r.code)) DESC NULLS LAST, ci, ti LIMIT 1) t ON true"
-    " ) lim ON r.due = ''"
-    " WHERE r.tricky"
+    "   WHERE p.code = d.proc"
+    "   ORDER BY (c.ch->>'KENH' = y.record->>'KenhThucHien') DESC NULLS LAST, ci, ti"
+    "   LIMIT 1) t ON true"
+    " ) lim ON d.due IS NULL"
+    " WHERE d.calendar"
+    " UNION ALL"
+    " SELECT 'n', NULL, code, name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    " FROM (SELECT code, name FROM units WHERE $4::text = 'unit'"
+    "  UNION ALL SELECT code, name FROM procedures WHERE $4::text = 'procedure') n"
     " UNION ALL"
     " SELECT 'u', NULL, $3::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
     "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
@@ -519,10 +519,13 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
     for (int i = 0; i < PQntuples(r); i++) {
         const char *kind = PQgetvalue(r, i, 0), *key = PQgetvalue(r, i, 2);
         bool whole = strcmp(PQgetvalue(r, i, 1), "t") == 0;
-        if (!PQgetisnull(r, i, 3) && *PQgetvalue(r, i, 3) && !month)
-            json_object_set_new(labels, key, json_string(PQgetvalue(r, i, 3)));
         if (kind[0] == 'u')
             continue; /* lt_report_unknown_unit's marker */
+        if (kind[0] == 'n') {
+            if (ret_labels && !month)
+                json_object_set_new(labels, key, json_string(PQgetvalue(r, i, 3)));
+            continue;
+        }
         if (kind[0] == 'a') {
             int64_t *c = total;
             if (!(month && whole)) {
@@ -611,8 +614,10 @@ fail:
 
 bool lt_report_unknown_unit(const PGresult *r)
 {
-    int n = PQntuples(r);
-    return n > 0 && PQgetvalue(r, n - 1, 0)[0] == 'u';
+    for (int i = PQntuples(r) - 1; i >= 0; i--)
+        if (PQgetvalue(r, i, 0)[0] == 'u')
+            return true;
+    return false;
 }
 
 char *lt_report_dumps(const json_t *doc)

@@ -47,6 +47,13 @@ FROM (
 ANALYZE dossiers;
 SELECT pg_size_pretty(pg_total_relation_size('dossiers')), count(*) FROM dossiers;
 SQL
+if [ -n "${LT_BENCH_EXPLAIN:-}" ]; then
+  for group in unit month; do
+    { echo 'EXPLAIN (ANALYZE, BUFFERS)'
+      python3 "$(dirname "$0")/sql.py" "$LT_SOURCE_DIR" 20250101000000 20251231235959 '' "$group" 20261127000000
+    } | psql "$LT_PG_URL" -qAt >&2
+  done
+fi
 for group in unit month; do
   for run in 1 2 3; do
     s=$(date +%s.%N)
