@@ -46,6 +46,11 @@ ALTER TABLE dossiers
     ADD COLUMN rp_online boolean GENERATED ALWAYS AS (
         coalesce(record->>'KenhThucHien' = '2', false)) STORED,
     ADD COLUMN rp_field text GENERATED ALWAYS AS (coalesce(record->>'MaLinhVuc', '')) STORED,
+    ADD COLUMN rp_channel text GENERATED ALWAYS AS (coalesce(record->>'KenhThucHien', '')) STORED,
+    ADD COLUMN rp_supplements text GENERATED ALWAYS AS (
+        CASE jsonb_typeof(record->'DanhSachHoSoBoSung')
+        WHEN 'array' THEN CASE WHEN jsonb_array_length(record->'DanhSachHoSoBoSung') > 0
+                               THEN (record->'DanhSachHoSoBoSung')::text END END) STORED,
     ADD COLUMN rp_calendar boolean GENERATED ALWAYS AS (
         coalesce(record->>'NgayHenTra', '') = '' OR status = 5
         OR CASE jsonb_typeof(record->'DanhSachHoSoBoSung')
@@ -59,6 +64,8 @@ COMMENT ON COLUMN dossiers.rp_due IS 'On-time report: NgayHenTra as the record g
 COMMENT ON COLUMN dossiers.rp_end IS 'On-time report: end of processing (lt_report_end); NULL = not ended.';
 COMMENT ON COLUMN dossiers.rp_online IS 'On-time report: KenhThucHien = 2.';
 COMMENT ON COLUMN dossiers.rp_field IS 'On-time report: MaLinhVuc, the field row of --group field.';
+COMMENT ON COLUMN dossiers.rp_channel IS 'On-time report: KenhThucHien, to pick the procedure''s time limit of that channel.';
+COMMENT ON COLUMN dossiers.rp_supplements IS 'On-time report: DanhSachHoSoBoSung as JSON text when it has rounds, else NULL.';
 COMMENT ON COLUMN dossiers.rp_calendar IS
     'On-time report: the dossier needs the working-time calendar (no due date, a supplement round, or waiting at status 5), so C classifies it instead of SQL.';
 
