@@ -328,7 +328,7 @@ static int start_step(reader *self, request *req)
                    : 1;
     }
     if (req->report) {
-        lt_report_bufs bufs;
+        lt_report_bufs bufs = {0};
         const char *p[LT_REPORT_NPARAMS];
         req->now = lt_report_now_local();
         lt_report_params(&req->rpq, req->now, &bufs, p);
@@ -438,8 +438,8 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
     bool ok = j && (req.catalog  ? lt_catalog_query_from_json(j, &req.cq) == 0
                     : req.report ? lt_report_query_from_json(j, &req.rpq) == 0
                                  : lt_read_verb_parse(verb, &rv) == 0 &&
-                                      lt_read_query_from_json(rv, j, &req.rq, req.token,
-                                                              sizeof(req.token)) == 0);
+                                       lt_read_query_from_json(rv, j, &req.rq, req.token,
+                                                               sizeof(req.token)) == 0);
     json_decref(j);
     if (!ok) {
         answer_error(self, &req, 500, "internal", "malformed request to the reader");

@@ -54,11 +54,21 @@
 
 #define ICT_OFFSET (7 * 3600) /* Asia/Ho_Chi_Minh: UTC+7 all year */
 
-enum { C_RECEIVED, C_ONLINE, C_RESOLVED, C_EARLY, C_ON_TIME, C_LATE, C_IN_PROGRESS, C_OVERDUE,
-       C_WITHDRAWN, NCOUNTS };
-static const char *const count_names[NCOUNTS] = {
-    "received", "online",      "resolved", "early",    "on_time",
-    "late",     "in_progress", "overdue",  "withdrawn"};
+enum {
+    C_RECEIVED,
+    C_ONLINE,
+    C_RESOLVED,
+    C_EARLY,
+    C_ON_TIME,
+    C_LATE,
+    C_IN_PROGRESS,
+    C_OVERDUE,
+    C_WITHDRAWN,
+    NCOUNTS
+};
+static const char *const count_names[NCOUNTS] = {"received",    "online",  "resolved",
+                                                 "early",       "on_time", "late",
+                                                 "in_progress", "overdue", "withdrawn"};
 
 static const char *const group_names[] = {"unit", "field", "procedure", "month"};
 
@@ -153,8 +163,8 @@ int lt_report_query_parse(const char *const *keys, const char *const *values, si
 
 json_t *lt_report_query_json(const lt_report_query *q)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "from", q->from, "to", q->to, "unit", q->unit,
-                     "group", group_names[q->group]);
+    return json_pack("{s:s, s:s, s:s, s:s}", "from", q->from, "to", q->to, "unit", q->unit, "group",
+                     group_names[q->group]);
 }
 
 int lt_report_query_from_json(const json_t *j, lt_report_query *ret)
@@ -167,8 +177,7 @@ int lt_report_query_from_json(const json_t *j, lt_report_query *ret)
     const char *v[4] = {from, to, group, unit};
     char field[16], msg[128];
     /* An empty unit means every unit: the parser refuses "" from a caller. */
-    return lt_report_query_parse(k, v, *unit ? 4 : 3, ret, field, sizeof(field), msg,
-                                 sizeof(msg));
+    return lt_report_query_parse(k, v, *unit ? 4 : 3, ret, field, sizeof(field), msg, sizeof(msg));
 }
 
 int64_t lt_report_now_local(void)
@@ -269,8 +278,7 @@ const char LT_REPORT_SQL[] =
 void lt_report_params(const lt_report_query *q, int64_t now_local, lt_report_bufs *bufs,
                       const char *params[LT_REPORT_NPARAMS])
 {
-    snprintf(bufs->lo, sizeof(bufs->lo), "%.4s%.2s%.2s000000", q->from, q->from + 5,
-             q->from + 8);
+    snprintf(bufs->lo, sizeof(bufs->lo), "%.4s%.2s%.2s000000", q->from, q->from + 5, q->from + 8);
     snprintf(bufs->hi, sizeof(bufs->hi), "%.4s%.2s%.2s235959", q->to, q->to + 5, q->to + 8);
     lt_calendar_format(now_local, bufs->now, sizeof(bufs->now));
     snprintf(bufs->group, sizeof(bufs->group), "%s", group_names[q->group]);
@@ -518,7 +526,7 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
     rowset rs = {0};
     int64_t total[NCOUNTS] = {0};
     bool month = q->group == LT_REPORT_BY_MONTH;
-    lt_report_bufs bufs;
+    lt_report_bufs bufs = {0};
     const char *params[LT_REPORT_NPARAMS];
     lt_report_params(q, now_local, &bufs, params);
     int64_t lo = t_local(bufs.lo), hi = t_local(bufs.hi);
@@ -662,12 +670,11 @@ fail:
 json_t *lt_report_run(PGconn *conn, const lt_report_query *q, const lt_calendar *cal,
                       json_t **ret_labels, char *err, size_t cap)
 {
-    lt_report_bufs bufs;
+    lt_report_bufs bufs = {0};
     const char *params[LT_REPORT_NPARAMS];
     int64_t now = lt_report_now_local();
     lt_report_params(q, now, &bufs, params);
-    PGresult *r =
-        PQexecParams(conn, LT_REPORT_SQL, LT_REPORT_NPARAMS, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(conn, LT_REPORT_SQL, LT_REPORT_NPARAMS, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, cap, "the report query failed: %s", PQresultErrorMessage(r));
         PQclear(r);

@@ -34,7 +34,7 @@ typedef enum {
 #define LT_REPORT_MAX_DAYS 3660
 
 typedef struct lt_report_query {
-    char from[11], to[11];              /* YYYY-MM-DD, inclusive, Asia/Ho_Chi_Minh */
+    char from[11], to[11];             /* YYYY-MM-DD, inclusive, Asia/Ho_Chi_Minh */
     char unit[LT_REPORT_MAX_UNIT + 1]; /* the unit and its subtree; "" = every unit */
     lt_report_group group;
 } lt_report_query;
@@ -92,7 +92,8 @@ lt_calendar *lt_report_calendar(const lt_config *cfg, char *err, size_t cap)
 
 /* The whole job on a blocking connection (the CLI). */
 json_t *lt_report_run(PGconn *conn, const lt_report_query *q, const lt_calendar *cal,
-                      json_t **ret_labels, char *err, size_t cap) __attribute__((warn_unused_result));
+                      json_t **ret_labels, char *err, size_t cap)
+    __attribute__((warn_unused_result));
 
 /* Renderings for people and spreadsheets: an aligned table (widths counted
  * in characters, so Vietnamese names line up) and RFC 4180 CSV with a header

@@ -28,9 +28,12 @@ const char lt_report_help[] =
     "\n"
     "Example: lienthong report --from 2025-01-01 --to 2025-12-31 --group month\n";
 
-static const char *const columns[] = {"received",    "online",   "resolved",  "early",
-                                      "on_time",     "late",     "in_progress", "overdue",
-                                      "withdrawn",   "rate_of_resolved", "rate_of_received"};
+static const char *const columns[] = {"received",        "online",
+                                      "resolved",        "early",
+                                      "on_time",         "late",
+                                      "in_progress",     "overdue",
+                                      "withdrawn",       "rate_of_resolved",
+                                      "rate_of_received"};
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
 /* Columns a string takes: one per character, none for continuation bytes
