@@ -39,7 +39,8 @@ typedef struct lt_principal {
 typedef enum {
     LT_AUTH_OK = 0,
     LT_AUTH_MISSING = -1, /* no token where one is required: 401 */
-    LT_AUTH_INVALID = -2, /* malformed, unknown, wrong, revoked or expired: 401 (never says which) */
+    LT_AUTH_INVALID =
+        -2, /* malformed, unknown, wrong, revoked or expired: 401 (never says which) */
 } lt_auth_rc;
 
 /* The live credential rows for a set of token prefixes. $1 is a text[] of
