@@ -351,7 +351,7 @@ static const command commands[] = {
      "written), 2 usage error.\n"
      "\n"
      "Example: lienthong units import deploy/units/example-2tier.json\n"},
-    {"token", cmd_token, "create, list and revoke bearer tokens", lt_token_help},
+    {"token", cmd_token, "create, list, rotate and revoke bearer tokens", lt_token_help},
     {"rejects", cmd_rejects, "list, show and resubmit refused records", lt_rejects_help},
     {"deadletters", cmd_deadletters,
      "list and show deliveries that were refused or ran out of retries", lt_deadletters_help},
