@@ -194,6 +194,8 @@ static const route routes[] = {
     {"GET", "/v1/rejects", lt_http_route_rejects},
     {"GET", "/v1/deadletters", lt_http_route_deadletters},
     {"POST", "/v1/deadletters/replay", lt_http_route_replay},
+    {"GET", "/v1/status", lt_http_route_status},
+    {"GET", "/metrics", lt_http_route_metrics},
 };
 
 /* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other
