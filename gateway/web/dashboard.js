@@ -69,7 +69,7 @@
       needToken: 'Nhập mã truy cập vận hành để xem và gửi lại thư chết.',
       tokenRefused: 'Mã truy cập bị từ chối (sai hoặc đã thu hồi).',
       tokenForbidden: 'Mã này không có quyền vận hành (operator).',
-      footer: 'Trang tự làm mới vài giây một lần từ /v1/status.',
+      footer: 'Trang tự làm mới vài giây một lần từ /v1/status. Giờ hiển thị theo giờ Việt Nam (UTC+7).',
       healthy: 'Mọi liên kết hoạt động bình thường',
       unhealthy: (n) => `${n} cảnh báo cần xử lý`,
       loadError: 'Không đọc được /v1/status',
@@ -154,11 +154,11 @@
       needToken: 'Enter an operator token to see and replay dead letters.',
       tokenRefused: 'The token was refused (wrong or revoked).',
       tokenForbidden: 'This token does not have the operator role.',
-      footer: 'The page refreshes itself every few seconds from /v1/status.',
+      footer: 'The page refreshes itself every few seconds from /v1/status. Times are Vietnam time (UTC+7).',
       healthy: 'All links are working',
       unhealthy: (n) => `${n} problem${n === 1 ? '' : 's'} to look at`,
       loadError: 'Cannot read /v1/status',
-      senderCount: (n, r, j) => `${n} units sent today; ${r} records, ${j} refused`,
+      senderCount: (n, r, j) => `${n} unit${n === 1 ? '' : 's'} sent today; ${r} records, ${j} refused`,
       gatewayText: (live, rate) => `${live} process${live === 1 ? '' : 'es'}; ${rate} records/s`,
       reachable: 'reachable',
       unreachable: 'unreachable',
@@ -220,12 +220,14 @@
     return `${Math.floor(s / 86400)} ${u.d} ${Math.floor((s % 86400) / 3600)} ${u.h}`;
   }
 
-  // A time with how long ago it was, measured against the document's own
-  // clock (generated_at) so a browser with a wrong clock still reads right.
+  // A time in Vietnam's time zone (the gateway's working time, whatever the
+  // browser's), with how long ago it was measured against the document's
+  // own clock (generated_at), so a browser with a wrong clock still reads
+  // right.
   function when(iso, now) {
     if (!iso) return t('never');
     const d = new Date(iso);
-    const text = d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { hour12: false });
+    const text = d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { hour12: false, timeZone: 'Asia/Ho_Chi_Minh' });
     if (!now) return text;
     return `${text} (${t('ago')(duration((Date.parse(now) - d.getTime()) / 1000))})`;
   }
@@ -352,7 +354,8 @@
     }
     body.replaceChildren(
       ...list.map((d) => {
-        const reason = [d.last_status ? `HTTP ${d.last_status}` : '', d.last_error || '', d.answer || ''].filter(Boolean).join(' — ');
+        const parts = [d.last_status ? `HTTP ${d.last_status}` : '', d.last_error || '', d.answer || ''];
+        const reason = parts.filter((x, i) => x && parts.indexOf(x) === i).join(' — ');
         const button = el('button', { type: 'button', class: 'replay', 'data-id': String(d.id), 'aria-label': `${t('replayOf')} ${d.id}`, text: t('replay') });
         button.addEventListener('click', () => replay(d, button));
         return el(
