@@ -115,9 +115,10 @@ async function main() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
   const problems = [];
+  let page = null;
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-    const page = await context.newPage();
+    page = await context.newPage();
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => {
       // A refused resource or a CSP violation shows up as a console error.
@@ -182,13 +183,12 @@ async function main() {
     const words = ['Mất kết nối', 'Suy giảm', 'Tạm ngắt'];
     if (!words.includes(down.word)) throw new Error(`the state is not said in words: "${down.word}"`);
     log(`portal shown ${down.state} ("${down.word}", backlog ${down.backlog}) ${((Date.now() - downAt) / 1000).toFixed(1)} s after it stopped`);
-    const downShot = await shot(page, 'portal-down.png');
+    await shot(page, 'portal-down.png');
     if (DOCS) {
       // The README's copy: the visible part only, at CSS pixels, to keep it small.
       await page.screenshot({ path: DOCS, fullPage: false });
       log(`README copy ${DOCS} (${fs.statSync(DOCS).size} bytes)`);
     }
-    void downShot;
 
     // ---- the portal comes back: the backlog drains ------------------------------
     await control({ down: false });
@@ -211,6 +211,10 @@ async function main() {
 
     if (problems.length) throw new Error(problems.join('; '));
     await context.close();
+  } catch (e) {
+    // What the page showed when it failed, beside the other screenshots.
+    if (page) await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+    throw e;
   } finally {
     await browser.close();
   }
