@@ -196,6 +196,8 @@ static const route routes[] = {
     {"POST", "/v1/deadletters/replay", lt_http_route_replay},
     {"GET", "/", lt_http_route_web},
     {"GET", "/assets/", lt_http_route_web},
+    {"GET", "/v1/status", lt_http_route_status},
+    {"GET", "/metrics", lt_http_route_metrics},
 };
 
 /* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other

@@ -17,6 +17,7 @@
 #include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_mapping.h"
+#include "lt_stats.h"
 #include "lt_status.h"
 
 #define MAX_CONFLICT_RETRIES 5
@@ -450,6 +451,7 @@ oom:
 static void count(lt_wbatch *self, const wrec *r)
 {
     const char *word = json_string_value(json_object_get(r->result, "result"));
+    lt_stats_record_word(word);
     if (!word || strcmp(word, "rejected") == 0)
         self->stats.rejected++;
     else if (strcmp(word, "accepted") == 0)

@@ -20,6 +20,7 @@
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_pgconn.h"
+#include "lt_stats.h"
 #include "lt_wbatch.h"
 
 /* Longest a statement may run before the connection is dropped (and every
@@ -205,6 +206,7 @@ static void drive(writer *self)
          * one was in the database, becomes the current one. */
         feed_next(self);
         if (lt_wbatch_count(self->next) == 0) {
+            lt_stats_writer_busy(0);
             self->last_batch = lt_loop_now_ms();
             return;
         }
@@ -219,6 +221,7 @@ static void drive(writer *self)
         self->next = t;
         self->next_sealed = false;
         self->batch_start = lt_loop_now_ms();
+        lt_stats_writer_busy(self->batch_start);
         memset(self->phase_ms, 0, sizeof(self->phase_ms));
         lt_wbatch_start(self->batch);
     }
