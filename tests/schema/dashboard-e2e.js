@@ -185,8 +185,10 @@ async function main() {
     log(`portal shown ${down.state} ("${down.word}", backlog ${down.backlog}) ${((Date.now() - downAt) / 1000).toFixed(1)} s after it stopped`);
     await shot(page, 'portal-down.png');
     if (DOCS) {
-      // The README's copy: the visible part only, at CSS pixels, to keep it small.
-      await page.screenshot({ path: DOCS, fullPage: false });
+      // The README's copy: the visible part only, one pixel per CSS pixel,
+      // JPEG when the name says so, to keep it small.
+      const jpeg = /\.jpe?g$/i.test(DOCS);
+      await page.screenshot({ path: DOCS, fullPage: false, type: jpeg ? 'jpeg' : 'png', quality: jpeg ? 70 : undefined });
       log(`README copy ${DOCS} (${fs.statSync(DOCS).size} bytes)`);
     }
 
