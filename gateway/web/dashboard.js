@@ -11,6 +11,7 @@
   const REFRESH_MS = 3000;
   const TOKEN_KEY = 'lienthong.operatorToken';
   const LANG_KEY = 'lienthong.lang';
+  const DEAD_LIMIT = 200; // one page; the command line lists the rest
 
   const TEXT = {
     vi: {
@@ -66,6 +67,7 @@
       replayed: (r, s) => `Đã xếp gửi lại ${r}; ${s} đã có bản mới hơn thay thế.`,
       replayFailed: 'Không gửi lại được',
       noDead: 'Không có thư chết.',
+      deadMore: (n) => `Đang hiện ${n} thư chết cũ nhất; còn nữa (lienthong deadletters list).`,
       needToken: 'Nhập mã truy cập vận hành để xem và gửi lại thư chết.',
       tokenRefused: 'Mã truy cập bị từ chối (sai hoặc đã thu hồi).',
       tokenForbidden: 'Mã này không có quyền vận hành (operator).',
@@ -151,6 +153,7 @@
       replayed: (r, s) => `Queued again: ${r}; already carried by a newer delivery: ${s}.`,
       replayFailed: 'Replay failed',
       noDead: 'No dead letters.',
+      deadMore: (n) => `Showing the ${n} oldest dead letters; there are more (lienthong deadletters list).`,
       needToken: 'Enter an operator token to see and replay dead letters.',
       tokenRefused: 'The token was refused (wrong or revoked).',
       tokenForbidden: 'This token does not have the operator role.',
@@ -345,8 +348,9 @@
       body.replaceChildren();
       return;
     }
-    if (lastDead.note) msg.textContent = lastDead.note;
-    else msg.textContent = '';
+    msg.textContent = [lastDead.note, lastDead.more ? t('deadMore')(lastDead.list.length) : '']
+      .filter(Boolean)
+      .join(' ');
     const list = lastDead.list;
     if (!list.length) {
       body.replaceChildren(el('tr', {}, el('td', { class: 'empty', colspan: '7', text: t('noDead') })));
@@ -405,11 +409,14 @@
     }
     const note = lastDead && lastDead.note;
     try {
-      const r = await fetch('/v1/deadletters?limit=200', { cache: 'no-store', headers: { Authorization: `Bearer ${token}` } });
+      const r = await fetch(`/v1/deadletters?limit=${DEAD_LIMIT}`, { cache: 'no-store', headers: { Authorization: `Bearer ${token}` } });
       if (r.status === 401) lastDead = { error: 'tokenRefused' };
       else if (r.status === 403) lastDead = { error: 'tokenForbidden' };
       else if (!r.ok) lastDead = { error: `GET /v1/deadletters: ${r.status}` };
-      else lastDead = { list: (await r.json()).deadletters || [], note };
+      else {
+        const j = await r.json();
+        lastDead = { list: j.deadletters || [], more: j.next !== null && j.next !== undefined, note };
+      }
     } catch (e) {
       lastDead = { error: `GET /v1/deadletters: ${e.message}` };
     }
