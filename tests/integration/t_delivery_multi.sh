@@ -6,8 +6,8 @@
 #
 # Round 1: the portal is down while a backlog of 3,000 events builds through
 # both gateways; then it is up again (answering 3 % of the calls with a 500
-# *after* storing the record: lost answers, so retries happen) while more
-# records keep arriving through both. Once drained: every portal row is
+# *after* storing the record: lost answers, so retries happen) while 400
+# more records (dossiers with several updates) arrive through both. Once drained: every portal row is
 # delivered (or carried by a newer row of its dossier), the portal's
 # de-duplicated view holds exactly the delivered rows' events under their
 # keys lt-<seq> (plus events whose answer was lost before a newer row
@@ -16,12 +16,15 @@
 # first call failed; both processes held claims during the drain (sampled
 # from outbox.claimed_by -> gateway_instances.pid).
 #
-# Round 2: another backlog; gwb is killed (SIGKILL) mid-drain while it holds
+# Round 2: another backlog (1,000 events); gwb is killed (SIGKILL) mid-drain while it holds
 # claims; gwa takes them back once gwb's heartbeat is stale and finishes:
 # nothing lost, the only new duplicates repeat calls gwb had in flight.
 #
 # Only the tables' documented columns and the simulator's views are read:
 # nothing here depends on how the delivery engine schedules its sends.
+# Two drains of thousands of rows on a shared 2-core machine: more time than
+# the harness's default (ctest's own limit is 300 s).
+LT_TEST_TIMEOUT=${LT_TEST_TIMEOUT:-280}
 source "$(dirname "$0")/lib.sh"
 
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
@@ -168,14 +171,14 @@ lt_assert_eq 0 "$(delivered)" "round 1: nothing delivered while the portal is do
 lt_log "round 1: backlog of $(open_rows) open portal rows ($(q "SELECT count(DISTINCT dossier_code) FROM outbox WHERE destination = 'portal' AND state IN ('pending','inflight','retrying')") dossiers)"
 
 sampler_start "$LT_TMP/claims1.txt"
-ctl '{"down": false, "error_ratio": 0.03, "seed": 11, "after_apply": true, "latency_ms": 2}'
+ctl '{"down": false, "error_ratio": 0.03, "seed": 11, "after_apply": true}'
 # More records arrive through both gateways while they drain: new dossiers
 # with several updates each, so one dossier's events are claimed by either
 # process in turn.
-push_both 3 600 60
+push_both 3 200 60
 lt_wait 150 drained || lt_fail "round 1: the backlog did not drain: $(open_rows) open"
 sampler_stop
-ctl '{"error_ratio": 0, "after_apply": false, "latency_ms": 0}'
+ctl '{"error_ratio": 0, "after_apply": false}'
 : >"$LT_TMP/none.txt"
 check "round 1" "$LT_TMP/none.txt"
 [ "$DUPS" -gt 0 ] || lt_fail "round 1: the lost answers made no retry (the repeat check proved nothing)"
@@ -186,7 +189,7 @@ lt_log "round 1: drained by both processes (claims seen from pids $seen)"
 
 # ---- round 2: SIGKILL one gateway mid-drain ------------------------------------
 ctl '{"down": true}'
-push_both 5 1000 30
+push_both 5 500 30
 lt_wait 60 routed || lt_fail "round 2: the backlog was not routed"
 before=$(delivered)
 # Slow answers, so that gwb surely holds a call in flight when it is killed.
@@ -208,8 +211,11 @@ lt_wait 120 drained || lt_fail "round 2: gwa did not finish the backlog: $(open_
 lt_assert_eq "" "$(q "SELECT string_agg(id || '=' || state, ' ') FROM outbox WHERE id IN ($(paste -sd, "$LT_TMP/killed-ids.txt")) AND state <> 'delivered'")" \
   "round 2: gwa delivered the rows gwb held"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE claimed_by = $ib")" "round 2: no claim of gwb left"
-lt_assert_eq 6200 "$(q "SELECT count(*) FROM dossier_events WHERE kind = 'dossier'")" "6,200 events stored in all"
+lt_assert_eq 4400 "$(q "SELECT count(*) FROM dossier_events WHERE kind = 'dossier'")" "4,400 events stored in all"
+dups1=$DUPS
 check "round 2" "$LT_TMP/killed-keys.txt"
+[ $((DUPS - dups1)) -le "$nkilled" ] ||
+  lt_fail "round 2: $((DUPS - dups1)) new repeats, more than the $nkilled call(s) gwb left unanswered"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE state = 'dead'")" "no dead letter from outages, lost answers or a kill"
 lt_gw_stop gwa TERM
 if grep -q matkhau "$LT_TMP"/gw*.log; then lt_fail "the portal password reached a log"; fi
