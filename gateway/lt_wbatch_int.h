@@ -86,7 +86,7 @@ typedef struct {
 
 struct lt_wbatch {
     bool auth_required;
-    int routing_model; /* an lt_routing_model (config routing.model) */
+    int routing_model;              /* an lt_routing_model (config routing.model) */
     lt_wbatch_dialect_cache *cache; /* borrowed; may be NULL */
     const lt_dialects *dialects;
     lt_wbatch_phase phase;
