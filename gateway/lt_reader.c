@@ -465,8 +465,8 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
                     : req.catalog ? lt_catalog_query_from_json(j, &req.cq) == 0
                     : req.report  ? lt_report_query_from_json(j, &req.rpq) == 0
                                   : lt_read_verb_parse(verb, &rv) == 0 &&
-                                        lt_read_query_from_json(rv, j, &req.rq, req.token,
-                                                                sizeof(req.token)) == 0);
+                                       lt_read_query_from_json(rv, j, &req.rq, req.token,
+                                                               sizeof(req.token)) == 0);
     json_decref(j);
     if (!ok) {
         answer_error(self, &req, 500, "internal", "malformed request to the reader");
