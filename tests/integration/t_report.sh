@@ -165,7 +165,7 @@ lt_assert_eq 4 "$(grep -c $'\r$' <<<"$C")" "csv lines end in CRLF"
 T=$("$lt" report --from 2025-03-01 --to 2025-04-30) || lt_fail "report table"
 lt_assert_contains "$T" "Phường Hùng Vương" "table names the unit"
 # Aligned: every line but the rule is as wide in characters as the header.
-widths=$(grep -v '^-' <<<"$T" | while IFS= read -r line; do printf '%s\n' "$line" | wc -m; done | sort -u | wc -l)
+widths=$(grep -v '^-' <<<"$T" | while IFS= read -r line; do printf '%s\n' "$line" | LC_ALL=C.UTF-8 wc -m; done | sort -u | wc -l)
 lt_assert_eq 1 "$widths" "table lines are aligned"
 
 # ---- usage errors ------------------------------------------------------------------
