@@ -1,20 +1,23 @@
 /* lt_report: the on-time report (see lt_report.h).
  *
  * Where each part runs, and why. PostgreSQL reads every dossier of the
- * period once (LT_REPORT_SQL): it pulls the few fields the rules need out of
- * the stored record (received, submitted, due, end of processing, channel,
- * status, supplement rounds), keeps the dossiers the period touches
- * (received in it, resolved in it, or still open at its end), and for the
- * ordinary dossier — a due date and no supplement round — it classifies
- * and sums right there: every rule is then a comparison of yyyyMMddHHmmss
- * text, so a province's year is counted without shipping its rows.
- * What SQL cannot do without re-implementing the working-time calendar is
- * left to C, one row per dossier: no due date (elapsed working time against
- * the procedure's time limit, from the catalog or its overlay), supplement
- * rounds (the pause moves the due date by working time; a second request is
- * late; waiting for the citizen is measured at the request), and status 5.
- * Those are a small share in practice, so the rows that cross the wire stay
- * few. C then adds both parts per group and computes the rates.
+ * period once (LT_REPORT_SQL), not from the jsonb record but from the facts
+ * the database derives from it when the writer stores it (generated
+ * columns, schemas/sql/0013_report.sql: received, NgayTiepNhan, due, end of
+ * processing as yyyyMMddHHmmss numbers; channel; field; supplement rounds;
+ * whether the calendar is needed). It keeps the dossiers the period touches
+ * (received in it, ended in it, or still open at its end) and, for the
+ * ordinary dossier — a due date and no supplement round — classifies and
+ * sums right there: every rule is then an integer comparison, so a
+ * province's year is counted without shipping its rows. What SQL cannot do
+ * without re-implementing the working-time calendar is left to C, one row
+ * per dossier (found through a partial index): no due date (the due date
+ * from the receipt and the procedure's time limit, from its overlay or the
+ * catalog), supplement rounds (the pause moves the due date by working
+ * time; a second request is late; waiting for the citizen is measured at
+ * the request) and status 5. Those are a small share in practice, so few
+ * rows cross the wire. C then adds both parts per group and computes the
+ * rates.
  *
  * Rules, from DOMAIN.md, and the choices its text leaves open:
  * - received: NgayTiepNhan in the period, or NgayNopHoSo for an online
