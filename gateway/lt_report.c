@@ -581,7 +581,7 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
             for (int k = 0; k < NCOUNTS; k++)
                 any = any || c[k];
             if (any) {
-                char label[8];
+                char label[32];
                 snprintf(label, sizeof(label), "%04d-%02d", y, m);
                 row *rw = row_get(&rs, label);
                 if (!rw)
