@@ -369,13 +369,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* MHD says the same thing once per refused connection (a connection limit,
+ * a header too big): a peer could turn that into a log flood, so a message
+ * repeated within a second is counted, not written. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    http_server *srv = cls;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    int64_t now = lt_loop_now_ms();
+    if (strcmp(msg, srv->mhd_last) == 0 && now - srv->mhd_logged < 1000) {
+        srv->mhd_repeats++;
+        return;
+    }
+    if (srv->mhd_repeats > 0)
+        LT_WARN("http: (%d more like the last message)", srv->mhd_repeats);
     LT_WARN("http: %s", msg);
+    snprintf(srv->mhd_last, sizeof(srv->mhd_last), "%s", msg);
+    srv->mhd_logged = now;
+    srv->mhd_repeats = 0;
 }
 
 static int on_kick(lt_loop *loop, int timer_id, void *arg);

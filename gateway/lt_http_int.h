@@ -41,6 +41,9 @@ typedef struct {
     lt_ingest_client *writer; /* pushes to the writer actor */
     lt_limits *rate;          /* token buckets of the senders (limits.rate) */
     int64_t refused_logged;   /* lt_loop_now_ms of the last rate-limit warning */
+    char mhd_last[512];       /* MHD's last message, written at mhd_logged */
+    int64_t mhd_logged;
+    int mhd_repeats; /* the same message since, not written */
 } http_server;
 
 /* Per-request state, created on the first call of the access handler. */
