@@ -119,6 +119,36 @@ static const cf_key keys[] = {
      .help = "address of the HTTP API, host:port or [v6]:port; port 0 = any free port"},
     {"http.max_body", SIZE(http.max_body), .def = "4MiB", .min = 1 * KIB, .max = 1 * GIB,
      .flags = CF_RELOAD, .help = "larger request bodies get 413 before they are read"},
+    /* ---- limits: everything a peer controls (issue 9); kept together ---- */
+    {"limits.header_size", SIZE(limits.header_size), .def = "32KiB", .min = 8 * KIB, .max = 1 * MIB,
+     .help = "memory of one HTTP connection for its request line and headers (libmicrohttpd's "
+             "pool); a request whose headers do not fit gets 431"},
+    {"limits.depth", COUNT(limits.depth), .def = "32", .min = 4, .max = 256, .flags = CF_RELOAD,
+     .help = "deepest JSON nesting of a pushed body, checked before it is parsed; deeper gets 400"},
+    {"limits.records", COUNT(limits.records), .def = "1000", .min = 1, .max = 10000,
+     .flags = CF_RELOAD,
+     .help = "records in one pushed array; more gets 413 and nothing is stored"},
+    {"limits.zmq_message", SIZE(limits.zmq_message), .def = "4MiB", .min = 1 * KIB, .max = 1 * GIB,
+     .help = "largest ZeroMQ ingress message; ZeroMQ drops a peer that sends more, unread"},
+    {"limits.connections", COUNT(limits.connections), .def = "1024", .min = 1, .max = 60000,
+     .help = "open HTTP connections at once; more are closed as they arrive"},
+    {"limits.connections_per_ip", COUNT(limits.connections_per_ip), .def = "256", .min = 0,
+     .max = 60000,
+     .help = "open HTTP connections from one client address (a reverse proxy is one client); "
+             "0 = no limit"},
+    {"limits.timeout", DURATION(limits.timeout_ms), .def = "30s", .min = 1 * SECOND,
+     .max = 1 * HOUR,
+     .help = "an HTTP connection silent this long (a stalled half request) is closed"},
+    {"limits.rate", COUNT(limits.rate), .def = "2000", .min = 0, .max = 1000000, .flags = CF_RELOAD,
+     .help = "records a second one sender (token, or address without one) may push, on HTTP and "
+             "ZeroMQ each; beyond it 429 with Retry-After; 0 = no limit"},
+    {"limits.burst", COUNT(limits.burst), .def = "20000", .min = 1, .max = 10000000,
+     .flags = CF_RELOAD,
+     .help = "records a sender may push at once before limits.rate applies (a full array "
+             "always fits)"},
+    {"limits.queue", COUNT(limits.queue), .def = "1024", .min = 1, .max = 60000,
+     .help = "pushes one front (HTTP, ZeroMQ) keeps waiting for the writer; beyond it 503 with "
+             "Retry-After, nothing stored"},
     {"zmq.ingress", ZMQ(zmq.ingress), .def = "tcp://127.0.0.1:5570",
      .help = "ROUTER socket where ward systems send records"},
     {"zmq.events", ZMQ(zmq.events), .def = "tcp://127.0.0.1:5571",

@@ -36,6 +36,18 @@ typedef struct lt_config {
         int64_t max_body; /* bytes; larger bodies get 413 */
     } http;
     struct {
+        int64_t header_size;        /* bytes of an HTTP connection's pool (request line, headers) */
+        int64_t depth;              /* deepest JSON nesting of a pushed body */
+        int64_t records;            /* records in one pushed array */
+        int64_t zmq_message;        /* bytes of one ZeroMQ ingress message */
+        int64_t connections;        /* open HTTP connections */
+        int64_t connections_per_ip; /* ... from one client address; 0 = no limit */
+        int64_t timeout_ms;         /* an idle HTTP connection is closed after this */
+        int64_t rate;               /* records/s per sender; 0 = no limit */
+        int64_t burst;              /* the bucket's size, in records */
+        int64_t queue;              /* pushes a front keeps waiting for the writer */
+    } limits;
+    struct {
         char *ingress; /* ROUTER for ward systems */
         char *events;  /* PUB of stored events */
         char *replay;  /* ROUTER answering replay requests */
