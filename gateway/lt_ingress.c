@@ -3,7 +3,13 @@
  * The envelope of each message (the ROUTER's routing id, and the empty
  * delimiter a REQ peer adds) is kept aside while the writer works and put
  * back on the answer. The checks here are the HTTP front's, in the same
- * order: database ready, token present, the bytes decode. */
+ * order: database ready, token present, the bytes decode.
+ *
+ * With zmq.curve on, the ROUTER is a CURVE server: only connections whose
+ * key the ZAP handler knows get here, each message names its unit (User-Id)
+ * and key. A key replaced since the connection was made is refused here
+ * (lt_zap_revoked); the unit goes with the push, and the writer checks it
+ * against the token's unit when it looks the token up. */
 #include "lt_ingress.h"
 
 #include <stdio.h>
@@ -18,6 +24,7 @@
 #include "lt_ingest.h"
 #include "lt_log.h"
 #include "lt_loop.h"
+#include "lt_zap.h"
 
 #define MAX_PENDING     1024  /* messages waiting for the writer at once */
 #define PUSH_TIMEOUT_MS 15000 /* the writer answers within 10 s, or 503s itself */
@@ -40,6 +47,7 @@ typedef struct {
     bool db_known; /* a state came from the watcher (it republishes every second) */
     bool draining;
     lt_ingest_client *writer;
+    lt_zap_revoked *revoked; /* CURVE on: keys replaced since start; NULL = plain text */
 } ingress;
 
 static void reply(ingress *self, const envelope *env, const char *json)
@@ -98,9 +106,21 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
                                    : "the database is not reachable; try again shortly");
         return;
     }
+    char unit[LT_ZAP_MAX_UNIT] = "", key[LT_ZAP_KEY_LEN + 1];
+    if (self->revoked && lt_zap_peer(&frames[n - 1], unit, key) < 0) {
+        reply_error(self, env, "unauthorized", "this connection has no CURVE identity");
+        return;
+    }
+    if (self->revoked && lt_zap_revoked_has(self->revoked, key)) {
+        reply_error(self, env, "unauthorized",
+                    "the CURVE key of this connection was replaced (lienthong keygen); "
+                    "reconnect with the unit's new key");
+        return;
+    }
     lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_ZMQ);
     if (!push)
         return;
+    snprintf(push->curve_unit, sizeof(push->curve_unit), "%s", unit);
     if (n == 2) {
         size_t tl = zmq_msg_size(&frames[0]);
         if (tl >= sizeof(push->token)) {
@@ -223,6 +243,14 @@ static int on_expire(lt_loop *loop, int timer_id, void *arg)
     return self->draining && lt_ingest_client_pending(self->writer) == 0 ? -1 : 0;
 }
 
+static int on_revoked(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    lt_zap_revoked_read(((ingress *)arg)->revoked);
+    return 0;
+}
+
 static int on_dbstate(lt_loop *loop, void *sock, void *arg)
 {
     (void)loop;
@@ -274,8 +302,14 @@ void lt_ingress_actor(void *pipe, void *args)
         zmq_setsockopt(self.dbstate, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.dbstate, ZMQ_SUBSCRIBE, "dbstate", 7) < 0 ||
         zmq_connect(self.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
-        !(self.writer = lt_ingest_client_new(a->zmq_ctx, MAX_PENDING, PUSH_TIMEOUT_MS)) ||
-        lt_zmq_bind_logged(self.router, "zmq.ingress", self.cfg.zmq.ingress, "zmq_ingress") < 0 ||
+        !(self.writer = lt_ingest_client_new(a->zmq_ctx, MAX_PENDING, PUSH_TIMEOUT_MS)))
+        goto fail;
+    if (a->curve_secret &&
+        (lt_zap_server_setup(self.router, a->curve_secret) < 0 ||
+         !(self.revoked = lt_zap_revoked_new(a->zmq_ctx)) ||
+         lt_loop_add_socket(self.loop, lt_zap_revoked_socket(self.revoked), on_revoked, &self) < 0))
+        goto fail;
+    if (lt_zmq_bind_logged(self.router, "zmq.ingress", self.cfg.zmq.ingress, "zmq_ingress") < 0 ||
         lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_message, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.dbstate, on_dbstate, &self) < 0 ||
@@ -291,6 +325,7 @@ fail:
     lt_actor_signal(pipe, -1);
 out:
     lt_ingest_client_destroy(&self.writer);
+    lt_zap_revoked_destroy(&self.revoked);
     if (self.router)
         zmq_close(self.router);
     if (self.dbstate)
