@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
@@ -49,6 +50,11 @@ typedef struct {
     bool loaded;    /* keys came from the database at least once */
     bool listening; /* LISTEN done on the current connection */
     bool again;     /* a reload was asked while a query ran */
+    /* A refused client reconnects every ZMQ_RECONNECT_IVL: log a key once
+     * a minute, not at every attempt. */
+    char last_refused[LT_ZAP_KEY_LEN + 1];
+    int64_t last_refused_ms;
+    uint64_t refused; /* since the last log line */
 } zap;
 
 static int cmp_key(const void *a, const void *b)
@@ -234,7 +240,16 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
         char addr[64];
         snprintf(addr, sizeof(addr), "%.*s", (int)zmq_msg_size(&f[3]),
                  (const char *)zmq_msg_data(&f[3]));
-        LT_WARN("zap: refused CURVE key %s from %s: not a unit's key", key, addr);
+        int64_t now = lt_loop_now_ms();
+        self->refused++;
+        if (strcmp(key, self->last_refused) != 0 || now - self->last_refused_ms >= 60000) {
+            LT_WARN("zap: refused CURVE key %s from %s: not a unit's key (%" PRIu64
+                    " refusal(s) since the last line)",
+                    key, addr, self->refused);
+            memcpy(self->last_refused, key, sizeof(key));
+            self->last_refused_ms = now;
+            self->refused = 0;
+        }
         answer(self, &f[1], "400", "unknown key", "", NULL);
     } else {
         answer(self, &f[1], "200", "OK", k->unit, k->key);
@@ -335,13 +350,28 @@ static int write_atomic(const char *path, const char *text, mode_t mode, char *e
     return 0;
 }
 
+/* mkdir -p with mode for the directories it makes. */
+static int make_dirs(char *dir, mode_t mode)
+{
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(dir, mode);
+        *p = '/';
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(dir, mode) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int lt_zap_key_write(const char *path, const char *public_key, const char *secret_key, char *err,
                      size_t cap)
 {
     char dir[PATH_MAX], pub[PATH_MAX], text[LT_ZAP_KEY_LEN + 2];
     snprintf(dir, sizeof(dir), "%s", path);
-    const char *d = dirname(dir);
-    if (mkdir(d, 0700) != 0 && errno != EEXIST) {
+    char *d = dirname(dir);
+    if (make_dirs(d, 0700) != 0) {
         snprintf(err, cap, "cannot create %s: %s", d, strerror(errno));
         return -1;
     }
