@@ -822,9 +822,25 @@ static int apply_env(lt_config *cfg, char *const *envp, lt_config_error *err)
 
 /* ---- CurveZMQ ---------------------------------------------------------- */
 
+/* "127.a.b.c:" with digits only: a name like 127.example.org is not one. */
+static bool loopback_v4(const char *host)
+{
+    int dots = 0;
+    const char *p;
+
+    if (strncmp(host, "127.", 4) != 0)
+        return false;
+    for (p = host + 4; *p != '\0' && *p != ':'; p++) {
+        if (*p == '.')
+            dots++;
+        else if (!isdigit((unsigned char)*p))
+            return false;
+    }
+    return *p == ':' && dots == 2 && p[-1] != '.';
+}
+
 bool lt_config_zmq_local(const char *endpoint)
 {
-    static const char *const local[] = {"127.", "localhost:", "[::1]:", "::1:", NULL};
     const char *host;
 
     if (strncmp(endpoint, "inproc://", 9) == 0 || strncmp(endpoint, "ipc://", 6) == 0)
@@ -832,10 +848,8 @@ bool lt_config_zmq_local(const char *endpoint)
     if (strncmp(endpoint, "tcp://", 6) != 0)
         return false;
     host = endpoint + 6;
-    for (const char *const *l = local; *l != NULL; l++)
-        if (strncmp(host, *l, strlen(*l)) == 0)
-            return true;
-    return false;
+    return loopback_v4(host) || strncmp(host, "localhost:", 10) == 0 ||
+           strncmp(host, "[::1]:", 6) == 0;
 }
 
 bool lt_config_zmq_curve(const lt_config *cfg)
