@@ -14,6 +14,7 @@
 #include "lt_rejects_cli.h"
 #include "lt_deadletters_cli.h"
 #include "lt_serve.h"
+#include "lt_status_cli.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
 #include "lt_verify.h"
@@ -277,6 +278,16 @@ static int cmd_check(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_status(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_status_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_catalog(cli_ctx *cx)
 {
     return lt_catalog_main(cx->argc, cx->argv, cx->json, cx->config_path);
@@ -396,6 +407,8 @@ static const command commands[] = {
      "  lienthong check schemas/examples/valid/tiep-nhan-truc-tiep.json\n"
      "  curl -s https://ward.example/export | lienthong check --json -\n"},
     {"catalog", cmd_catalog, "sync, show and compare the procedure catalog", lt_catalog_help},
+    {"status", cmd_status, "destinations, senders, catalog and ingress; exit 3 when unhealthy",
+     lt_status_help},
     {"version", cmd_version, "print the version and library versions",
      "usage: lienthong version [--json]\n"},
     {"help", cmd_help, "show help for a command, or every configuration key",
