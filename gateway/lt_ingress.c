@@ -6,7 +6,13 @@
  * order: database ready, token present, the bytes decode, the sender's
  * rate; and the limits are the same keys (limits.*), plus the message size
  * ZeroMQ itself enforces (limits.zmq_message: the peer is dropped unread,
- * so there is nobody to answer). */
+ * so there is nobody to answer).
+ *
+ * With zmq.curve on, the ROUTER is a CURVE server: only connections whose
+ * key the ZAP handler knows get here, each message names its unit (User-Id)
+ * and key. A key replaced since the connection was made is refused here
+ * (lt_zap_revoked); the unit goes with the push, and the writer checks it
+ * against the token's unit when it looks the token up. */
 #include "lt_ingress.h"
 
 #include <stdio.h>
@@ -22,6 +28,7 @@
 #include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_loop.h"
+#include "lt_zap.h"
 
 #define PUSH_TIMEOUT_MS 15000 /* the writer answers within 10 s, or 503s itself */
 #define RATE_KEYS       4096  /* senders the rate limiter remembers (lt_limits.c) */
@@ -45,8 +52,9 @@ typedef struct {
     bool db_known; /* a state came from the watcher (it republishes every second) */
     bool draining;
     lt_ingest_client *writer;
-    lt_limits *rate;        /* token buckets of the senders (limits.rate) */
-    int64_t refused_logged; /* lt_loop_now_ms of the last rate-limit warning */
+    lt_limits *rate;         /* token buckets of the senders (limits.rate) */
+    int64_t refused_logged;  /* lt_loop_now_ms of the last rate-limit warning */
+    lt_zap_revoked *revoked; /* CURVE on: keys replaced since start; NULL = plain text */
 } ingress;
 
 static void reply(ingress *self, const envelope *env, const char *json)
@@ -138,9 +146,21 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
                                    : "the database is not reachable; try again shortly");
         return;
     }
+    char unit[LT_ZAP_MAX_UNIT] = "", key[LT_ZAP_KEY_LEN + 1];
+    if (self->revoked && lt_zap_peer(&frames[n - 1], unit, key) < 0) {
+        reply_error(self, env, "unauthorized", "this connection has no CURVE identity");
+        return;
+    }
+    if (self->revoked && lt_zap_revoked_has(self->revoked, key)) {
+        reply_error(self, env, "unauthorized",
+                    "the CURVE key of this connection was replaced (lienthong keygen); "
+                    "reconnect with the unit's new key");
+        return;
+    }
     lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_ZMQ);
     if (!push)
         return;
+    snprintf(push->curve_unit, sizeof(push->curve_unit), "%s", unit);
     if (n == 2) {
         size_t tl = zmq_msg_size(&frames[0]);
         if (tl >= sizeof(push->token)) {
@@ -281,6 +301,14 @@ static int on_expire(lt_loop *loop, int timer_id, void *arg)
     return self->draining && lt_ingest_client_pending(self->writer) == 0 ? -1 : 0;
 }
 
+static int on_revoked(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    lt_zap_revoked_read(((ingress *)arg)->revoked);
+    return 0;
+}
+
 static int on_dbstate(lt_loop *loop, void *sock, void *arg)
 {
     (void)loop;
@@ -333,8 +361,14 @@ void lt_ingress_actor(void *pipe, void *args)
         zmq_connect(self.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
         !(self.writer =
               lt_ingest_client_new(a->zmq_ctx, (size_t)self.cfg.limits.queue, PUSH_TIMEOUT_MS)) ||
-        !(self.rate = lt_limits_new(RATE_KEYS)) ||
-        lt_zmq_bind_logged(self.router, "zmq.ingress", self.cfg.zmq.ingress, "zmq_ingress") < 0 ||
+        !(self.rate = lt_limits_new(RATE_KEYS)))
+        goto fail;
+    if (a->curve_secret &&
+        (lt_zap_server_setup(self.router, a->curve_secret) < 0 ||
+         !(self.revoked = lt_zap_revoked_new(a->zmq_ctx)) ||
+         lt_loop_add_socket(self.loop, lt_zap_revoked_socket(self.revoked), on_revoked, &self) < 0))
+        goto fail;
+    if (lt_zmq_bind_logged(self.router, "zmq.ingress", self.cfg.zmq.ingress, "zmq_ingress") < 0 ||
         lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_message, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.dbstate, on_dbstate, &self) < 0 ||
@@ -351,6 +385,7 @@ fail:
 out:
     lt_ingest_client_destroy(&self.writer);
     lt_limits_destroy(&self.rate);
+    lt_zap_revoked_destroy(&self.revoked);
     if (self.router)
         zmq_close(self.router);
     if (self.dbstate)

@@ -1,7 +1,8 @@
 /* lt_zmqreq: sends one message to the ZeroMQ ingress and prints the answer
  * (for the integration tests; never installed).
  *
- *   lt_zmqreq ENDPOINT [--token TOKEN] [--frame TEXT] [--req] [--timeout-ms MS] FILE|-
+ *   lt_zmqreq ENDPOINT [--token TOKEN] [--frame TEXT] [--req] [--timeout-ms MS]
+ *             [--curve-server KEY --curve-public KEY --curve-secret KEY] FILE|-
  *
  * The message is [TOKEN, FILE's bytes] with --token, [FILE's bytes]
  * without; --frame puts one more frame in front (the frame-count limit). --req uses a REQ socket
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+#include "lt_toolcurve.h"
 
 static char *slurp(const char *path, size_t *ret_len)
 {
@@ -43,8 +46,11 @@ int main(int argc, char **argv)
     const char *endpoint = NULL, *token = NULL, *file = NULL, *extra = NULL;
     bool req = false;
     int timeout = 20000;
+    lt_tool_curve curve = {0};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
+        if (i + 1 < argc && lt_tool_curve_arg(&curve, argv[i], argv[i + 1]))
+            i++;
+        else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
             token = argv[++i];
         else if (strcmp(argv[i], "--frame") == 0 && i + 1 < argc)
             extra = argv[++i];
@@ -59,10 +65,11 @@ int main(int argc, char **argv)
         else
             file = NULL, endpoint = NULL, i = argc;
     }
-    if (!endpoint || !file) {
+    if (!endpoint || !file || lt_tool_curve_check(&curve) < 0) {
         fprintf(
             stderr,
-            "usage: lt_zmqreq ENDPOINT [--token TOKEN] [--frame TEXT] [--req] [--timeout-ms MS] "
+            "usage: lt_zmqreq ENDPOINT [--token TOKEN] [--frame TEXT] [--req] [--timeout-ms MS]\n"
+            "                 [--curve-server KEY --curve-public KEY --curve-secret KEY] "
             "FILE|-\n");
         return 2;
     }
@@ -78,7 +85,7 @@ int main(int argc, char **argv)
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
     int rc = 1;
-    if (zmq_connect(s, endpoint) == 0 &&
+    if (lt_tool_curve_apply(&curve, s) == 0 && zmq_connect(s, endpoint) == 0 &&
         (!extra || zmq_send(s, extra, strlen(extra), ZMQ_SNDMORE) >= 0) &&
         (!token || zmq_send(s, token, strlen(token), ZMQ_SNDMORE) >= 0) &&
         zmq_send(s, body, len, 0) >= 0) {
