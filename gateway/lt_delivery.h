@@ -93,4 +93,9 @@ void lt_delivery_actor(void *pipe, void *args);
  * more than 30 s. */
 int64_t lt_delivery_backoff_ms(int attempts);
 
+/* The same with delivery.retry_first / retry_max: first_ms doubling per
+ * attempt up to max_ms, plus up to a quarter more of jitter, never more than
+ * max_ms. */
+int64_t lt_delivery_backoff(int attempts, int64_t first_ms, int64_t max_ms);
+
 #endif

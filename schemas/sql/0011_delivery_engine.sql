@@ -1,0 +1,202 @@
+-- 0011_delivery_engine.sql: the delivery engine's per-destination circuit
+-- breaker, the retry horizon, and outcomes recorded many rows at a time
+-- (issue 7; DESIGN.md "Contract: outbound calls").
+--
+-- lt_claim_due wraps 0009's lt_claim with the destination's circuit
+-- (0010's columns): closed → a normal claim; open until circuit_until → no
+-- claim at all; then one process wins the probe (the row goes half_open, one
+-- row is claimed whatever its back-off), and the probe's outcome, recorded by
+-- lt_settle, closes the circuit or opens it again. The state is in the
+-- destinations row so that every gateway on this database obeys it.
+--
+-- lt_settle records the outcomes of many rows of one destination in one
+-- statement (the engine keeps several sends in flight per destination, and
+-- a commit per row was what held the drain back: tests/bench/RESULTS.md,
+-- "Drain"), turns a row still failing after the retry horizon into a dead
+-- letter with its last answer, and keeps the destination's health columns
+-- with the meaning 0010 gives them.
+
+-- When the retries of a row began: the horizon counts from here. NULL until
+-- its first retryable failure; a replay (attempts back to 0) starts again.
+ALTER TABLE outbox ADD COLUMN retry_since timestamptz;
+COMMENT ON COLUMN outbox.retry_since IS
+    'Time of the first retryable failure of this row''s current run of attempts (lt_settle); a row '
+    'still failing retryably delivery.retry_horizon after it becomes a dead letter.';
+
+CREATE FUNCTION lt_claim_due(dest text, instance bigint, max_rows integer, probe interval)
+RETURNS TABLE (id bigint, event_seq bigint, dossier_code text, record jsonb, status smallint,
+               is_updating boolean, idempotency_key text, attempts integer, superseded integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    c     text;
+    until timestamptz;
+    n     integer;
+BEGIN
+    SELECT d.circuit, d.circuit_until INTO c, until FROM destinations d WHERE d.name = dest;
+    IF c IS NULL OR c = 'closed' THEN
+        RETURN QUERY SELECT * FROM lt_claim(dest, instance, max_rows);
+        RETURN;
+    END IF;
+    -- open, or half_open with a probe that should have come back by now
+    -- (its gateway died: lt_reclaim gives its row back).
+    IF until IS NOT NULL AND until > now() THEN
+        RETURN;
+    END IF;
+    -- One prober across gateways: whoever moves the row on.
+    UPDATE destinations d SET circuit = 'half_open', circuit_until = now() + probe
+    WHERE d.name = dest AND d.circuit = c AND d.circuit_until IS NOT DISTINCT FROM until;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    -- The probe does not wait for a row's back-off: the circuit is what
+    -- paces this destination now. The earliest row that heads its dossier.
+    UPDATE outbox o SET next_attempt_at = now()
+    WHERE o.id = (SELECT q.id FROM outbox q
+                   WHERE q.destination = dest AND q.state IN ('pending', 'retrying')
+                     AND NOT EXISTS (SELECT 1 FROM outbox p
+                                      WHERE p.destination = dest
+                                        AND p.dossier_code = q.dossier_code
+                                        AND p.state IN ('pending', 'inflight', 'retrying')
+                                        AND p.event_seq < q.event_seq)
+                   ORDER BY q.next_attempt_at, q.event_seq LIMIT 1)
+      AND o.next_attempt_at > now();
+    RETURN QUERY SELECT * FROM lt_claim(dest, instance, 1);
+    IF NOT FOUND THEN
+        -- Nothing to probe with: open, probed as soon as a row is due.
+        UPDATE destinations d SET circuit = 'open', circuit_until = now()
+        WHERE d.name = dest AND d.circuit = 'half_open';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION lt_claim_due(text, bigint, integer, interval) IS
+    'lt_claim behind the destination''s circuit breaker: closed → lt_claim(dest, instance, '
+    'max_rows); open (or half_open) before circuit_until → nothing; after it, one caller across '
+    'gateways sets half_open with circuit_until = now() + probe and claims one row as the probe '
+    '(made due whatever its back-off). Same columns as lt_claim.';
+
+-- outcomes: a JSON array of {"id", "v" ("ok", "retry" or "dead"), "delay_ms"
+-- (retry), "err" (the row's last_error), "herr" (the destination's: HTTP
+-- status or transport error, no personal data; the caller writes it so),
+-- "st" (HTTP status or null), "ans" (the answer or null)}.
+CREATE FUNCTION lt_settle(dest text, outcomes jsonb, horizon interval, threshold integer,
+                          probe interval)
+RETURNS TABLE (delivered integer, retried integer, dead integer, expired integer,
+               circuit_was text, circuit_now text, failures integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    nd   integer;
+    nr   integer;
+    nx   integer;
+    ne   integer;
+    nok  integer;
+    nret integer;
+    nref integer;
+    err  text;
+    was  text;
+    now_ text;
+    f    integer;
+BEGIN
+    IF threshold IS NULL OR threshold < 1 THEN
+        RAISE EXCEPTION 'lt_settle: threshold must be positive, got %', threshold;
+    END IF;
+
+    -- retrying too: an instance thought stale may still report a success,
+    -- and the receiver did get the record (same idempotency key).
+    UPDATE outbox o SET state = 'delivered', delivered_at = now(), claimed_by = NULL,
+                        claimed_at = NULL, last_error = NULL, updated_at = now()
+    FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text)
+    WHERE x.v = 'ok' AND o.id = x.id AND o.state IN ('inflight', 'retrying');
+    GET DIAGNOSTICS nd = ROW_COUNT;
+
+    -- A retry past the horizon is a dead letter with the answer that ended
+    -- it; the horizon counts from the first failure of this run (attempts 0:
+    -- a new row or a replayed one starts a run).
+    WITH u AS (
+        UPDATE outbox o
+        SET state = CASE WHEN o.attempts > 0 AND o.retry_since IS NOT NULL
+                               AND o.retry_since <= now() - horizon
+                          THEN 'dead' ELSE 'retrying' END,
+            retry_since = CASE WHEN o.attempts = 0 OR o.retry_since IS NULL THEN now()
+                               ELSE o.retry_since END,
+            answer = CASE WHEN o.attempts > 0 AND o.retry_since IS NOT NULL
+                                AND o.retry_since <= now() - horizon
+                          THEN x.ans ELSE o.answer END,
+            attempts = o.attempts + 1,
+            next_attempt_at = now() + greatest(coalesce(x.delay_ms, 0), 0) * interval '1 millisecond',
+            last_error = coalesce(x.err, 'failed'), last_status = x.st,
+            claimed_by = NULL, claimed_at = NULL, updated_at = now()
+        FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text, delay_ms bigint, err text,
+                                                st integer, ans text)
+        WHERE x.v = 'retry' AND o.id = x.id AND o.state = 'inflight'
+        RETURNING o.state)
+    SELECT count(*) FILTER (WHERE u.state = 'retrying'), count(*) FILTER (WHERE u.state = 'dead')
+    INTO nr, ne FROM u;
+
+    UPDATE outbox o SET state = 'dead', attempts = o.attempts + 1,
+                        last_error = coalesce(x.err, 'refused'), last_status = x.st,
+                        answer = x.ans, claimed_by = NULL, claimed_at = NULL, updated_at = now()
+    FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text, err text, st integer, ans text)
+    WHERE x.v = 'dead' AND o.id = x.id AND o.state IN ('inflight', 'retrying');
+    GET DIAGNOSTICS nx = ROW_COUNT;
+
+    -- The destination's health counts calls as they came back, whatever the
+    -- rows' states became (a row reclaimed meanwhile still tells us the
+    -- receiver answered).
+    SELECT count(*) FILTER (WHERE x.v = 'ok'), count(*) FILTER (WHERE x.v = 'retry'),
+           count(*) FILTER (WHERE x.v = 'dead'),
+           (array_agg(x.herr ORDER BY x.ord DESC) FILTER (WHERE x.v <> 'ok'))[1]
+    INTO nok, nret, nref, err
+    FROM ROWS FROM (jsonb_to_recordset(outcomes) AS (v text, herr text)) WITH ORDINALITY
+         AS x (v, herr, ord);
+
+    SELECT d.circuit INTO was FROM destinations d WHERE d.name = dest FOR UPDATE;
+    -- A success or a refusal means the receiver answers: the failures in a
+    -- row stop there and the circuit closes. Only retryable failures count
+    -- towards opening it; a failed probe opens it again at once.
+    UPDATE destinations d
+    SET failures = CASE WHEN nok + nref > 0 THEN 0 ELSE least(d.failures + nret, 1000000000) END,
+        circuit = CASE WHEN nok + nref > 0 THEN 'closed'
+                       WHEN nret > 0 AND (d.circuit = 'half_open'
+                                          OR (d.circuit = 'closed'
+                                              AND d.failures + nret >= threshold)) THEN 'open'
+                       ELSE d.circuit END,
+        circuit_until = CASE WHEN nok + nref > 0 THEN NULL
+                             WHEN nret > 0 AND (d.circuit = 'half_open'
+                                                OR (d.circuit = 'closed'
+                                                    AND d.failures + nret >= threshold))
+                             THEN now() + probe
+                             ELSE d.circuit_until END,
+        last_success_at = CASE WHEN nok > 0 AND (d.last_success_at IS NULL
+                                                 OR d.last_success_at < now() - interval '1 second')
+                               THEN now() ELSE d.last_success_at END,
+        last_error_at = CASE WHEN nret + nref > 0 THEN now() ELSE d.last_error_at END,
+        last_error = CASE WHEN nret + nref > 0 THEN left(err, 200) ELSE d.last_error END
+    WHERE d.name = dest
+      AND (nret + nref > 0 OR d.failures <> 0 OR d.circuit <> 'closed'
+           OR (nok > 0 AND (d.last_success_at IS NULL
+                            OR d.last_success_at < now() - interval '1 second')))
+    RETURNING d.circuit, d.failures INTO now_, f;
+    IF now_ IS NULL THEN
+        SELECT d.circuit, d.failures INTO now_, f FROM destinations d WHERE d.name = dest;
+    END IF;
+
+    -- Closed again after an outage: rows that backed off during it go now,
+    -- the receiver has just shown it takes calls.
+    IF was <> 'closed' AND now_ = 'closed' THEN
+        UPDATE outbox o SET next_attempt_at = now()
+        WHERE o.destination = dest AND o.state = 'retrying' AND o.next_attempt_at > now();
+    END IF;
+    RETURN QUERY SELECT nd, nr, nx, ne, was, now_, f;
+END;
+$$;
+COMMENT ON FUNCTION lt_settle(text, jsonb, interval, integer, interval) IS
+    'Records the outcomes of many rows of dest at once (outcomes: [{id, v: ok|retry|dead, '
+    'delay_ms, err, st, ans}]): delivered; retrying after delay_ms, or dead with its answer once '
+    'its failures began more than horizon ago; dead with the answer. Then the destination''s '
+    'health (0010): failures, the circuit (opens after threshold consecutive retryable failures '
+    'or a failed probe, until now() + probe; closes on any answered call), last_success_at (at '
+    'most once a second), last_error(_at). Returns the counts, the circuit before and after, and '
+    'the failures.';
