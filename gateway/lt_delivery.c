@@ -490,6 +490,7 @@ static void settled(delivery *self, leg *lg, PGresult *r, bool ok)
         return;
     const char *expired = PQgetvalue(r, 0, 3), *was = PQgetvalue(r, 0, 4),
                *now = PQgetvalue(r, 0, 5), *failures = PQgetvalue(r, 0, 6);
+    self->dead += strtoull(expired, NULL, 10);
     if (strcmp(expired, "0") != 0)
         LT_WARN("delivery %s: %s row(s) still failing after delivery.retry_horizon became dead "
                 "letters",
@@ -502,7 +503,6 @@ static void settled(delivery *self, leg *lg, PGresult *r, bool ok)
                 lg->name, failures, self->cfg.delivery.probe_interval_ms);
     else if (!strcmp(now, "closed"))
         LT_INFO("delivery %s: circuit closed, the destination answers again", lg->name);
-    (void)self;
 }
 
 static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
