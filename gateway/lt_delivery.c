@@ -58,6 +58,11 @@
 /* A leg stops claiming while this many outcomes wait to be recorded (the
  * database is slow or away): memory stays bounded. */
 #define PEND_MAX 4096
+/* How long an outcome may wait for the other sends of its leg before it is
+ * recorded alone. A round's statements cost about the same for one row as
+ * for dozens, so outcomes are recorded, and free slots filled, when half a
+ * leg's slots are back, when none is out, or after this. */
+#define LINGER_MS 5
 
 typedef enum {
     Q_NONE,
@@ -116,9 +121,12 @@ typedef struct leg {
     size_t batch; /* rows per send */
     slot *slots;
     size_t nslots;
+    lt_curlm *curl; /* the slots' drivers share it */
     bool need_claim;
     outcome *pend; /* decided, not yet recorded; [0, nsettling) are being recorded */
     size_t npend, cap_pend, nsettling;
+    int linger_timer; /* > 0: armed (see LINGER_MS) */
+    bool lingered;    /* it fired: record and claim whatever there is */
 } leg;
 
 typedef struct delivery {
@@ -140,6 +148,7 @@ typedef struct delivery {
     bool term, left;
     unsigned ticks;
     uint64_t delivered, retried, dead; /* for the stop line */
+    uint64_t claims, claimed, settles, settled; /* statements and rows, for the stop line */
 } delivery;
 
 int64_t lt_delivery_backoff(int attempts, int64_t first_ms, int64_t max_ms)
@@ -218,6 +227,36 @@ oom:
              lg->name);
 }
 
+static size_t free_slots(const leg *lg);
+static bool leg_sending(const leg *lg);
+
+/* Whether lg's outcomes should be recorded now (see LINGER_MS). */
+static bool settle_ready(const leg *lg)
+{
+    if (!lg->npend)
+        return false;
+    return lg->lingered || lg->owner->term || !leg_sending(lg) ||
+           2 * lg->npend >= lg->nslots * lg->batch;
+}
+
+/* Whether lg should claim now: slots are free and it is worth a statement. */
+static bool claim_ready(const leg *lg)
+{
+    size_t f = free_slots(lg);
+    return f > 0 && (lg->lingered || 2 * f >= lg->nslots || !leg_sending(lg));
+}
+
+static int on_linger(lt_loop *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    leg *lg = arg;
+    lg->linger_timer = 0;
+    lg->lingered = true;
+    drive(lg->owner);
+    return 0;
+}
+
 static void on_done(const lt_delivery_result *res, size_t n, void *arg)
 {
     slot *sl = arg;
@@ -247,6 +286,13 @@ static void on_done(const lt_delivery_result *res, size_t n, void *arg)
     sl->nrows = 0;
     sl->sending = false;
     lg->need_claim = true;
+    if (!settle_ready(lg) && lg->linger_timer <= 0 && !lg->lingered) {
+        int id = lt_loop_add_timer(self->loop, LINGER_MS, 0, on_linger, lg);
+        if (id > 0)
+            lg->linger_timer = id;
+        else
+            lg->lingered = true; /* no timer: no waiting either */
+    }
     drive(self);
 }
 
@@ -271,6 +317,7 @@ static bool leg_sending(const leg *lg)
 static void send_claimed(leg *lg, PGresult *r)
 {
     int n = PQntuples(r);
+    lg->owner->claimed += n > 0 ? (uint64_t)n : 0;
     if (n <= 0) {
         /* Nothing due (or the circuit is open): the tick, a notification
          * or an outcome asks again. */
@@ -333,6 +380,7 @@ static void slots_destroy(leg *lg)
     lg->slots = NULL;
     lg->nslots = 0;
     lg->usable = false;
+    lt_curlm_destroy(&lg->curl); /* after the drivers: they may still name it */
 }
 
 /* Frees a leg (nothing may be in flight) with its waiting outcomes. */
@@ -341,6 +389,8 @@ static void leg_free(leg *lg)
     if (!lg)
         return;
     slots_destroy(lg);
+    if (lg->linger_timer > 0)
+        lt_loop_cancel_timer(lg->owner->loop, lg->linger_timer);
     for (size_t i = 0; i < lg->npend; i++)
         outcome_free(&lg->pend[i]);
     free(lg->pend);
@@ -352,12 +402,13 @@ static int make_driver(delivery *self, const leg *lg, lt_delivery_driver *d)
 {
     *d = (lt_delivery_driver){0};
     if (!strcmp(lg->kind, "portal"))
-        return lt_delivery_portal_new(self->loop, &self->cfg, self->dialects, d);
+        return lt_delivery_portal_new(self->loop, lg->curl, &self->cfg, self->dialects, d);
     if (!strcmp(lg->kind, "webhook"))
-        return lt_delivery_webhook_new(self->loop, &self->cfg, d);
+        return lt_delivery_webhook_new(self->loop, lg->curl, &self->cfg, d);
     if (!strcmp(lg->kind, "parent"))
-        return lt_delivery_parent_new(self->loop, &self->cfg, lg->unit, lg->url, d);
-    return lt_delivery_ward_new(self->loop, &self->cfg, self->dialects, lg->url, lg->dialect, d);
+        return lt_delivery_parent_new(self->loop, lg->curl, &self->cfg, lg->unit, lg->url, d);
+    return lt_delivery_ward_new(self->loop, lg->curl, &self->cfg, self->dialects, lg->url,
+                                lg->dialect, d);
 }
 
 /* (Re)creates the slots of lg (none sending) from its kind, url, dialect.
@@ -366,8 +417,19 @@ static int leg_setup(delivery *self, leg *lg)
 {
     slots_destroy(lg);
     size_t n = (size_t)(self->cfg.delivery.inflight > 0 ? self->cfg.delivery.inflight : 1);
-    if (!(lg->slots = calloc(n, sizeof(*lg->slots))))
+    bool portal = !strcmp(lg->kind, "portal");
+    /* Each slot has one call at a time (a portal's login, then its sync
+     * calls, one after the other). */
+    lt_curlm_opts co = {.max_in_flight = (int)n,
+                        .timeout_ms = portal ? self->cfg.portal.timeout_ms
+                                             : self->cfg.units.timeout_ms,
+                        .ca_file = portal && self->cfg.portal.ca_file[0] ? self->cfg.portal.ca_file
+                                                                         : NULL};
+    if (!(lg->curl = lt_curlm_new(self->loop, &co)) ||
+        !(lg->slots = calloc(n, sizeof(*lg->slots)))) {
+        lt_curlm_destroy(&lg->curl);
         return -1;
+    }
     lg->nslots = n;
     for (size_t i = 0; i < n; i++) {
         slot *sl = &lg->slots[i];
@@ -632,7 +694,7 @@ static bool settle_next(delivery *self)
     for (size_t k = 0; k < self->nlegs; k++) {
         size_t i = (self->next_settle + k) % self->nlegs;
         leg *lg = self->legs[i];
-        if (!lg->npend)
+        if (!settle_ready(lg))
             continue;
         self->next_settle = i + 1;
         char *js = outcomes_json(lg);
@@ -650,6 +712,8 @@ static bool settle_next(delivery *self)
         bool sent = run(self, Q_SETTLE, LT_OUTBOX_SETTLE_SQL, 5, p);
         free(js);
         if (sent) {
+            self->settles++;
+            self->settled += n;
             lg->nsettling = n;
             self->settling = lg;
         }
@@ -664,7 +728,7 @@ static leg *next_claimer(delivery *self)
     for (size_t k = 0; k < self->nlegs; k++) {
         size_t i = (self->next_claim + k) % self->nlegs;
         leg *lg = self->legs[i];
-        if (lg->need_claim && lg->usable && lg->npend < PEND_MAX && free_slots(lg) > 0) {
+        if (lg->need_claim && lg->usable && lg->npend < PEND_MAX && claim_ready(lg)) {
             self->next_claim = i + 1;
             return lg;
         }
@@ -773,8 +837,11 @@ static void drive(delivery *self)
         if (lt_outbox_delay_param(self->cfg.delivery.probe_interval_ms, probe, sizeof(probe)) < 0)
             return;
         const char *p[4] = {lg->name, self->instance, max, probe};
-        if (run(self, Q_CLAIM, LT_OUTBOX_CLAIM_DUE_SQL, 4, p))
+        if (run(self, Q_CLAIM, LT_OUTBOX_CLAIM_DUE_SQL, 4, p)) {
+            self->claims++;
             self->claiming = lg;
+            lg->lingered = false;
+        }
         return;
     }
 }
@@ -901,8 +968,10 @@ void lt_delivery_actor(void *pipe, void *args)
     lt_actor_signal(pipe, 0);
     lt_loop_run(self.loop);
     LT_INFO("delivery stopped: %" PRIu64 " delivered, %" PRIu64 " retries, %" PRIu64
-            " dead letters",
-            self.delivered, self.retried, self.dead);
+            " dead letters; %" PRIu64 " rows in %" PRIu64 " claims, %" PRIu64 " outcomes in %" PRIu64
+            " statements",
+            self.delivered, self.retried, self.dead, self.claimed, self.claims, self.settled,
+            self.settles);
 out:
     for (size_t i = 0; i < self.nlegs; i++)
         leg_free(self.legs[i]);
