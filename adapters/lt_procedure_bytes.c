@@ -509,7 +509,8 @@ static int write_object(writer *w, uint32_t at, const lt_procedure_spec *rules)
         w->members = m;
         w->cap_mem = cap;
     }
-    member *m = w->members + base;
+    /* NULL + 0 is undefined: an empty first object has no members yet. */
+    member *m = w->members ? w->members + base : NULL;
     uint32_t i = at + 1;
     for (uint32_t k = 0; k < obj->count; k++) {
         member cur = {.key = i, .value = i + 1, .rule = NULL};

@@ -17,6 +17,11 @@ packages=(
   postgresql-15 postgresql-client-15
   # tests: unit framework, HTTP client, JSON on the command line, static checks
   libcmocka-dev curl jq procps cppcheck clang-format
+  # the dashboard's end-to-end test (tests/integration/t_dashboard.sh): headless
+  # Chromium, driven by playwright-core from npm, and a font with Vietnamese letters
+  chromium fonts-dejavu-core
+  # fuzz targets (tests/fuzz): clang with libFuzzer and its sanitizer runtimes
+  clang libclang-rt-14-dev
   # benchmarks: peak RSS of a process (/usr/bin/time -f %M, tests/bench/catalog)
   time
   ca-certificates

@@ -10,7 +10,8 @@
 const char LT_AUTH_LOOKUP_SQL[] =
     "SELECT c.token_prefix, c.token_hash, c.role, c.unit_code, u.dialect, c.id"
     " FROM credentials c LEFT JOIN units u ON u.code = c.unit_code"
-    " WHERE c.token_prefix = ANY($1::text[]) AND c.revoked_at IS NULL";
+    " WHERE c.token_prefix = ANY($1::text[]) AND c.revoked_at IS NULL"
+    " AND (c.expires_at IS NULL OR c.expires_at > now())";
 
 int lt_auth_bearer(const char *header, char *ret_token, size_t cap)
 {
@@ -110,11 +111,11 @@ bool lt_auth_may_write(lt_role role)
 
 char *lt_auth_refusal_text(lt_auth_rc rc)
 {
-    /* One message for unknown, wrong and revoked: telling them apart would
-     * help whoever is guessing. */
+    /* One message for unknown, wrong, revoked and expired: telling them
+     * apart would help whoever is guessing. */
     const char *msg = rc == LT_AUTH_MISSING
                           ? "a bearer token is required (Authorization: Bearer <token>)"
-                          : "the bearer token is not valid (unknown, revoked or mistyped)";
+                          : "the bearer token is not valid (unknown, revoked, expired or mistyped)";
     char *s = malloc(160);
     if (s)
         snprintf(s, 160, "{\"error\":{\"code\":\"unauthorized\",\"message\":\"%s\"}}", msg);

@@ -39,13 +39,14 @@ typedef struct lt_principal {
 typedef enum {
     LT_AUTH_OK = 0,
     LT_AUTH_MISSING = -1, /* no token where one is required: 401 */
-    LT_AUTH_INVALID = -2, /* malformed, unknown, wrong or revoked: 401 (never says which) */
+    LT_AUTH_INVALID =
+        -2, /* malformed, unknown, wrong, revoked or expired: 401 (never says which) */
 } lt_auth_rc;
 
 /* The live credential rows for a set of token prefixes. $1 is a text[] of
  * prefixes; columns: 0 token_prefix, 1 token_hash, 2 role, 3 unit_code (may
- * be NULL), 4 the unit's dialect (may be NULL), 5 id. Revoked rows are left
- * out. */
+ * be NULL), 4 the unit's dialect (may be NULL), 5 id. Revoked and expired
+ * rows are left out. */
 extern const char LT_AUTH_LOOKUP_SQL[];
 
 /* The Bearer token of an Authorization header value, copied into ret_token

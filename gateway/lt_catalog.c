@@ -17,6 +17,7 @@
 #include "lt_fmt.h"
 #include "lt_jsonstream.h"
 #include "lt_log.h"
+#include "lt_pgcopy.h"
 #include "lt_procedure.h"
 
 #include <errno.h>
@@ -35,12 +36,6 @@
 #define LOCK_SQL_ARGS "1818846574, 6513012"
 /* Stages of fewer records are not analyzed (index_stage). */
 #define ANALYZE_FROM 10000
-/* COPY data is sent in pieces of about this size: well under a socket's
- * send buffer (212 KiB by default on Linux), so that the client goes back to
- * parsing while the server still has records queued. With 256 KiB pieces
- * each send waited for the server to drain the socket and the two took turns:
- * staging 100,000 procedures took 11 s instead of 7.5 s. */
-#define COPY_CHUNK (64 * 1024)
 
 struct lt_catalog_sync {
     PGconn *conn;    /* borrowed */
@@ -51,9 +46,7 @@ struct lt_catalog_sync {
     bool done;       /* committed or failed: nothing left to record */
     bool stage_made; /* lt_catalog_stage exists (ensure_stage) */
     int64_t records; /* records staged */
-    char *buf;       /* COPY data not yet sent */
-    size_t len;      /* bytes used in buf */
-    size_t cap;      /* bytes allocated for buf */
+    lt_pgcopy *copy; /* COPY data not yet sent */
 };
 
 int lt_catalog_err_set(lt_catalog_error *err, const char *position, const char *fmt, ...)
@@ -109,118 +102,20 @@ int64_t lt_catalog_int_at(const PGresult *r, int row, int col)
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* ---- COPY binary format -------------------------------------------------- */
-
-/* Records are staged with COPY's binary format: each field goes as its
- * length and bytes, so neither side escapes or unescapes ~190 MB of record
- * text per 100,000 procedures, and hashes go as 32 bytes instead of hex. */
-static const char copy_signature[11] = "PGCOPY\n\377\r\n";
-
-static int buf_reserve(lt_catalog_sync *self, size_t more)
-{
-    if (self->len + more <= self->cap)
-        return 0;
-    size_t cap = self->cap ? self->cap : COPY_CHUNK;
-    while (cap < self->len + more)
-        cap *= 2;
-    char *b = realloc(self->buf, cap);
-    if (!b)
-        return -1;
-    self->buf = b;
-    self->cap = cap;
-    return 0;
-}
-
-static void buf_raw(lt_catalog_sync *self, const void *s, size_t n)
-{
-    memcpy(self->buf + self->len, s, n);
-    self->len += n;
-}
-
-/* Network byte order, as COPY's binary format wants every integer. */
-static void buf_be(lt_catalog_sync *self, uint64_t v, size_t bytes)
-{
-    for (size_t i = 0; i < bytes; i++)
-        self->buf[self->len++] = (char)(v >> (8 * (bytes - 1 - i)));
-}
-
-/* One tuple's field count; the caller reserved room. */
-static void buf_tuple(lt_catalog_sync *self, uint16_t fields)
-{
-    buf_be(self, fields, 2);
-}
-
-/* A field: its length and bytes (NULL s: SQL NULL). */
-static int buf_field(lt_catalog_sync *self, const void *s, size_t n)
-{
-    if (buf_reserve(self, 4 + (s ? n : 0)) < 0)
-        return -1;
-    if (!s) {
-        buf_be(self, UINT32_MAX, 4); /* -1 */
-        return 0;
-    }
-    buf_be(self, n, 4);
-    buf_raw(self, s, n);
-    return 0;
-}
-
-static int buf_text(lt_catalog_sync *self, const char *s)
-{
-    return buf_field(self, s, s ? strlen(s) : 0);
-}
-
-static int buf_int8(lt_catalog_sync *self, int64_t v)
-{
-    if (buf_reserve(self, 12) < 0)
-        return -1;
-    buf_be(self, 8, 4);
-    buf_be(self, (uint64_t)v, 8);
-    return 0;
-}
-
-/* A one-dimensional smallint[] without NULLs (array_recv's layout). */
-static int buf_int2_array(lt_catalog_sync *self, const int *v, size_t n)
-{
-    size_t size = 12 + (n ? 8 + 6 * n : 0);
-    if (buf_reserve(self, 4 + size) < 0)
-        return -1;
-    buf_be(self, size, 4);
-    buf_be(self, n ? 1 : 0, 4); /* dimensions */
-    buf_be(self, 0, 4);         /* no NULLs */
-    buf_be(self, 21, 4);        /* INT2OID */
-    if (n) {
-        buf_be(self, n, 4); /* length */
-        buf_be(self, 1, 4); /* lower bound */
-    }
-    for (size_t i = 0; i < n; i++) {
-        buf_be(self, 2, 4);
-        buf_be(self, (uint16_t)v[i], 2);
-    }
-    return 0;
-}
-
-/* jsonb's binary input: a version byte (1), then the text. */
-static int buf_jsonb(lt_catalog_sync *self, const char *s, size_t n)
-{
-    if (buf_reserve(self, 5 + n) < 0)
-        return -1;
-    buf_be(self, n + 1, 4);
-    self->buf[self->len++] = 1;
-    buf_raw(self, s, n);
-    return 0;
-}
+/* ---- COPY ---------------------------------------------------------------- */
 
 static int flush(lt_catalog_sync *self, lt_catalog_error *err)
 {
-    if (self->len == 0)
+    if (lt_pgcopy_send(self->copy, self->conn) == 0)
         return 0;
-    if (PQputCopyData(self->conn, self->buf, (int)self->len) != 1) {
-        char msg[512];
-        return lt_catalog_err_set(err, NULL, "cannot send records to the database: %s",
-                                  pq_message(self->conn, NULL, msg, sizeof(msg)));
-    }
-    self->len = 0;
-    return 0;
+    char msg[512];
+    return lt_catalog_err_set(err, NULL, "cannot send records to the database: %s",
+                              pq_message(self->conn, NULL, msg, sizeof(msg)));
+}
+
+static int flush_some(lt_catalog_sync *self, lt_catalog_error *err)
+{
+    return lt_pgcopy_pending(self->copy) >= LT_PGCOPY_CHUNK ? flush(self, err) : 0;
 }
 
 /* ---- begin / add --------------------------------------------------------- */
@@ -234,6 +129,11 @@ int lt_catalog_sync_begin(PGconn *conn, const char *source, bool full, lt_catalo
         return lt_catalog_err_set(err, NULL, "out of memory");
     self->conn = conn;
     self->full = full;
+    self->copy = lt_pgcopy_create();
+    if (!self->copy) {
+        free(self);
+        return lt_catalog_err_set(err, NULL, "out of memory");
+    }
     PGresult *r = NULL;
     if (PQsetClientEncoding(conn, "UTF8") != 0) {
         lt_catalog_err_set(err, NULL, "cannot set the client encoding to UTF8");
@@ -328,11 +228,8 @@ static int start_copy(lt_catalog_sync *self, const char *sql, lt_catalog_error *
     }
     PQclear(r);
     self->copying = true;
-    if (buf_reserve(self, sizeof(copy_signature) + 8) < 0)
+    if (lt_pgcopy_header(self->copy) < 0)
         return lt_catalog_err_set(err, NULL, "out of memory");
-    buf_raw(self, copy_signature, sizeof(copy_signature));
-    buf_be(self, 0, 4); /* flags */
-    buf_be(self, 0, 4); /* header extension */
     return 0;
 }
 
@@ -368,19 +265,19 @@ static int stage(lt_catalog_sync *self, lt_procedure *p, const lt_procedure_erro
     const int *lv;
     size_t nl = lt_procedure_levels(p, &lv);
     int rc = -1;
-    if (buf_reserve(self, 2) < 0)
-        goto oom;
-    buf_tuple(self, 10);
-    if (buf_int8(self, index) < 0 || buf_text(self, lt_procedure_code(p)) < 0 ||
-        buf_text(self, lt_procedure_base_code(p)) < 0 || buf_text(self, lt_procedure_name(p)) < 0 ||
-        buf_int2_array(self, lv, nl) < 0 || buf_text(self, lt_procedure_status(p)) < 0 ||
-        buf_text(self, lt_procedure_field_code(p)) < 0 ||
-        buf_field(self, lt_procedure_hash(p), LT_PROCEDURE_HASH_BYTES) < 0 ||
-        buf_jsonb(self, lt_procedure_canonical(p), lt_procedure_canonical_len(p)) < 0 ||
-        buf_field(self, source_hash, LT_PROCEDURE_HASH_BYTES) < 0)
+    lt_pgcopy *c = self->copy;
+    if (lt_pgcopy_tuple(c, 10) < 0 || lt_pgcopy_int8(c, index) < 0 ||
+        lt_pgcopy_text(c, lt_procedure_code(p)) < 0 ||
+        lt_pgcopy_text(c, lt_procedure_base_code(p)) < 0 ||
+        lt_pgcopy_text(c, lt_procedure_name(p)) < 0 || lt_pgcopy_int2_array(c, lv, nl) < 0 ||
+        lt_pgcopy_text(c, lt_procedure_status(p)) < 0 ||
+        lt_pgcopy_text(c, lt_procedure_field_code(p)) < 0 ||
+        lt_pgcopy_field(c, lt_procedure_hash(p), LT_PROCEDURE_HASH_BYTES) < 0 ||
+        lt_pgcopy_jsonb(c, lt_procedure_canonical(p), lt_procedure_canonical_len(p)) < 0 ||
+        lt_pgcopy_field(c, source_hash, LT_PROCEDURE_HASH_BYTES) < 0)
         goto oom;
     self->records++;
-    rc = self->len >= COPY_CHUNK ? flush(self, err) : 0;
+    rc = flush_some(self, err);
     goto out;
 oom:
     lt_catalog_err_set(err, NULL, "out of memory staging record [%" PRId64 "]", index);
@@ -404,13 +301,10 @@ static int end_copy(lt_catalog_sync *self, const char *abort_reason, lt_catalog_
     if (!self->copying)
         return 0;
     int rc = 0;
-    if (abort_reason) {
-        self->len = 0;
-    } else if (buf_reserve(self, 2) < 0) {
+    if (abort_reason)
+        lt_pgcopy_discard(self->copy);
+    else if (lt_pgcopy_trailer(self->copy) < 0)
         rc = -1;
-    } else {
-        buf_be(self, UINT16_MAX, 2); /* the trailer: -1 */
-    }
     if ((!abort_reason && (rc < 0 || flush(self, err) < 0)) ||
         PQputCopyEnd(self->conn, abort_reason) != 1) {
         if (err && !abort_reason && !err->message[0])
@@ -775,7 +669,7 @@ void lt_catalog_sync_destroy(lt_catalog_sync **self_p)
         PQclear(PQexec(self->conn, "DROP TABLE IF EXISTS pg_temp.lt_catalog_stage"));
     if (self->locked)
         PQclear(PQexec(self->conn, "SELECT pg_advisory_unlock(" LOCK_SQL_ARGS ")"));
-    free(self->buf);
+    lt_pgcopy_destroy(&self->copy);
     free(self);
     *self_p = NULL;
 }
@@ -835,16 +729,12 @@ static int hash_records(lt_catalog_sync *sync, int fd, size_t max_record, int64_
     while ((got = lt_jsonstream_next(stream, &it, &serr)) == 1) {
         unsigned char h[LT_PROCEDURE_HASH_BYTES];
         source_hash(&it, h);
-        if (buf_reserve(sync, 2) < 0) {
+        if (lt_pgcopy_tuple(sync->copy, 2) < 0 || lt_pgcopy_int8(sync->copy, it.index) < 0 ||
+            lt_pgcopy_field(sync->copy, h, sizeof(h)) < 0) {
             lt_catalog_err_set(err, NULL, "out of memory");
             goto out;
         }
-        buf_tuple(sync, 2);
-        if (buf_int8(sync, it.index) < 0 || buf_field(sync, h, sizeof(h)) < 0) {
-            lt_catalog_err_set(err, NULL, "out of memory");
-            goto out;
-        }
-        if (sync->len >= COPY_CHUNK && flush(sync, err) < 0)
+        if (flush_some(sync, err) < 0)
             goto out;
         n++;
     }

@@ -204,6 +204,17 @@ static const cf_key keys[] = {
     {"routing.model", ENUM(routing.model), .def = "auto", .names = routing_models,
      .help = "unit hierarchy for forwarding to the parent unit; auto = 3-tier when the unit "
              "tree has districts"},
+    {"status.max_backlog_age", DURATION(status.max_backlog_age_ms), .def = "10m", .min = 1000,
+     .max = 30 * 24 * 3600000LL, .flags = CF_RELOAD,
+     .help = "status is unhealthy (exit 3) when a destination's oldest undelivered event is "
+             "older than this"},
+    {"status.max_dead_letters", COUNT(status.max_dead_letters), .def = "100", .min = 0,
+     .max = 1000000000, .flags = CF_RELOAD,
+     .help = "status is unhealthy when a destination holds more dead letters than this"},
+    {"status.down_failures", COUNT(status.down_failures), .def = "2", .min = 1, .max = 1000,
+     .flags = CF_RELOAD,
+     .help = "consecutive failed calls, with nothing delivered since, that make a destination "
+             "down (unhealthy)"},
     {"dialects.dir", PATH(dialects.dir), .def = "",
      .help = "directory of the operator's own dialect files (NAME.json) beside the shipped ones; "
              "a file named like a shipped dialect replaces it"},

@@ -85,6 +85,11 @@ typedef struct lt_config {
         int model; /* an lt_routing_model */
     } routing;
     struct {
+        int64_t max_backlog_age_ms; /* oldest undelivered event older: unhealthy */
+        int64_t max_dead_letters;   /* more dead letters at one destination: unhealthy */
+        int64_t down_failures;      /* failures in a row, none delivered since: down */
+    } status;
+    struct {
         char *dir; /* the operator's own dialect files; empty = only the shipped ones */
     } dialects;
 } lt_config;

@@ -194,14 +194,18 @@ static const route routes[] = {
     {"GET", "/v1/rejects", lt_http_route_rejects},
     {"GET", "/v1/deadletters", lt_http_route_deadletters},
     {"POST", "/v1/deadletters/replay", lt_http_route_replay},
+    {"GET", "/", lt_http_route_web},
+    {"GET", "/assets/", lt_http_route_web},
+    {"GET", "/v1/status", lt_http_route_status},
+    {"GET", "/metrics", lt_http_route_metrics},
 };
 
 /* "/v1/dossiers/" matches "/v1/dossiers/X" (the route checks X); other
- * paths match themselves only. */
+ * paths, the root "/" among them, match themselves only. */
 static bool route_matches(const route *r, const char *url)
 {
     size_t n = strlen(r->path);
-    if (n == 0 || r->path[n - 1] != '/')
+    if (n <= 1 || r->path[n - 1] != '/')
         return strcmp(r->path, url) == 0;
     return strncmp(r->path, url, n) == 0 && url[n] != '\0';
 }

@@ -102,5 +102,10 @@ enum MHD_Result lt_http_route_rejects(http_server *srv, struct MHD_Connection *c
 enum MHD_Result lt_http_route_deadletters(http_server *srv, struct MHD_Connection *c,
                                           http_req *req);
 enum MHD_Result lt_http_route_replay(http_server *srv, struct MHD_Connection *c, http_req *req);
+/* The dashboard's page and files (lt_http_web.c). */
+enum MHD_Result lt_http_route_web(http_server *srv, struct MHD_Connection *c, http_req *req);
+/* GET /v1/status and GET /metrics (lt_http_status.c). */
+enum MHD_Result lt_http_route_status(http_server *srv, struct MHD_Connection *c, http_req *req);
+enum MHD_Result lt_http_route_metrics(http_server *srv, struct MHD_Connection *c, http_req *req);
 
 #endif

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "lt_loop.h"
+#include "lt_stats.h"
 
 #define SLOT_BITS 16
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
@@ -131,6 +132,7 @@ void *lt_ingest_client_recv(lt_ingest_client *self, lt_ingest_req **ret_req)
     }
     pending *p = &self->slots[slot];
     void *cookie = p->cookie;
+    lt_stats_request(lt_loop_now_ms() - (p->deadline - self->timeout_ms));
     *p = (pending){0};
     self->used--;
     *ret_req = req;

@@ -302,6 +302,18 @@ int lt_jsonstream_next(lt_jsonstream *self, lt_jsonstream_item *ret_item, lt_jso
             if (element_scan(self) == 0)
                 continue; /* the buffer ended inside the element */
             self->state = S_AFTER;
+            /* Depth counts braces and brackets alike; an element whose
+             * outer brace is closed by a bracket is not an object (found
+             * by tests/fuzz/fuzz_jsonstream). Inner mismatches are left to
+             * the parser of the element's bytes. */
+            if (self->buf[self->pos - 1] != '}') {
+                int64_t at = self->base + (int64_t)self->pos - 1;
+                return fail(self, err, at, self->index,
+                            "record [%lld] starting at byte %lld is closed by ']' at byte %lld: "
+                            "expected '}'",
+                            (long long)self->index,
+                            (long long)(self->base + (int64_t)self->elem_start), (long long)at);
+            }
             ret_item->bytes = self->buf + self->elem_start;
             ret_item->len = self->pos - self->elem_start;
             ret_item->index = self->index++;

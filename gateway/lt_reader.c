@@ -15,6 +15,7 @@
 #include "lt_pgconn.h"
 #include "lt_procedure.h"
 #include "lt_read_query.h"
+#include "lt_status_doc.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -114,6 +115,7 @@ typedef struct {
     size_t route_len;
     char id[MAX_FRAME];       /* the caller's request id */
     bool catalog;             /* the catalog verb (public: no token, one query) */
+    bool status, metrics;     /* "status" or "metrics" (public: lt_status_doc) */
     lt_catalog_query cq;      /* its parameters */
     lt_read_query rq;         /* a dossier read's parameters */
     char token[LT_TOKEN_MAX]; /* the caller's bearer token, "" = none; wiped once checked */
@@ -223,7 +225,9 @@ out:
 
 static const char *verb_of(const request *r)
 {
-    return r->catalog ? "catalog" : lt_read_verb_name(r->rq.verb);
+    return r->status    ? (r->metrics ? "metrics" : "status")
+           : r->catalog ? "catalog"
+                        : lt_read_verb_name(r->rq.verb);
 }
 
 static void answer_text(reader *self, const request *r, int status, char *text)
@@ -251,7 +255,14 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     reader *self = arg;
     request *req = &self->queue[self->head];
     self->running = false;
-    if (!r) {
+    if (req->status) {
+        /* Status answers 200 even without the database: it says so inside. */
+        bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        answer_text(self, req, 200,
+                    lt_statusdoc_answer(ok ? PQgetvalue(r, 0, 0) : NULL,
+                                        ok ? NULL : (r ? PQresultErrorMessage(r) : err), &self->cfg,
+                                        req->metrics));
+    } else if (!r) {
         answer_error(self, req, 503, "not_ready", err ? err : "database unavailable");
     } else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         LT_WARN("reader: %s query failed: %s", verb_of(req), PQresultErrorMessage(r));
@@ -290,6 +301,11 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
  * not take the query (busy, or lost: the state callback answers then). */
 static int start_step(reader *self, request *req)
 {
+    if (req->status)
+        return lt_pgconn_query(self->pg, LT_STATUSDOC_SQL, 0, NULL, QUERY_TIMEOUT_MS, on_result,
+                               self) < 0
+                   ? -1
+                   : 1;
     if (req->catalog) {
         char since[24], level[8], limit[24];
         snprintf(since, sizeof(since), "%" PRId64, req->cq.since);
@@ -341,6 +357,13 @@ static void run_next(reader *self)
 {
     while (self->count > 0 && !self->running) {
         request *req = &self->queue[self->head];
+        if (!lt_pgconn_up(self->pg) && req->status) {
+            answer_text(
+                self, req, 200,
+                lt_statusdoc_answer(NULL, lt_pgconn_reason(self->pg), &self->cfg, req->metrics));
+            pop(self);
+            continue;
+        }
         if (!lt_pgconn_up(self->pg)) {
             answer_error(self, req, 503, "not_ready", lt_pgconn_reason(self->pg));
             pop(self);
@@ -397,10 +420,13 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
     free(params);
     lt_read_verb rv;
     req.catalog = strcmp(verb, "catalog") == 0;
-    bool ok = j && (req.catalog ? lt_catalog_query_from_json(j, &req.cq) == 0
-                                : lt_read_verb_parse(verb, &rv) == 0 &&
-                                      lt_read_query_from_json(rv, j, &req.rq, req.token,
-                                                              sizeof(req.token)) == 0);
+    req.metrics = strcmp(verb, "metrics") == 0;
+    req.status = req.metrics || strcmp(verb, "status") == 0;
+    bool ok = j && (req.status    ? true
+                    : req.catalog ? lt_catalog_query_from_json(j, &req.cq) == 0
+                                  : lt_read_verb_parse(verb, &rv) == 0 &&
+                                        lt_read_query_from_json(rv, j, &req.rq, req.token,
+                                                                sizeof(req.token)) == 0);
     json_decref(j);
     if (!ok) {
         answer_error(self, &req, 500, "internal", "malformed request to the reader");

@@ -6,7 +6,9 @@
  * lt_httpcall's: [id, verb, JSON params] in, [id, status, JSON body] out.
  *
  * Verbs: "catalog" — GET /v1/catalog, params as lt_catalog_query_json
- * writes them (public: no token); "dossier", "dossiers", "events",
+ * writes them (public: no token); "status" and "metrics" — GET /v1/status
+ * and GET /metrics, params {} (public: LT_STATUSDOC_SQL, answered 200 by
+ * lt_status_doc even when the database is down); "dossier", "dossiers", "events",
  * "rejects", "deadletters" — the dossier reads, and "replay" — the
  * operator's dead-letter replay (a small write through LT_OUTBOX_REPLAY_SQL),
  * params as lt_read_query_json writes them,

@@ -189,7 +189,7 @@ int lt_replay_scope_of(const lt_principal *who, lt_replay_scope *ret, char *err,
         break;
     case LT_ROLE_NONE:
     default:
-        snprintf(err, cap, "the token is not valid (unknown, revoked or mistyped)");
+        snprintf(err, cap, "the token is not valid (unknown, revoked, expired or mistyped)");
         return -1;
     }
     *ret = sc;
@@ -339,7 +339,7 @@ static void arm_retry(lt_replay *self)
 static void on_lookup(replay_slot *s, const PGresult *r)
 {
     lt_principal who;
-    char why[160] = "the token is not valid (unknown, revoked or mistyped)";
+    char why[160] = "the token is not valid (unknown, revoked, expired or mistyped)";
     lt_auth_rc rc = lt_auth_match(s->req.token, r, &who);
     sodium_memzero(s->req.token, sizeof(s->req.token));
     if (rc != LT_AUTH_OK || lt_replay_scope_of(&who, &s->scope, why, sizeof(why)) < 0) {

@@ -23,6 +23,7 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_reader.h"
+#include "lt_stats.h"
 #include "lt_writer.h"
 
 #include <limits.h>
@@ -170,6 +171,7 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         LT_ERROR("cannot initialise libcurl");
         goto out;
     }
+    lt_stats_start();
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reader", lt_reader_actor, &readerargs)))

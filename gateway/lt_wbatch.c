@@ -17,17 +17,19 @@
 #include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_mapping.h"
+#include "lt_stats.h"
 #include "lt_status.h"
 
 #define MAX_CONFLICT_RETRIES 5
 
-lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects,
+lt_wbatch *lt_wbatch_new(const lt_config *cfg, const lt_dialects *dialects,
                          lt_wbatch_dialect_cache *cache)
 {
     lt_wbatch *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
-    self->auth_required = auth_required;
+    self->auth_required = cfg->auth.required;
+    self->routing_model = cfg->routing.model;
     self->cache = cache;
     self->dialects = dialects;
     self->errs = lt_verrors_new();
@@ -235,9 +237,28 @@ static json_t *rule_rejection(const char *mahoso, int code, const char *field, c
     return res;
 }
 
+/* The catalog's implementing levels (CAPTHUCHIEN: 0 ministry, 1 province,
+ * 2 district, 3 commune) as bits. */
+#define LEVEL_DISTRICT 2
+#define LEVEL_COMMUNE  3
+
+/* Whether the two-tier model (commune -> province, since 2025-07-01)
+ * applies to this record: configured, or auto with no district in the
+ * unit tree (DESIGN.md, Routing). */
+static bool two_tier(int model, const wread *row)
+{
+    return model == LT_ROUTING_2TIER || (model == LT_ROUTING_AUTO && !row->districts);
+}
+
 /* The competent unit: walking up from the receiving unit, the first unit
- * whose level implements the procedure (DESIGN.md, Units of a dossier). */
-static void competent_of(const wread *row, const char *receiving, char *ret, size_t cap)
+ * whose level implements the procedure (DESIGN.md, Units of a dossier).
+ * In the two-tier model there is no district to walk to: a procedure the
+ * catalog still lists at district level is the commune's. The 2025 reform
+ * gave most district-level tasks to the communes (and the catalog's new
+ * records say 0/1/3), so a record received at a commune stays there rather
+ * than going up to the province; a procedure the province took over is
+ * republished at level 1 and goes up as such. */
+static void competent_of(int model, const wread *row, const char *receiving, char *ret, size_t cap)
 {
     ret[0] = '\0';
     size_t k = 0;
@@ -249,8 +270,11 @@ static void competent_of(const wread *row, const char *receiving, char *ret, siz
         snprintf(ret, cap, "%s", receiving);
         return;
     }
+    unsigned levels = row->levels;
+    if (two_tier(model, row) && (levels & (1u << LEVEL_DISTRICT)))
+        levels |= 1u << LEVEL_COMMUNE;
     for (; k < row->chain_n; k++)
-        if (row->chain_level[k] >= 0 && (row->levels & (1u << row->chain_level[k]))) {
+        if (row->chain_level[k] >= 0 && (levels & (1u << row->chain_level[k]))) {
             snprintf(ret, cap, "%s", row->chain[k]);
             return;
         }
@@ -401,7 +425,7 @@ static int judge_record(lt_wbatch *self, size_t ri)
             snprintf(s->recv, sizeof(s->recv), "%s", recv);
         }
         snprintf(r->recv, sizeof(r->recv), "%s", s->recv);
-        competent_of(row, s->recv, r->comp, sizeof(r->comp));
+        competent_of(self->routing_model, row, s->recv, r->comp, sizeof(r->comp));
         s->st.status = r->status;
         s->st.recency = r->recency;
         snprintf(s->hash, sizeof(s->hash), "%s", r->hash);
@@ -450,6 +474,7 @@ oom:
 static void count(lt_wbatch *self, const wrec *r)
 {
     const char *word = json_string_value(json_object_get(r->result, "result"));
+    lt_stats_record_word(word);
     if (!word || strcmp(word, "rejected") == 0)
         self->stats.rejected++;
     else if (strcmp(word, "accepted") == 0)

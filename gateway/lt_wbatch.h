@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lt_config.h"
 #include "lt_dialects.h"
 #include "lt_ingest.h"
 
@@ -40,9 +41,9 @@ typedef struct lt_wbatch_dialect_cache lt_wbatch_dialect_cache;
 lt_wbatch_dialect_cache *lt_wbatch_dialect_cache_new(void) __attribute__((warn_unused_result));
 void lt_wbatch_dialect_cache_destroy(lt_wbatch_dialect_cache **self_p);
 
-/* auth_required: config auth.required. dialects and cache: borrowed (cache
- * may be NULL: no early preparation). */
-lt_wbatch *lt_wbatch_new(bool auth_required, const lt_dialects *dialects,
+/* cfg: read once (auth.required, routing.model), not kept. dialects and
+ * cache: borrowed (cache may be NULL: no early preparation). */
+lt_wbatch *lt_wbatch_new(const lt_config *cfg, const lt_dialects *dialects,
                          lt_wbatch_dialect_cache *cache) __attribute__((warn_unused_result));
 void lt_wbatch_destroy(lt_wbatch **self_p);
 

@@ -67,6 +67,7 @@ typedef struct {
     char chain[LT_WBATCH_MAX_CHAIN][LT_WBATCH_UNIT]; /* owner, its parent, ... */
     int chain_level[LT_WBATCH_MAX_CHAIN];
     size_t chain_n;
+    bool districts; /* the unit tree has a district (routing.model auto) */
 } wread;
 
 /* The batch's view of one dossier while judging. */
@@ -85,6 +86,7 @@ typedef struct {
 
 struct lt_wbatch {
     bool auth_required;
+    int routing_model;              /* an lt_routing_model (config routing.model) */
     lt_wbatch_dialect_cache *cache; /* borrowed; may be NULL */
     const lt_dialects *dialects;
     lt_wbatch_phase phase;

@@ -12,7 +12,10 @@
 #include "lt_log.h"
 
 /* One row per record that has a dossier code: its stored state, its
- * procedure and the unit owning its agency id with that unit's ancestors.
+ * procedure and the unit owning its agency id with that unit's ancestors,
+ * and whether the unit tree has a district at all (routing.model auto; an
+ * uncorrelated subquery, run once per statement, so an import changing
+ * the tree counts from the next batch on).
  * Owners and procedures are looked up once per distinct value: a batch
  * usually holds a few units' dossiers for a few procedures. */
 static const char read_sql[] =
@@ -43,7 +46,7 @@ static const char read_sql[] =
     "  to_char(d.recency_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYYMMDDHH24MISS'),"
     "  d.history_len, encode(d.content_hash, 'hex'), d.last_seq, d.receiving_unit,"
     "  d.competent_unit, procs.published, procs.levels, chains.unit,"
-    "  chains.chain"
+    "  chains.chain, (SELECT EXISTS (SELECT 1 FROM units WHERE level = 2))"
     " FROM r LEFT JOIN dossiers d ON d.code = r.c"
     " LEFT JOIN procs ON procs.p = r.p"
     " LEFT JOIN chains ON chains.a = r.a AND chains.d IS NOT DISTINCT FROM r.d"
@@ -162,6 +165,7 @@ static int read_rows(lt_wbatch *self, const PGresult *r)
                 w->levels |= 1u << (*l - '0');
         copy_cell(w->owner, sizeof(w->owner), r, i, 10);
         parse_chain(w, PQgetvalue(r, i, 11));
+        w->districts = PQgetvalue(r, i, 12)[0] == 't';
     }
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_pgconn.h"
+#include "lt_stats.h"
 #include "lt_wbatch.h"
 
 /* Longest a statement may run before the connection is dropped (and every
@@ -205,6 +206,7 @@ static void drive(writer *self)
          * one was in the database, becomes the current one. */
         feed_next(self);
         if (lt_wbatch_count(self->next) == 0) {
+            lt_stats_writer_busy(0);
             self->last_batch = lt_loop_now_ms();
             return;
         }
@@ -219,6 +221,7 @@ static void drive(writer *self)
         self->next = t;
         self->next_sealed = false;
         self->batch_start = lt_loop_now_ms();
+        lt_stats_writer_busy(self->batch_start);
         memset(self->phase_ms, 0, sizeof(self->phase_ms));
         lt_wbatch_start(self->batch);
     }
@@ -337,8 +340,8 @@ void lt_writer_actor(void *pipe, void *args)
     self.router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
     if (!self.loop || !self.router || lt_config_copy(&self.cfg, a->cfg) < 0 ||
         !(self.cache = lt_wbatch_dialect_cache_new()) ||
-        !(self.batch = lt_wbatch_new(self.cfg.auth.required, a->dialects, self.cache)) ||
-        !(self.next = lt_wbatch_new(self.cfg.auth.required, a->dialects, self.cache)) ||
+        !(self.batch = lt_wbatch_new(&self.cfg, a->dialects, self.cache)) ||
+        !(self.next = lt_wbatch_new(&self.cfg, a->dialects, self.cache)) ||
         !(self.local = lt_bus_local_socket(a->zmq_ctx)) ||
         zmq_setsockopt(self.router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
@@ -385,7 +388,7 @@ out:
 int lt_writer_run_sync(PGconn *db, const lt_config *cfg, const lt_dialects *dialects,
                        lt_ingest_req *req)
 {
-    lt_wbatch *b = lt_wbatch_new(cfg->auth.required, dialects, NULL);
+    lt_wbatch *b = lt_wbatch_new(cfg, dialects, NULL);
     if (!b || lt_wbatch_add(b, req) < 0) {
         lt_wbatch_destroy(&b);
         if (lt_ingest_req_answer(

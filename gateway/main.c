@@ -13,8 +13,10 @@
 #include "lt_rejects_cli.h"
 #include "lt_deadletters_cli.h"
 #include "lt_serve.h"
+#include "lt_status_cli.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
+#include "lt_verify.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -245,12 +247,32 @@ static int cmd_replay(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_verify(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_verify_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_check(cli_ctx *cx)
 {
     lt_config cfg;
     if (load_config(cx, &cfg) < 0)
         return EXIT_USAGE;
     int rc = lt_check_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_status(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_status_main(&cfg, cx->argc, cx->argv, cx->json);
     lt_config_free(&cfg);
     return rc;
 }
@@ -329,11 +351,12 @@ static const command commands[] = {
      "written), 2 usage error.\n"
      "\n"
      "Example: lienthong units import deploy/units/example-2tier.json\n"},
-    {"token", cmd_token, "create, list and revoke bearer tokens", lt_token_help},
+    {"token", cmd_token, "create, list, rotate and revoke bearer tokens", lt_token_help},
     {"rejects", cmd_rejects, "list, show and resubmit refused records", lt_rejects_help},
     {"deadletters", cmd_deadletters,
      "list and show deliveries that were refused or ran out of retries", lt_deadletters_help},
     {"replay", cmd_replay, "send dead letters again", lt_replay_help},
+    {"verify", cmd_verify, "check the tamper-evident chain of stored events", lt_verify_help},
     {"check", cmd_check, "validate dossier records offline (no database)",
      "usage: lienthong check [--dialect NAME] [--json] FILE|-\n"
      "\n"
@@ -371,6 +394,8 @@ static const command commands[] = {
      "  lienthong check schemas/examples/valid/tiep-nhan-truc-tiep.json\n"
      "  curl -s https://ward.example/export | lienthong check --json -\n"},
     {"catalog", cmd_catalog, "sync, show and compare the procedure catalog", lt_catalog_help},
+    {"status", cmd_status, "destinations, senders, catalog and ingress; exit 3 when unhealthy",
+     lt_status_help},
     {"version", cmd_version, "print the version and library versions",
      "usage: lienthong version [--json]\n"},
     {"help", cmd_help, "show help for a command, or every configuration key",

@@ -2,10 +2,13 @@
 # Runs every test on this machine: installs what is missing, then builds and
 # runs the whole suite twice, as a Release build (-O2) and as a Debug build
 # with AddressSanitizer + UndefinedBehaviorSanitizer. Static checks run once.
+# Then the fuzz targets (tests/fuzz, clang + libFuzzer) run for
+# LT_FUZZ_SECONDS each (default 30).
 #
 #   ./tests/run.sh                 everything
-#   ./tests/run.sh -R integration  pass ctest arguments (both builds)
+#   ./tests/run.sh -R integration  pass ctest arguments (every build)
 #   LT_SKIP_SANITIZE=1 ./tests/run.sh   the Release build only (a quick loop)
+#   LT_SKIP_FUZZ=1 ./tests/run.sh       without the fuzz targets
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -42,5 +45,18 @@ suite release build/test-release -DCMAKE_BUILD_TYPE=Release -DLIENTHONG_TESTS=ON
 if [ -z "${LT_SKIP_SANITIZE:-}" ]; then
   suite sanitize build/test-sanitize -DCMAKE_BUILD_TYPE=Debug -DLIENTHONG_SANITIZE=ON \
     -DLIENTHONG_TESTS=ON -- -LE static
+fi
+if [ -z "${LT_SKIP_FUZZ:-}" ]; then
+  # Its own build: clang instruments every library for coverage. The corpus
+  # each target grows stays in the build tree for the next run.
+  echo "== fuzz: configure and build (build/test-fuzz, clang + libFuzzer)"
+  cmake -S . -B build/test-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
+    -DLIENTHONG_FUZZ=ON -DLIENTHONG_TESTS=OFF -DLT_FUZZ_SECONDS="${LT_FUZZ_SECONDS:-30}" >/dev/null
+  cmake --build build/test-fuzz -j"$jobs" --target lt_fuzzers 2>&1 |
+    grep -vE '^\[|^(Consolidate|Scanning|Built target)' || true
+  echo "== fuzz: ${LT_FUZZ_SECONDS:-30} s per target"
+  start=$SECONDS
+  (cd build/test-fuzz && ctest --output-on-failure -j"$jobs" -L fuzz "${user_args[@]}")
+  echo "== fuzz: passed in $((SECONDS - start)) s"
 fi
 echo "== all tests passed"

@@ -190,6 +190,7 @@ lt_url() { echo "http://127.0.0.1:${LT_GW_PORT[$1]}$2"; }
 lt_http() {
   local name=$1 path=$2; shift 2
   local out status
+  : >"$LT_TMP/body" # no file is written for an answer without a body
   out=$(curl -s -m 10 -o "$LT_TMP/body" -w '%{http_code}' "$@" "$(lt_url "$name" "$path")") || true
   status=$out
   echo "$status $(cat "$LT_TMP/body" 2>/dev/null)"
@@ -258,6 +259,9 @@ SQL
 lt_http_save() {
   local name=$1 path=$2; shift 2
   local out status method file
+  # curl writes no file for an answer without a body (204, 304): without
+  # this the previous answer's body would be taken for this one's.
+  : >"$LT_TMP/body"
   out=$(curl -s -m 10 -o "$LT_TMP/body" -D "$LT_TMP/headers.raw" -w '%{http_code} %{method}' \
     "$@" "$(lt_url "$name" "$path")") || true
   status=${out%% *} method=${out#* }

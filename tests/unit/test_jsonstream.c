@@ -160,6 +160,9 @@ static void test_garbage(void **state)
     expect_error("[{} x {}]", 64, "ERR@4#1: expected ',' or ']' after record [0], got 'x'");
     expect_error("[{}{}]", 64, "ERR@3#1: expected ',' or ']' after record [0]");
     expect_error("[{}] []", 64, "ERR@5#-1: unexpected '[' at byte 5 after the end");
+    /* An object closed by a bracket is not handed out as an element. */
+    expect_error("[{},{\"a\":0]}]", 64,
+                 "ERR@10#1: record [1] starting at byte 4 is closed by ']' at byte 10");
 }
 
 static void test_too_large(void **state)

@@ -20,49 +20,20 @@ total_timeout=${LT_BENCH_TIMEOUT:-600}
 bin=$build/gateway/lienthong
 sim=$build/tests/lt_simcatalog
 pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-log() { printf '[%s catalog-api-bench] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
+bench_name=catalog-api
+# shellcheck source=../lib.sh
+. "$src/tests/bench/lib.sh"
 for f in "$bin" "$sim"; do [ -x "$f" ] || die "$f is missing: build first (Release)"; done
 
-tmp=$(mktemp -d /tmp/lt-apibench.XXXXXX)
-chmod 755 "$tmp"
-pgdata=$tmp/pg/data sock=$tmp/pg/sock sim_pid= watchdog=
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT TERM INT
-  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
-  if [ -f "$pgdata/postmaster.pid" ]; then
-    pm=$(head -1 "$pgdata/postmaster.pid")
-    kill -INT "$pm" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pm" 2>/dev/null
-  fi
-  [ $rc -ne 0 ] && { log "failed (exit $rc); logs in $tmp"; exit $rc; }
-  rm -rf "$tmp"
-  exit 0
-}
-trap cleanup EXIT
-trap 'log "time limit reached"; exit 124' TERM INT
-bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
-  watchdog "$total_timeout" $$ </dev/null >/dev/null 2>&1 &
-watchdog=$!
-
-mkdir -p "$sock"
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/pg"
-as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C.UTF-8 \
-  --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
-as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-c listen_addresses= -k $sock -c fsync=on" start >/dev/null || die "PostgreSQL did not start"
+bench_init catalog-api "$total_timeout"
+bench_pg_start
 for db in parallel serial; do
   psql "host=$sock user=lienthong dbname=postgres" -qc "CREATE DATABASE $db" || die "createdb"
 done
 
 "$sim" --count "$count" --latency-ms "$latency" --max-seconds "$total_timeout" \
   >"$tmp/sim.out" 2>"$tmp/sim.log" &
-sim_pid=$!
+bench_track $!
 for _ in $(seq 1 100); do grep -q '"port"' "$tmp/sim.out" 2>/dev/null && break; sleep 0.1; done
 port=$(grep -o '"port": *[0-9]*' "$tmp/sim.out" | head -1 | grep -o '[0-9]*$') || die "simulator did not start"
 

@@ -34,11 +34,9 @@ gen=$build/tests/lt_gencatalog
 rows=$build/tests/bench/catalog/bench_catalog_rows
 pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
-log() { printf '[%s catalog-bench] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-  log "FAIL: $*"
-  exit 1
-}
+bench_name=catalog
+# shellcheck source=../lib.sh
+. "$src/tests/bench/lib.sh"
 
 for f in "$bin" "$gen" "$rows"; do
   [ -x "$f" ] || die "$f is missing: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2)"
@@ -48,61 +46,8 @@ done
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 [ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 
-# Short path: a Unix socket address holds ~107 bytes.
-tmp=$(mktemp -d /tmp/lt-catbench.XXXXXX)
-chmod 755 "$tmp"
-pgdata=$tmp/pg/data
-sock=$tmp/pg/sock
-pg_started=0
-watchdog=
-
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT TERM INT
-  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-  # Our PostgreSQL, by the PID it wrote: a fast shutdown, then KILL if it hangs.
-  if [ "$pg_started" = 1 ] && [ -f "$pgdata/postmaster.pid" ]; then
-    local pm
-    pm=$(head -1 "$pgdata/postmaster.pid")
-    if [ -n "$pm" ]; then
-      kill -INT "$pm" 2>/dev/null
-      for _ in $(seq 1 100); do kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pm" 2>/dev/null
-    fi
-  fi
-  if [ $rc -ne 0 ]; then
-    log "failed (exit $rc); logs kept in $tmp"
-    tail -n 20 "$tmp"/*.log "$tmp/pg/postgres.log" 2>/dev/null >&2
-  elif [ "${LT_BENCH_KEEP:-0}" = 1 ]; then
-    log "logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'log "time limit reached"; exit 124' TERM INT
-# The watchdog holds none of our output descriptors and takes its sleep
-# along when it is killed.
-bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
-  watchdog "$total_timeout" $$ </dev/null >/dev/null 2>&1 &
-watchdog=$!
-
-# ---- PostgreSQL as in production: fsync on, defaults otherwise ----------------
-mkdir -p "$sock"
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/pg"
-as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C.UTF-8 \
-  --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
-pg_started=1
-as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on ${LT_BENCH_PG_OPTS:-}" start >/dev/null ||
-  die "PostgreSQL did not start"
-pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
-[ "$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW fsync")" = on ] || die "fsync is off"
-url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+bench_init catalog "$total_timeout"
+bench_pg_start
 q() { psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 
 # ---- timing -------------------------------------------------------------------

@@ -43,11 +43,9 @@ pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | ta
 unit=08710            # Phường Liên Bảo in deploy/units/example-3tier.json
 agency=000.02.22.H56  # its agency id: the prefix of its dossier codes
 
-log() { printf '[%s ingest-bench] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-  log "FAIL: $*"
-  exit 1
-}
+bench_name=ingest
+# shellcheck source=../lib.sh
+. "$src/tests/bench/lib.sh"
 
 # ---- build (before the watchdog: a first Release build takes minutes) --------
 log "building Release in $build"
@@ -68,68 +66,8 @@ command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs 
 command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh installs it)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time'; deploy/install-deps.sh installs it)"
 
-# Short path: a Unix socket address holds ~107 bytes.
-tmp=$(mktemp -d /tmp/lt-ingbench.XXXXXX)
-chmod 755 "$tmp"
-pgdata=$tmp/pg/data
-sock=$tmp/pg/sock
-pg_started=0
-gw_pid=
-watchdog=
-
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT TERM INT
-  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-  if [ -n "$gw_pid" ]; then
-    kill -TERM "$gw_pid" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$gw_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$gw_pid" 2>/dev/null
-  fi
-  # Our PostgreSQL, by the PID it wrote: a fast shutdown, then KILL if it hangs.
-  if [ "$pg_started" = 1 ] && [ -f "$pgdata/postmaster.pid" ]; then
-    local pm
-    pm=$(head -1 "$pgdata/postmaster.pid")
-    if [ -n "$pm" ]; then
-      kill -INT "$pm" 2>/dev/null
-      for _ in $(seq 1 100); do kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pm" 2>/dev/null
-    fi
-  fi
-  if [ $rc -ne 0 ]; then
-    log "failed (exit $rc); logs kept in $tmp"
-    tail -n 20 "$tmp"/*.log "$tmp/pg/postgres.log" 2>/dev/null >&2
-  elif [ "${LT_BENCH_KEEP:-0}" = 1 ]; then
-    log "logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'log "time limit reached"; exit 124' TERM INT
-# The watchdog holds none of our output descriptors and takes its sleep
-# along when it is killed.
-bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
-  watchdog "$total_timeout" $$ </dev/null >/dev/null 2>&1 &
-watchdog=$!
-
-# ---- PostgreSQL as in production: fsync on, defaults otherwise ----------------
-mkdir -p "$sock"
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/pg"
-as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C.UTF-8 \
-  --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
-pg_started=1
-as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on ${LT_BENCH_PG_OPTS:-}" start >/dev/null ||
-  die "PostgreSQL did not start"
-pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
-[ "$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW fsync")" = on ] || die "fsync is off"
-pm_pid=$(head -1 "$pgdata/postmaster.pid")
-url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+bench_init ingest "$total_timeout"
+bench_pg_start
 
 # CPU accounting from /proc, in clock ticks: where the time of a case went.
 # pg_ticks counts the postmaster, its live children (backends, checkpointer,
@@ -215,6 +153,7 @@ env LIENTHONG_DATABASE_URL="$(url gw)" LIENTHONG_DATA_DIR="$tmp/gw-data" \
   LIENTHONG_ZMQ_EVENTS='tcp://127.0.0.1:*' LIENTHONG_ZMQ_REPLAY='tcp://127.0.0.1:*' \
   "$bin" serve >>"$tmp/gw.log" 2>&1 &
 gw_pid=$!
+bench_track "$gw_pid"
 for _ in $(seq 1 600); do
   grep -q '"http_listen"' "$tmp/gw.log" && grep -q '"zmq_ingress"' "$tmp/gw.log" && break
   kill -0 "$gw_pid" 2>/dev/null || die "the gateway exited (see $tmp/gw.log)"

@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Shared by the benchmarks (tests/bench/*/run.sh): a scratch directory, a
+# throwaway PostgreSQL as in production (fsync on) on a private Unix socket,
+# a watchdog for the whole run, and a cleanup that stops what was started by
+# PID. Each benchmark sources this file, calls bench_init, registers its own
+# processes with bench_track, and lets the EXIT trap do the rest.
+#
+# Why a library: four scripts carried the same forty lines of start, stop
+# and watchdog, and a fix to one (the KILL after a hung shutdown) had to be
+# made four times.
+#
+# After `bench_init NAME TIMEOUT`: $tmp $pgdata $sock $pg_bin, log, die,
+# as_pg. After `bench_pg_start [OPTIONS]`: $pg_version $pm_pid, url DB.
+# A benchmark may define bench_on_exit (called first by the cleanup, with
+# errexit off) to stop what bench_track does not know about.
+
+# bench_init NAME TIMEOUT: the scratch directory and the watchdog.
+bench_init() {
+  bench_name=$1
+  bench_timeout=$2
+  pg_bin=${pg_bin:-${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}}
+  [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+  # Short path: a Unix socket address holds ~107 bytes.
+  tmp=$(mktemp -d "/tmp/lt-$bench_name.XXXXXX")
+  chmod 755 "$tmp"
+  pgdata=$tmp/pg/data
+  sock=$tmp/pg/sock
+  bench_pids=()
+  bench_pg_started=0
+  trap bench_cleanup EXIT
+  trap 'log "time limit reached"; exit 124' TERM INT
+  # The watchdog holds none of our output descriptors and takes its sleep
+  # along when it is killed.
+  bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
+    watchdog "$bench_timeout" $$ </dev/null >/dev/null 2>&1 &
+  bench_watchdog=$!
+}
+
+log() { printf '[%s %s-bench] %s\n' "$(date +%T)" "${bench_name:-?}" "$*" >&2; }
+die() {
+  log "FAIL: $*"
+  exit 1
+}
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# bench_track PID: stopped (TERM, then KILL after 10 s) by the cleanup.
+bench_track() { bench_pids+=("$1"); }
+
+# bench_stop PID: TERM, wait up to 10 s, KILL.
+bench_stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+}
+
+# bench_pg_start [SERVER OPTIONS...]: initdb and start, fsync and
+# synchronous_commit on; $LT_BENCH_PG_OPTS adds options (profiling).
+bench_pg_start() {
+  mkdir -p "$sock"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/pg"
+  as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C.UTF-8 \
+    --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
+  bench_pg_started=1
+  as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
+    -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on $* ${LT_BENCH_PG_OPTS:-}" \
+    start >/dev/null || die "PostgreSQL did not start"
+  pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
+  [ "$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW fsync")" = on ] || die "fsync is off"
+  pm_pid=$(head -1 "$pgdata/postmaster.pid")
+}
+
+url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+
+# Our PostgreSQL, by the PID it wrote: a fast shutdown, then KILL if it hangs.
+bench_pg_stop() {
+  [ "$bench_pg_started" = 1 ] && [ -f "$pgdata/postmaster.pid" ] || return 0
+  local pm
+  pm=$(head -1 "$pgdata/postmaster.pid")
+  [ -n "$pm" ] || return 0
+  kill -INT "$pm" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$pm" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pm" 2>/dev/null
+}
+
+bench_cleanup() {
+  local rc=$? p
+  set +e
+  trap - EXIT TERM INT
+  [ -n "${bench_watchdog:-}" ] && kill "$bench_watchdog" 2>/dev/null
+  declare -F bench_on_exit >/dev/null && bench_on_exit
+  for p in "${bench_pids[@]}"; do bench_stop "$p"; done
+  bench_pg_stop
+  if [ $rc -ne 0 ]; then
+    log "failed (exit $rc); logs kept in $tmp"
+    tail -n 20 "$tmp"/*.log "$tmp/pg/postgres.log" 2>/dev/null >&2
+  elif [ "${LT_BENCH_KEEP:-0}" = 1 ]; then
+    log "logs kept in $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+  exit $rc
+}
