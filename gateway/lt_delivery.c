@@ -147,7 +147,7 @@ typedef struct delivery {
     bool need_heartbeat, need_route, need_sync, need_list;
     bool term, left;
     unsigned ticks;
-    uint64_t delivered, retried, dead; /* for the stop line */
+    uint64_t delivered, retried, dead;          /* for the stop line */
     uint64_t claims, claimed, settles, settled; /* statements and rows, for the stop line */
 } delivery;
 
@@ -420,11 +420,10 @@ static int leg_setup(delivery *self, leg *lg)
     bool portal = !strcmp(lg->kind, "portal");
     /* Each slot has one call at a time (a portal's login, then its sync
      * calls, one after the other). */
-    lt_curlm_opts co = {.max_in_flight = (int)n,
-                        .timeout_ms = portal ? self->cfg.portal.timeout_ms
-                                             : self->cfg.units.timeout_ms,
-                        .ca_file = portal && self->cfg.portal.ca_file[0] ? self->cfg.portal.ca_file
-                                                                         : NULL};
+    lt_curlm_opts co = {
+        .max_in_flight = (int)n,
+        .timeout_ms = portal ? self->cfg.portal.timeout_ms : self->cfg.units.timeout_ms,
+        .ca_file = portal && self->cfg.portal.ca_file[0] ? self->cfg.portal.ca_file : NULL};
     if (!(lg->curl = lt_curlm_new(self->loop, &co)) ||
         !(lg->slots = calloc(n, sizeof(*lg->slots)))) {
         lt_curlm_destroy(&lg->curl);
@@ -968,8 +967,8 @@ void lt_delivery_actor(void *pipe, void *args)
     lt_actor_signal(pipe, 0);
     lt_loop_run(self.loop);
     LT_INFO("delivery stopped: %" PRIu64 " delivered, %" PRIu64 " retries, %" PRIu64
-            " dead letters; %" PRIu64 " rows in %" PRIu64 " claims, %" PRIu64 " outcomes in %" PRIu64
-            " statements",
+            " dead letters; %" PRIu64 " rows in %" PRIu64 " claims, %" PRIu64
+            " outcomes in %" PRIu64 " statements",
             self.delivered, self.retried, self.dead, self.claimed, self.claims, self.settled,
             self.settles);
 out:

@@ -189,6 +189,7 @@ DECLARE
     nret integer;
     nref integer;
     err  text;
+    ids  bigint[];
     was  text;
     now_ text;
     f    integer;
@@ -197,12 +198,18 @@ BEGIN
         RAISE EXCEPTION 'lt_settle: threshold must be positive, got %', threshold;
     END IF;
 
+    -- Every statement below names its rows by id = ANY (ids): the planner
+    -- cannot size a jsonb_to_recordset and, joined to it alone, scanned the
+    -- whole outbox once per statement (60 ms a round at 100,000 rows).
+    SELECT array_agg(x.id) INTO ids FROM jsonb_to_recordset(outcomes) AS x (id bigint);
+
     -- retrying too: an instance thought stale may still report a success,
     -- and the receiver did get the record (same idempotency key).
     UPDATE outbox o SET state = 'delivered', delivered_at = now(), claimed_by = NULL,
                         claimed_at = NULL, last_error = NULL, updated_at = now()
-    FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text)
-    WHERE x.v = 'ok' AND o.id = x.id AND o.state IN ('inflight', 'retrying');
+    WHERE o.id = ANY (SELECT x.id FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text)
+                      WHERE x.v = 'ok')
+      AND o.id = ANY (ids) AND o.state IN ('inflight', 'retrying');
     GET DIAGNOSTICS nd = ROW_COUNT;
 
     -- A retry past the horizon is a dead letter with the answer that ended
@@ -224,7 +231,7 @@ BEGIN
             claimed_by = NULL, claimed_at = NULL, updated_at = now()
         FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text, delay_ms bigint, err text,
                                                 st integer, ans text)
-        WHERE x.v = 'retry' AND o.id = x.id AND o.state = 'inflight'
+        WHERE x.v = 'retry' AND o.id = x.id AND o.id = ANY (ids) AND o.state = 'inflight'
         RETURNING o.state)
     SELECT count(*) FILTER (WHERE u.state = 'retrying'), count(*) FILTER (WHERE u.state = 'dead')
     INTO nr, ne FROM u;
@@ -233,7 +240,7 @@ BEGIN
                         last_error = coalesce(x.err, 'refused'), last_status = x.st,
                         answer = x.ans, claimed_by = NULL, claimed_at = NULL, updated_at = now()
     FROM jsonb_to_recordset(outcomes) AS x (id bigint, v text, err text, st integer, ans text)
-    WHERE x.v = 'dead' AND o.id = x.id AND o.state IN ('inflight', 'retrying');
+    WHERE x.v = 'dead' AND o.id = x.id AND o.id = ANY (ids) AND o.state IN ('inflight', 'retrying');
     GET DIAGNOSTICS nx = ROW_COUNT;
 
     -- The destination's health counts calls as they came back, whatever the
