@@ -76,6 +76,9 @@ lt_assert_eq "HTTP 503" "$(q "SELECT last_error FROM destinations WHERE name = '
 lt_assert_eq t "$(q "SELECT last_error_at > last_success_at AND circuit_until > now() - interval '1 minute' FROM destinations WHERE name = 'portal'")" \
   "last_error_at and circuit_until are set"
 grep -q 'delivery portal: circuit open after' "$LT_TMP/gw.log" || lt_fail "no log line for the open circuit"
+# What status makes of the row (lt_status_doc reads 0010's columns).
+lt_assert_eq circuit_open "$(LIENTHONG_HTTP_LISTEN="127.0.0.1:${LT_GW_PORT[gw]}" "$LIENTHONG_BIN" status --json |
+  jq -r '.destinations[] | select(.name == "portal") | .state')" "lienthong status shows the open circuit"
 waiting=$(q "SELECT count(DISTINCT dossier_code) FROM outbox WHERE destination = 'portal' AND state IN ('pending','inflight','retrying')")
 [ "$waiting" -ge 40 ] || lt_fail "expected a backlog of dozens of dossiers, got $waiting"
 # Three probes: each failed one moves circuit_until on. Counted from the
