@@ -241,6 +241,11 @@ static const cf_key keys[] = {
     {"dialects.dir", PATH(dialects.dir), .def = "",
      .help = "directory of the operator's own dialect files (NAME.json) beside the shipped ones; "
              "a file named like a shipped dialect replaces it"},
+    {"calendar.holidays", PATH(calendar.holidays), .def = "",
+     .help = "holiday table of the working-time calendar (days off, compensatory working days) "
+             "used by due dates and on-time reports; empty = the shipped holidays/vn.json"},
+    {"calendar.hours", STRING(calendar.hours), .def = "07:00-11:30,13:30-17:00",
+     .flags = CF_NONEMPTY, .help = "working hours of a working day, as HH:MM-HH:MM,HH:MM-HH:MM"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

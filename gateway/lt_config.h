@@ -106,6 +106,10 @@ typedef struct lt_config {
     struct {
         char *dir; /* the operator's own dialect files; empty = only the shipped ones */
     } dialects;
+    struct {
+        char *holidays; /* holiday table (JSON); empty = the shipped holidays/vn.json */
+        char *hours;    /* working hours "HH:MM-HH:MM,..." */
+    } calendar;
 } lt_config;
 
 /* Why a load failed: the key in dotted form ("http.max_body") and a sentence
