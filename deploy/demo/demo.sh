@@ -77,7 +77,9 @@ fi
 $once && export LT_DEMO_PACE=${LT_DEMO_PACE:-1}
 export LT_DEMO_PACE=${LT_DEMO_PACE:-4}
 export LT_DEMO_DOSSIERS=${LT_DEMO_DOSSIERS:-24}
-max_seconds=$($once && echo 900 || echo 604800)
+# The simulators are bounded by design (a day at most): the interactive demo
+# serves for 24 hours.
+max_seconds=$($once && echo 900 || echo 86400)
 
 say() { printf '\033[1mdemo:\033[0m %s\n' "$*"; }
 [ -t 1 ] || say() { printf 'demo: %s\n' "$*"; }
@@ -136,7 +138,7 @@ say "starting the simulated outside systems (loopback only)"
   --max-seconds "$max_seconds" >"$rundir/catalog.out" 2>"$rundir/catalog.log" &
 pids+=($!)
 wait_for 20 grep -q '"port"' "$rundir/catalog.out" || {
-  echo "demo: the catalog simulator did not start" >&2
+  echo "demo: the catalog simulator did not start: $(head -c 300 "$rundir/catalog.log")" >&2
   exit 1
 }
 catalog_port=$(head -1 "$rundir/catalog.out" | jq -r .port)
