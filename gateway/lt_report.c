@@ -203,6 +203,7 @@ const char LT_REPORT_SQL[] =
     "  UNION SELECT u.code FROM units u JOIN scope s ON u.parent = s.code),"
     " b AS ("
     "  SELECT '' AS bkey, $1::bigint AS lo, $2::bigint AS hi, true AS whole"
+    "  WHERE $4::text <> 'month'"
     "  UNION ALL SELECT to_char(m, 'YYYY-MM'),"
     "   greatest($1::bigint, to_char(m, 'YYYYMMDD')::bigint * 1000000),"
     "   least($2::bigint, to_char(m + interval '1 month' - interval '1 day', 'YYYYMMDD')::bigint"
@@ -538,7 +539,6 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
         goto fail;
     for (int i = 0; i < PQntuples(r); i++) {
         const char *kind = PQgetvalue(r, i, 0), *key = PQgetvalue(r, i, 2);
-        bool whole = strcmp(PQgetvalue(r, i, 1), "t") == 0;
         if (kind[0] == 'u')
             continue; /* lt_report_unknown_unit's marker */
         if (kind[0] == 'n') {
@@ -547,15 +547,11 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
             continue;
         }
         if (kind[0] == 'a') {
-            int64_t *c = total;
-            if (!(month && whole)) {
-                row *rw = row_get(&rs, key);
-                if (!rw)
-                    goto fail;
-                c = rw->c;
-            }
+            row *rw = row_get(&rs, key);
+            if (!rw)
+                goto fail;
             for (int k = 0; k < NCOUNTS; k++)
-                c[k] += strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
+                rw->c[k] += strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
             continue;
         }
         dossier d;
@@ -570,7 +566,6 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
             classify(&d, lo, hi, now_local, rw->c);
             continue;
         }
-        classify(&d, lo, hi, now_local, total);
         /* Each month of the period that the dossier touches. */
         int y, m, dd;
         lt_calendar_civil(lo / 86400, &y, &m, &dd);
@@ -586,7 +581,7 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
             for (int k = 0; k < NCOUNTS; k++)
                 any = any || c[k];
             if (any) {
-                char label[8];
+                char label[32];
                 snprintf(label, sizeof(label), "%04d-%02d", y, m);
                 row *rw = row_get(&rs, label);
                 if (!rw)
@@ -598,9 +593,15 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
             m = nm;
         }
     }
-    if (!month)
-        for (size_t i = 0; i < rs.n; i++)
-            for (int k = 0; k < NCOUNTS; k++)
+    /* The total is the whole period. Months partition it, so it is the sum
+     * of the rows, except what is open at its end: that is the last month's
+     * figure (the same instant), not a sum. */
+    char last[8];
+    snprintf(last, sizeof(last), "%.7s", q->to);
+    for (size_t i = 0; i < rs.n; i++)
+        for (int k = 0; k < NCOUNTS; k++)
+            if (!month || (k != C_IN_PROGRESS && k != C_OVERDUE) ||
+                strcmp(rs.rows[i].key, last) == 0)
                 total[k] += rs.rows[i].c[k];
     qsort(rs.rows, rs.n, sizeof(*rs.rows), cmp_rows); /* the hash index is stale from here */
     json_t *rows = json_array();

@@ -54,6 +54,16 @@ if [ -n "${LT_BENCH_EXPLAIN:-}" ]; then
     } | psql "$LT_PG_URL" -qAt >&2
   done
 fi
+# Baselines in the same run: one bare pass over the table, and one pass that
+# reads a single field out of each record (what any jsonb-reading report pays
+# at least).
+for run in 1 2 3; do
+  psql "$LT_PG_URL" -qAt -c '\timing on' -c 'SELECT count(*) FROM dossiers' |
+    sed -n 's/^Time: /baseline count(*): /p' >&2
+  psql "$LT_PG_URL" -qAt -c '\timing on' \
+    -c "SELECT count(*) FROM dossiers WHERE record->>'NgayTiepNhan' >= '2025'" |
+    sed -n 's/^Time: /baseline one jsonb field: /p' >&2
+done
 for group in unit month; do
   for run in 1 2 3; do
     s=$(date +%s.%N)
