@@ -197,6 +197,15 @@ static const cf_key keys[] = {
     {"dialects.dir", PATH(dialects.dir), .def = "",
      .help = "directory of the operator's own dialect files (NAME.json) beside the shipped ones; "
              "a file named like a shipped dialect replaces it"},
+    /* retention (issue 9): keep this block together */
+    {"retention.days", COUNT(retention.days), .def = "90", .min = 1, .max = 36500,
+     .flags = CF_RELOAD,
+     .help = "rejected payloads and audit-log rows older than this many days are purged"},
+    {"retention.interval", DURATION(retention.interval_ms), .def = "1h", .min = 0,
+     .max = 7 * 24 * 3600000LL, .flags = CF_RELOAD,
+     .help = "how often `serve` purges (one gateway at a time); 0 = never"},
+    {"retention.batch", COUNT(retention.batch), .def = "500", .min = 1, .max = 100000,
+     .flags = CF_RELOAD, .help = "rows deleted per statement, so a purge never holds long locks"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -84,6 +84,13 @@ typedef struct lt_config {
     struct {
         char *dir; /* the operator's own dialect files; empty = only the shipped ones */
     } dialects;
+    /* Retention (issue 9, lt_retention.c): rejected payloads and audit rows
+     * older than days are purged, batch rows at a time, every interval. */
+    struct {
+        int64_t days;        /* keep this many days; at least 1 */
+        int64_t interval_ms; /* time between purge runs; 0 = never */
+        int64_t batch;       /* rows per delete statement */
+    } retention;
 } lt_config;
 
 /* Why a load failed: the key in dotted form ("http.max_body") and a sentence

@@ -19,6 +19,7 @@
  * credential may not see never leave the database. */
 #include "lt_replay.h"
 #include "lt_actor.h"
+#include "lt_audit.h"
 #include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_mask.h"
@@ -64,6 +65,9 @@ typedef struct {
     int row;               /* next row of page to send */
     int64_t stalled_since; /* lt_loop_now_ms when the peer's queue filled, 0 = flowing */
     char deny[160];        /* R_DENIED: the refusal to send */
+    bool audit;            /* its pages write dossier.read rows (not reader, not catalog) */
+    char actor[32];        /* the audit rows' actor */
+    char detail[256];      /* the audit rows' detail, JSON */
 } replay_slot;
 
 struct lt_replay {
@@ -351,6 +355,8 @@ static void on_lookup(replay_slot *s, const PGresult *r)
     LT_INFO("replay: credential %" PRId64 " (%s%s%s) from %" PRId64 " with prefix \"%s\"",
             who.credential_id, lt_auth_role_name(who.role), who.unit[0] ? " of unit " : "",
             who.unit, s->req.from, s->req.prefix);
+    s->audit = lt_audit_read_params(&who, "zmq replay", s->actor, sizeof(s->actor), s->detail,
+                                    sizeof(s->detail));
     s->state = R_START;
 }
 
@@ -384,41 +390,51 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 }
 
 /* One page query per scope: $1 first sequence, $2 last, $3 topic prefix,
- * $4 the unit (unit and subtree scopes). Catalog events are public in every
- * scope. A catalog prefix uses the catalog query whatever the scope, for its
- * partial index. */
+ * $4 and $5 the audit rows' actor (NULL = none) and detail, $6 the unit
+ * (unit and subtree scopes). Catalog events are public in every scope. A
+ * catalog prefix uses the catalog query whatever the scope, for its partial
+ * index, and writes no audit row (no personal data). Every other page
+ * writes one `dossier.read` row per dossier it sends, in the same statement
+ * (LT_AUDIT_READS_CTE): one per dossier per page, so a dossier whose events
+ * span two pages of one replay is counted twice. */
 #define PAGE_COLUMNS "SELECT seq, topic, kind, record::text FROM dossier_events"
 #define PAGE_RANGE   " seq >= $1 AND seq <= $2 AND starts_with(topic, $3)"
 #define PAGE_ORDER   " ORDER BY seq LIMIT 1000"
+#define PAGE_AUDITED(WITH, COND)                                                                   \
+    WITH " page AS (SELECT seq, topic, kind, record, dossier_code FROM dossier_events "            \
+         "WHERE" PAGE_RANGE COND PAGE_ORDER ")," LT_AUDIT_READS_CTE(                               \
+             "$4", "$5", "page") " SELECT seq, topic, kind, record::text FROM page ORDER BY seq"
 static const char page_sql_catalog[] =
     PAGE_COLUMNS " WHERE kind = 'catalog' AND" PAGE_RANGE PAGE_ORDER;
-static const char page_sql_all[] = PAGE_COLUMNS " WHERE" PAGE_RANGE PAGE_ORDER;
+static const char page_sql_all[] = PAGE_AUDITED("WITH", "");
 static const char page_sql_unit[] =
-    PAGE_COLUMNS " WHERE" PAGE_RANGE " AND (kind = 'catalog' OR unit_code = $4)" PAGE_ORDER;
+    PAGE_AUDITED("WITH", " AND (kind = 'catalog' OR unit_code = $6)");
 /* The subtree is read again for each page: a unit moved meanwhile counts
  * from the next page on, which is what a running gateway promises for units
  * (`units import` takes effect at once). */
 static const char page_sql_subtree[] =
-    "WITH RECURSIVE sub (code) AS (SELECT $4::text UNION"
-    " SELECT u.code FROM units u JOIN sub ON u.parent = sub.code) " PAGE_COLUMNS " WHERE" PAGE_RANGE
-    " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub))" PAGE_ORDER;
+    PAGE_AUDITED("WITH RECURSIVE sub (code) AS (SELECT $6::text UNION"
+                 " SELECT u.code FROM units u JOIN sub ON u.parent = sub.code),",
+                 " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub))");
 
 static int page_query(lt_replay *self, replay_slot *s)
 {
     char from[24], end[24];
     snprintf(from, sizeof(from), "%" PRId64, s->next);
     snprintf(end, sizeof(end), "%" PRId64, s->end);
-    const char *p[4] = {from, end, s->req.prefix, s->scope.unit};
+    const char *p[6] = {from,      end,          s->req.prefix, s->audit ? s->actor : NULL,
+                        s->detail, s->scope.unit};
     const char *sql = page_sql_all;
-    int n = 3;
+    int n = 5;
     if (catalog_prefix(s->req.prefix) || s->scope.kind == LT_REPLAY_SCOPE_CATALOG) {
         sql = page_sql_catalog;
+        n = 3;
     } else if (s->scope.kind == LT_REPLAY_SCOPE_UNIT) {
         sql = page_sql_unit;
-        n = 4;
+        n = 6;
     } else if (s->scope.kind == LT_REPLAY_SCOPE_SUBTREE) {
         sql = page_sql_subtree;
-        n = 4;
+        n = 6;
     }
     return lt_pgconn_query(self->pg, sql, n, p, QUERY_TIMEOUT_MS, on_result, self);
 }
@@ -552,6 +568,12 @@ void lt_replay_on_request(lt_replay *self)
         sodium_memzero(slot->req.token, sizeof(slot->req.token));
         slot->scope.kind =
             access == LT_REPLAY_PUBLIC ? LT_REPLAY_SCOPE_CATALOG : LT_REPLAY_SCOPE_ALL;
+        if (access == LT_REPLAY_OPEN) {
+            lt_principal none = {.role = LT_ROLE_NONE};
+            slot->audit =
+                lt_audit_read_params(&none, "zmq replay", slot->actor, sizeof(slot->actor),
+                                     slot->detail, sizeof(slot->detail));
+        }
         slot->state = R_START;
         LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s", req.from, req.prefix,
                 access == LT_REPLAY_OPEN ? " without a token (auth.required is false)" : "");
