@@ -47,12 +47,12 @@ push_as() { # ROLE CODE: the status of a push
     "$(auth "$1")" --data-binary "@$LT_TMP/rec.json" "$(lt_url gw /v1/dossiers)"
 }
 
-# The dossiers read: one of 08707 (pushed by the parent 243), one of 08869
-# (pushed by the parent 244 of the fixture).
+# The dossiers read: one of 08707 (pushed by the ward itself: the receiving
+# unit is the sender's), one of 08869 (pushed by the fixture's parent 244).
 OWN=000.01.22.H56-240601-0001
 FOREIGN=000.01.06.H56-240601-0002
 TOK[p244]=$LT_PARENT_TOKEN
-lt_assert_eq 200 "$(push_as parent "$OWN")" "setup push of $OWN: $(cat "$LT_TMP/out")"
+lt_assert_eq 200 "$(push_as ward "$OWN")" "setup push of $OWN: $(cat "$LT_TMP/out")"
 lt_assert_eq 200 "$(push_as p244 "$FOREIGN")" "setup push of $FOREIGN: $(cat "$LT_TMP/out")"
 unset 'TOK[p244]'
 
@@ -145,8 +145,9 @@ lt_log "authorization matrix: $cells cells as DESIGN.md says"
 
 # ---- the audit of reads -----------------------------------------------------------
 prefix() { echo "${TOK[$1]:3:10}"; }
-reads_of() { # ACTOR TARGET: dossier.read rows
-  q "SELECT count(*) FROM audit_log WHERE action = 'dossier.read' AND actor = '$1' AND target = '$2'"
+reads_of() { # ACTOR TARGET: dossier.read rows of GET /v1/dossiers/{code}
+  q "SELECT count(*) FROM audit_log WHERE action = 'dossier.read' AND actor = '$1' AND target = '$2'
+     AND detail->>'via' = 'GET /v1/dossiers/{code}'"
 }
 # The matrix read OWN once as ward, parent, operator and reader, FOREIGN as
 # operator and reader (the ward's and parent's 404s read nothing).
@@ -156,8 +157,9 @@ done
 lt_assert_eq 0 "$(reads_of "token:$(prefix ward)" "$FOREIGN")" "a refused (404) read audited"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM audit_log WHERE actor = 'token:$(prefix reader)'")" \
   "the reader's masked reads audited"
-lt_assert_eq '{"role": "ward", "unit": "08707", "via": "GET /v1/dossiers/{code}"}' \
-  "$(q "SELECT detail FROM audit_log WHERE actor = 'token:$(prefix ward)' AND target = '$OWN'")" \
+lt_assert_eq t \
+  "$(q "SELECT detail = '{\"role\": \"ward\", \"unit\": \"08707\", \"via\": \"GET /v1/dossiers/{code}\"}'::jsonb FROM audit_log WHERE actor = 'token:$(prefix ward)' AND target = '$OWN'
+     AND detail->>'via' = 'GET /v1/dossiers/{code}'")" \
   "detail of the ward's read"
 # GET /v1/events: one row per dossier the page returned, per call.
 a0=$(q "SELECT count(*) FROM audit_log WHERE action = 'dossier.read'")
