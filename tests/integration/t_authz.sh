@@ -59,7 +59,7 @@ unset 'TOK[p244]'
 snap() {
   q "SELECT (SELECT count(*) FROM dossiers) || ' ' || (SELECT count(*) FROM dossier_events) || ' '
      || (SELECT count(*) FROM outbox) || ' ' || (SELECT count(*) FROM audit_log) || ' '
-     || (SELECT count(*) FROM credentials)"
+     || (SELECT count(*) FROM credentials) || ' ' || (SELECT count(*) FROM rejects)"
 }
 
 # ---- the matrix ----------------------------------------------------------------
