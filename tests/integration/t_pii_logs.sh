@@ -19,6 +19,8 @@ lt_pg_start pg
 lt_ingest_fixture 2>"$LT_TMP/cli-fixture.err"
 lt="$LIENTHONG_BIN"
 q() { lt_psql "$LT_PG_URL" "$1"; }
+# sql_is SQL OP VALUE: the query's answer compared by test(1), asked anew each time (lt_wait).
+sql_is() { [ "$(q "$1")" "$2" "$3" ]; }
 export LIENTHONG_LOG_LEVEL=debug
 
 # The personal data: each value must never be seen outside the database.
@@ -87,7 +89,7 @@ lt_assert_eq 400 "$(push "$LT_TMP/r6.json")" "invalid UTF-8"
 lt_assert_eq 401 "$(push "$LT_TMP/a1.json" "lt_0123456789_$CCCD")" "a token made of an ID number"
 
 # ---- deliver → 422 → dead letters; a crash in the middle ------------------------
-lt_wait 60 test "$(q "SELECT count(*) FROM outbox WHERE state = 'dead'")" -ge 2 ||
+lt_wait 60 sql_is "SELECT count(*) FROM outbox WHERE state = 'dead'" -ge 2 ||
   lt_fail "no dead letters: $(q "SELECT state, count(*) FROM outbox GROUP BY 1")"
 record 000.00.06.H56-240701-0201 >"$LT_TMP/c1.json"
 lt_assert_eq 200 "$(push "$LT_TMP/c1.json")" "push before the crash"
@@ -98,8 +100,8 @@ lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready after the crash"
 record 000.00.06.H56-240701-0202 >"$LT_TMP/c2.json"
 lt_assert_eq 200 "$(push "$LT_TMP/c2.json")" "push after the crash"
-lt_wait 90 test "$(q "SELECT count(*) FROM outbox WHERE state = 'dead'
-  AND dossier_code = '000.00.06.H56-240701-0202'")" -ge 1 ||
+lt_wait 90 sql_is "SELECT count(*) FROM outbox WHERE state = 'dead'
+  AND dossier_code = '000.00.06.H56-240701-0202'" -ge 1 ||
   lt_fail "dead letters after the restart: $(q "SELECT state, count(*) FROM outbox GROUP BY 1")"
 
 # The refusals came from the sync call itself (the login went through).

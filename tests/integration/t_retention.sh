@@ -13,7 +13,9 @@ lt_pg_start pg
 lt_ingest_fixture
 lt="$LIENTHONG_BIN"
 q() { lt_psql "$LT_PG_URL" "$1"; }
-ward=$("$lt" token create --unit 08869 --role ward --json | jq -r .token)
+# sql_is SQL OP VALUE: the query's answer compared by test(1), asked anew each time (lt_wait).
+sql_is() { [ "$(q "$1")" "$2" "$3" ]; }
+ward=$LT_PARENT_TOKEN # 244, canonical records
 
 # 1,200 old and 30 young rejects, 1,100 old and 20 young audit rows (besides
 # the token rows the fixture wrote, which are young).
@@ -45,17 +47,17 @@ push() {
     -H "Authorization: Bearer $ward" --data-binary "@$LT_TMP/rec.json" "$(lt_url a /v1/dossiers)"
 }
 for i in 1 2 3 4 5; do
-  lt_assert_eq 200 "$(push "000.01.06.H56-240801-000$i")" "push $i during the purge"
+  lt_assert_eq 200 "$(push "000.00.06.H56-240801-000$i")" "push $i during the purge"
 done
-lt_wait 60 test "$(q "SELECT count(*) FROM rejects WHERE received_at < now() - interval '90 days'")" = 0 ||
+lt_wait 60 sql_is "SELECT count(*) FROM rejects WHERE received_at < now() - interval '90 days'" = 0 ||
   lt_fail "old rejects left: $(q "SELECT count(*) FROM rejects WHERE received_at < now() - interval '90 days'")"
-lt_wait 60 test "$(q "SELECT count(*) FROM audit_log WHERE at < now() - interval '90 days'")" = 0 ||
+lt_wait 60 sql_is "SELECT count(*) FROM audit_log WHERE at < now() - interval '90 days'" = 0 ||
   lt_fail "old audit rows left"
 lt_assert_eq 30 "$(q "SELECT count(*) FROM rejects WHERE received_at > now() - interval '90 days'")" \
   "young rejects kept"
 [ "$(q "SELECT count(*) FROM audit_log WHERE at > now() - interval '90 days'")" -ge "$young_audit" ] ||
   lt_fail "young audit rows were purged"
-lt_assert_eq 5 "$(q "SELECT count(*) FROM dossiers WHERE code LIKE '000.01.06.H56-240801-%'")" \
+lt_assert_eq 5 "$(q "SELECT count(*) FROM dossiers WHERE code LIKE '000.00.06.H56-240801-%'")" \
   "dossiers pushed during the purge"
 # In batches: the log of the gateway(s) that ran says so, once per run.
 grep -h '"retention: purged' "$LT_TMP/a.log" "$LT_TMP/b.log" >"$LT_TMP/purged.txt" || true
@@ -69,12 +71,12 @@ JSON
 lt_gw_stop b
 lt_gw_stop a
 lt_gw_start c LIENTHONG_RETENTION_INTERVAL=1s -- --config "$LT_TMP/ten.json"
-lt_wait 60 test "$(q "SELECT count(*) FROM rejects")" = 0 || lt_fail "retention.days=10 left rejects"
+lt_wait 60 sql_is "SELECT count(*) FROM rejects" = 0 || lt_fail "retention.days=10 left rejects"
 
 # A reload is audited by the gateway itself.
 before=$(q "SELECT count(*) FROM audit_log WHERE action = 'config.reload' AND actor = 'gateway'")
 kill -HUP "${LT_GW_PID[c]}"
-lt_wait 30 test "$(q "SELECT count(*) FROM audit_log WHERE action = 'config.reload' AND actor = 'gateway'")" -gt "$before" ||
+lt_wait 30 sql_is "SELECT count(*) FROM audit_log WHERE action = 'config.reload' AND actor = 'gateway'" -gt "$before" ||
   lt_fail "no config.reload row after SIGHUP"
 lt_assert_eq applied "$(q "SELECT detail->>'result' FROM audit_log WHERE action = 'config.reload' ORDER BY id DESC LIMIT 1")" \
   "the reload's outcome"
