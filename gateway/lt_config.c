@@ -197,7 +197,7 @@ static const cf_key keys[] = {
     {"dialects.dir", PATH(dialects.dir), .def = "",
      .help = "directory of the operator's own dialect files (NAME.json) beside the shipped ones; "
              "a file named like a shipped dialect replaces it"},
-    /* retention (issue 9): keep this block together */
+    /* retention and TLS (issue 9): keep this block together */
     {"retention.days", COUNT(retention.days), .def = "90", .min = 1, .max = 36500,
      .flags = CF_RELOAD,
      .help = "rejected payloads and audit-log rows older than this many days are purged"},
@@ -206,6 +206,11 @@ static const cf_key keys[] = {
      .help = "how often `serve` purges (one gateway at a time); 0 = never"},
     {"retention.batch", COUNT(retention.batch), .def = "500", .min = 1, .max = 100000,
      .flags = CF_RELOAD, .help = "rows deleted per statement, so a purge never holds long locks"},
+    {"http.tls_cert", PATH(tls.cert), .def = "",
+     .help = "PEM certificate (chain) of the HTTP front; with http.tls_key the front speaks "
+             "only HTTPS; empty = plain HTTP (behind a reverse proxy or on loopback)"},
+    {"http.tls_key", PATH(tls.key), .def = "",
+     .help = "PEM private key of http.tls_cert (readable by the gateway's user only)"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

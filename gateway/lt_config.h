@@ -91,6 +91,11 @@ typedef struct lt_config {
         int64_t interval_ms; /* time between purge runs; 0 = never */
         int64_t batch;       /* rows per delete statement */
     } retention;
+    /* TLS on the HTTP front (issue 9, lt_http_tls.c): both or neither. */
+    struct {
+        char *cert; /* PEM certificate chain file; empty = plain HTTP */
+        char *key;  /* PEM private key file */
+    } tls;
 } lt_config;
 
 /* Why a load failed: the key in dotted form ("http.max_body") and a sentence

@@ -40,36 +40,23 @@
 
 /* One dossier: $3 its code. The outbox is reached through the dossier's
  * event sequences, which its (event_seq, destination) key indexes. */
-static const char
-    dossier_sql[] =
-        SCOPE_CTE ", hit AS (SELECT d.* FROM dossiers d WHERE d.code = $3::text "
-                  "AND " DOSSIER_IN_SCOPE
-                  ")," LT_AUDIT_READS_CTE("$4", "$5",
-                                          "(SELECT code AS dossier_code, 'dossier' AS kind FROM "
-                                          "hit) h") " SELECT d.record::text, d.receiving_unit, "
-                                                    "d.competent_unit, d.processing_unit,"
-                                                    " (SELECT "
-                                                    "coalesce(json_agg(json_build_object('sequence'"
-                                                    ", e.seq, 'status', e.status::text,"
-                                                    "   'topic', e.topic, 'at', e.created_at) "
-                                                    "ORDER BY e.seq), '[]')"
-                                                    "  FROM dossier_events e WHERE e.dossier_code "
-                                                    "= d.code)::text,"
-                                                    " (SELECT "
-                                                    "coalesce(json_agg(json_build_object('sequence'"
-                                                    ", o.event_seq,"
-                                                    "   'destination', o.destination, 'state', "
-                                                    "o.state, 'attempts', o.attempts,"
-                                                    "   'last_status', o.last_status, "
-                                                    "'last_error', o.last_error,"
-                                                    "   'next_attempt_at', o.next_attempt_at, "
-                                                    "'delivered_at', o.delivered_at)"
-                                                    "   ORDER BY o.event_seq, o.destination), '[]')"
-                                                    "  FROM outbox o WHERE o.dossier_code = d.code"
-                                                    "  AND o.event_seq IN (SELECT e.seq FROM "
-                                                    "dossier_events e WHERE e.dossier_code = "
-                                                    "d.code))::text"
-                                                    " FROM hit d";
+#define DOSSIER_HIT                                                                                \
+    ", hit AS (SELECT d.* FROM dossiers d WHERE d.code = $3::text AND " DOSSIER_IN_SCOPE "),"
+#define DOSSIER_AUDIT                                                                              \
+    LT_AUDIT_READS_CTE("$4", "$5", "(SELECT code AS dossier_code, 'dossier' AS kind FROM hit) h")
+static const char dossier_sql[] = SCOPE_CTE DOSSIER_HIT DOSSIER_AUDIT
+    " SELECT d.record::text, d.receiving_unit, d.competent_unit, d.processing_unit,"
+    " (SELECT coalesce(json_agg(json_build_object('sequence', e.seq, 'status', e.status::text,"
+    "   'topic', e.topic, 'at', e.created_at) ORDER BY e.seq), '[]')"
+    "  FROM dossier_events e WHERE e.dossier_code = d.code)::text,"
+    " (SELECT coalesce(json_agg(json_build_object('sequence', o.event_seq,"
+    "   'destination', o.destination, 'state', o.state, 'attempts', o.attempts,"
+    "   'last_status', o.last_status, 'last_error', o.last_error,"
+    "   'next_attempt_at', o.next_attempt_at, 'delivered_at', o.delivered_at)"
+    "   ORDER BY o.event_seq, o.destination), '[]')"
+    "  FROM outbox o WHERE o.dossier_code = d.code"
+    "  AND o.event_seq IN (SELECT e.seq FROM dossier_events e WHERE e.dossier_code = d.code))::text"
+    " FROM hit d";
 
 /* Reconciliation lists carry no record: these are their columns (after the
  * "allowed" flag that always comes first), read from p. */

@@ -10,6 +10,7 @@
 #include "lt_dbwatch.h"
 #include "lt_auth.h"
 #include "lt_dossier.h"
+#include "lt_http_tls.h"
 #include "lt_httpcall.h"
 #include "lt_ingest.h"
 #include "lt_log.h"
@@ -528,11 +529,21 @@ static int start_mhd(http_server *srv)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
+    lt_http_tls tls;
+    char tls_err[512];
+    if (lt_http_tls_load(&srv->cfg, &tls, tls_err, sizeof(tls_err)) < 0) {
+        LT_ERROR("http: %s", tls_err);
+        return -1;
+    }
+    if (tls.on)
+        flags |= MHD_USE_TLS;
     srv->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY,
+        tls.opts, MHD_OPTION_END);
+    lt_http_tls_free(&tls); /* GnuTLS holds its own copy from here */
     if (!srv->mhd) {
         LT_ERROR("http: cannot listen on %s (address in use or not available)",
                  srv->cfg.http.listen);
