@@ -2,8 +2,8 @@
 # What the audit of reads (issue 9) costs GET /v1/events: 5,000 stored dossier
 # events of 1,000 dossiers (the example record, ~1.5 KB), read whole by an
 # operator in pages of 1,000 (5 calls a pass, 5,000 dossier.read rows a pass
-# with the audit), 20 passes, by two binaries on two databases made the same
-# way: BEFORE (a build without the audit) and AFTER.
+# with the audit), 20 passes each, alternating, by two binaries on two
+# databases made the same way: BEFORE (a build without the audit) and AFTER.
 #
 #   tests/bench/read_audit/run.sh BEFORE_BIN AFTER_BIN
 #
@@ -51,44 +51,53 @@ share() {
   if [ -n "${!var:-}" ]; then export LIENTHONG_SHARE_DIR=${!var}; else unset LIENTHONG_SHARE_DIR; fi
 }
 
-measure() { # NAME BIN DB: prints "median best" ms per pass
-  local name=$1 bin=$2 db=$3 port tok
+declare -A PORT TOK
+start() { # NAME BIN DB: a gateway on DB; PORT[NAME], TOK[NAME] (an operator)
+  local name=$1 bin=$2 db=$3 port
   share "$name"
-  tok=$(LIENTHONG_DATABASE_URL=$(url "$db") "$bin" token create --role operator | tail -n 1)
+  TOK[$name]=$(LIENTHONG_DATABASE_URL=$(url "$db") "$bin" token create --role operator | tail -n 1)
   env LIENTHONG_DATABASE_URL="$(url "$db")" LIENTHONG_DATA_DIR="$tmp/$name-data" \
     LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_ZMQ_EVENTS='tcp://127.0.0.1:*' \
     LIENTHONG_ZMQ_REPLAY='tcp://127.0.0.1:*' LIENTHONG_ZMQ_INGRESS='tcp://127.0.0.1:*' \
     LIENTHONG_LOG_LEVEL=info "$bin" serve >"$tmp/$name.log" 2>&1 &
-  local pid=$!
-  bench_track "$pid"
+  bench_track "$!"
   for _ in $(seq 1 300); do grep -qs '"port"' "$tmp/$name.log" && break; sleep 0.1; done
   port=$(grep -o '"port":[0-9]*' "$tmp/$name.log" | head -1 | cut -d: -f2)
   [ -n "$port" ] || die "$name did not listen"
-  # Timed by curl (request sent to last byte received), summed over the pages
-  # of a pass; `next` is read from the tail of the body (the document ends
-  # with "next" and "last"), so no JSON parse of megabytes is timed.
-  local times=() p since total t next
-  for p in $(seq 0 "$PASSES"); do
-    since=0 total=0
-    while :; do
-      t=$(curl -sf -m 30 -o "$tmp/page.json" -w '%{time_total}' -H "Authorization: Bearer $tok" \
-        "http://127.0.0.1:$port/v1/events?since=$since&limit=1000")
-      total=$(awk -v a="$total" -v b="$t" 'BEGIN { print a + b }')
-      next=$(tail -c 100 "$tmp/page.json" | grep -o '"next":[0-9a-z]*' | cut -d: -f2)
-      [ "$next" = null ] && break
-      since=$next
-    done
-    [ "$p" -gt 0 ] && times+=("$(awk -v t="$total" 'BEGIN { printf "%d", t * 1000 }')") # pass 0 warms up
-  done
-  kill -INT "$pid"
-  wait "$pid" || true
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[1] }'
+  PORT[$name]=$port
 }
+
+# pass NAME: milliseconds to read every event, timed by curl (request sent
+# to last byte received) and summed over the pages; `next` is read from the
+# tail of the body (the document ends with "next" and "last"), so no JSON
+# parse of megabytes is timed.
+pass() {
+  local name=$1 since=0 total=0 t next
+  while :; do
+    t=$(curl -sf -m 30 -o "$tmp/page.json" -w '%{time_total}' -H "Authorization: Bearer ${TOK[$name]}" \
+      "http://127.0.0.1:${PORT[$name]}/v1/events?since=$since&limit=1000")
+    total=$(awk -v a="$total" -v b="$t" 'BEGIN { print a + b }')
+    next=$(tail -c 100 "$tmp/page.json" | grep -o '"next":[0-9a-z]*' | cut -d: -f2)
+    [ "$next" = null ] && break
+    since=$next
+  done
+  awk -v t="$total" 'BEGIN { printf "%d\n", t * 1000 }'
+}
+stats() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[1] }'; }
 
 fill before "$before"
 fill after "$after"
-read -r bmed bbest < <(measure before "$before" before)
-read -r amed abest < <(measure after "$after" after)
+start before "$before" before
+start after "$after" after
+pass before >/dev/null # warm-up
+pass after >/dev/null
+# Alternating passes, so both builds meet the same load on a shared machine.
+for _ in $(seq 1 "$PASSES"); do
+  pass before >>"$tmp/before.ms"
+  pass after >>"$tmp/after.ms"
+done
+read -r bmed bbest < <(stats <"$tmp/before.ms")
+read -r amed abest < <(stats <"$tmp/after.ms")
 audit=$(q after "SELECT count(*) FROM audit_log WHERE action = 'dossier.read'")
 log "PostgreSQL $pg_version, $PASSES passes of 5,000 events (5 pages of 1,000)"
 echo "| build | median ms / pass | best ms / pass | dossier.read rows written |"
