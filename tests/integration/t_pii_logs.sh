@@ -135,6 +135,11 @@ rid=$(q "SELECT min(id) FROM rejects")
 # it): only its stderr is searched.
 "$lt" rejects show "$rid" >/dev/null 2>"$LT_TMP/cli-rejects-show.err" || true
 "$lt" rejects resubmit "$rid" >/dev/null 2>"$LT_TMP/cli-resubmit.err" || true
+# The operator's actions are in the audit log, by the OS user.
+lt_assert_eq 1 "$(q "SELECT count(*) FROM audit_log WHERE action = 'deadletter.replay'
+  AND actor LIKE 'cli:%' AND target = 'portal' AND (detail->>'replayed')::int >= 1")" "replay audited"
+lt_assert_eq 1 "$(q "SELECT count(*) FROM audit_log WHERE action = 'reject.resubmit'
+  AND actor LIKE 'cli:%' AND target = '$rid'")" "resubmit audited"
 curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d '{"status": 0}' >/dev/null || true
 lt_gw_stop gw TERM
 

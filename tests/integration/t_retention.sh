@@ -80,6 +80,14 @@ lt_wait 30 sql_is "SELECT count(*) FROM audit_log WHERE action = 'config.reload'
   lt_fail "no config.reload row after SIGHUP"
 lt_assert_eq applied "$(q "SELECT detail->>'result' FROM audit_log WHERE action = 'config.reload' ORDER BY id DESC LIMIT 1")" \
   "the reload's outcome"
+# A refused reload (the file no longer parses) is audited too, and the
+# gateway keeps running.
+echo '{"retention": {"days": 0}}' >"$LT_TMP/ten.json"
+kill -HUP "${LT_GW_PID[c]}"
+lt_wait 30 sql_is "SELECT count(*) FROM audit_log WHERE action = 'config.reload'
+  AND detail->>'result' = 'refused' AND detail->>'key' = 'retention.days'" = 1 ||
+  lt_fail "no refused config.reload row: $(q "SELECT detail FROM audit_log WHERE action = 'config.reload'")"
+lt_wait 10 status_is c /healthz 200 || lt_fail "gateway c down after a refused reload"
 lt_gw_stop c
 # The purge function refuses a keep under a day.
 if q "SELECT lt_retention_run(interval '1 hour', 10)" >/dev/null 2>&1; then
