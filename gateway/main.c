@@ -14,6 +14,7 @@
 #include "lt_rejects_cli.h"
 #include "lt_report.h"
 #include "lt_deadletters_cli.h"
+#include "lt_demo_cli.h"
 #include "lt_serve.h"
 #include "lt_status_cli.h"
 #include "lt_token_cli.h"
@@ -289,6 +290,11 @@ static int cmd_report(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_demo(cli_ctx *cx)
+{
+    return lt_demo_main(cx->argc, cx->argv);
+}
+
 static int cmd_status(cli_ctx *cx)
 {
     lt_config cfg;
@@ -382,6 +388,8 @@ static const command commands[] = {
     {"replay", cmd_replay, "send dead letters again", lt_replay_help},
     {"report", cmd_report, "on-time figures of a period by unit, field, procedure or month",
      lt_report_help},
+    {"demo", cmd_demo, "the whole flow on simulated systems: a working day of dossiers",
+     lt_demo_help},
     {"verify", cmd_verify, "check the tamper-evident chain of stored events", lt_verify_help},
     {"check", cmd_check, "validate dossier records offline (no database)",
      "usage: lienthong check [--dialect NAME] [--json] FILE|-\n"

@@ -135,6 +135,7 @@ ctl '{"status": 503, "only_path": "/sync"}'
 lt_gw_start gw2 "${GW_ENV[@]}" LIENTHONG_DELIVERY_RETRY_HORIZON=3s LIENTHONG_DELIVERY_CIRCUIT_FAILURES=1000 \
   LIENTHONG_WEBHOOK_URL="http://127.0.0.1:$wport/notify"
 lt_wait 30 grep -q 'registered as gateway instance' "$LT_TMP/gw2.log" || lt_fail "gw2's delivery did not start"
+lt_wait 30 status_is gw2 /readyz 200 || lt_fail "gw2 not ready" # else the push is answered 503
 GW=gw2 push 3 "$LT_TMP/a4.txt" --senders 1 --batch 3
 codes=$(cut -d' ' -f1 "$LT_TMP/a4.txt" | sort -u | paste -sd,)
 dead_n() { q "SELECT count(*) FROM outbox WHERE state = 'dead'"; }
