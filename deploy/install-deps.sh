@@ -25,6 +25,8 @@ packages=(
   # benchmarks: peak RSS of a process (/usr/bin/time -f %M, tests/bench/catalog)
   time
   ca-certificates
+  # the TLS test makes a self-signed certificate (tests/integration/t_tls.sh)
+  openssl
 )
 
 # Schema tests run ajv and Redocly CLI on Node (tests/schema). Debian 12's

@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+const char LT_AUDIT_DEADLETTER_REPLAY_SQL[] =
+    "WITH r AS (SELECT replayed, superseded FROM lt_replay_dead($1::text, $2::bigint)),"
+    " a AS (INSERT INTO audit_log (actor, action, target, detail)"
+    " SELECT $3::text, 'deadletter.replay', $1::text, $4::jsonb || jsonb_build_object('id',"
+    " $2::bigint, 'replayed', r.replayed, 'superseded', r.superseded) FROM r)"
+    " SELECT replayed, superseded FROM r";
+
 void lt_audit_cli_actor(char *buf, size_t cap)
 {
     const struct passwd *pw = getpwuid(geteuid());
@@ -32,4 +39,28 @@ int lt_audit_record(PGconn *conn, const char *actor, const char *action, const c
         return -1;
     PQclear(r);
     return 0;
+}
+
+bool lt_audit_read_params(const lt_principal *who, const char *via, char *actor, size_t acap,
+                          char *detail, size_t dcap)
+{
+    if (who->role == LT_ROLE_READER) {
+        /* The detail is still cast to jsonb by the statement: keep it JSON. */
+        snprintf(actor, acap, "%s", "");
+        snprintf(detail, dcap, "%s", "{}");
+        return false;
+    }
+    if (who->prefix[0])
+        snprintf(actor, acap, "token:%s", who->prefix);
+    else
+        snprintf(actor, acap, "anonymous");
+    /* Role names, unit codes and via are ours: no JSON escaping needed, but
+     * jansson keeps that true if a unit code ever holds a quote. */
+    json_t *d = json_pack("{s:s, s:s?, s:s}", "role", lt_auth_role_name(who->role), "unit",
+                          who->unit[0] ? who->unit : NULL, "via", via);
+    char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    snprintf(detail, dcap, "%s", text ? text : "{}");
+    free(text);
+    return true;
 }

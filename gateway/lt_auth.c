@@ -81,6 +81,7 @@ lt_auth_rc lt_auth_match(const char *token, const PGresult *rows, lt_principal *
         ret->credential_id = strtoll(PQgetvalue(rows, i, 5), NULL, 10);
         copy_field(ret->unit, sizeof(ret->unit), rows, i, 3);
         copy_field(ret->dialect, sizeof(ret->dialect), rows, i, 4);
+        snprintf(ret->prefix, sizeof(ret->prefix), "%s", prefix);
         return LT_AUTH_OK;
     }
     return LT_AUTH_INVALID;

@@ -33,6 +33,7 @@ typedef struct lt_principal {
     lt_role role;                      /* what it may do */
     char unit[LT_AUTH_MAX_UNIT];       /* its unit code; "" for operator, reader and none */
     char dialect[LT_AUTH_MAX_DIALECT]; /* the unit's dialect (units.dialect); "" = canonical */
+    char prefix[16];                   /* the token's public prefix (audit actor); "" for none */
 } lt_principal;
 
 /* Why a token was refused. */

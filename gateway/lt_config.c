@@ -267,6 +267,20 @@ static const cf_key keys[] = {
              "used by due dates and on-time reports; empty = the shipped holidays/vn.json"},
     {"calendar.hours", STRING(calendar.hours), .def = "07:00-11:30,13:30-17:00",
      .flags = CF_NONEMPTY, .help = "working hours of a working day, as HH:MM-HH:MM,HH:MM-HH:MM"},
+    /* retention and TLS (issue 9): keep this block together */
+    {"retention.days", COUNT(retention.days), .def = "90", .min = 1, .max = 36500,
+     .flags = CF_RELOAD,
+     .help = "rejected payloads and audit-log rows older than this many days are purged"},
+    {"retention.interval", DURATION(retention.interval_ms), .def = "1h", .min = 0,
+     .max = 7 * 24 * 3600000LL, .flags = CF_RELOAD,
+     .help = "how often `serve` purges (one gateway at a time); 0 = never"},
+    {"retention.batch", COUNT(retention.batch), .def = "500", .min = 1, .max = 100000,
+     .flags = CF_RELOAD, .help = "rows deleted per statement, so a purge never holds long locks"},
+    {"http.tls_cert", PATH(tls.cert), .def = "",
+     .help = "PEM certificate (chain) of the HTTP front; with http.tls_key the front speaks "
+             "only HTTPS; empty = plain HTTP (behind a reverse proxy or on loopback)"},
+    {"http.tls_key", PATH(tls.key), .def = "",
+     .help = "PEM private key of http.tls_cert (readable by the gateway's user only)"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -118,6 +118,18 @@ typedef struct lt_config {
         char *holidays; /* holiday table (JSON); empty = the shipped holidays/vn.json */
         char *hours;    /* working hours "HH:MM-HH:MM,..." */
     } calendar;
+    /* Retention (issue 9, lt_retention.c): rejected payloads and audit rows
+     * older than days are purged, batch rows at a time, every interval. */
+    struct {
+        int64_t days;        /* keep this many days; at least 1 */
+        int64_t interval_ms; /* time between purge runs; 0 = never */
+        int64_t batch;       /* rows per delete statement */
+    } retention;
+    /* TLS on the HTTP front (issue 9, lt_http_tls.c): both or neither. */
+    struct {
+        char *cert; /* PEM certificate chain file; empty = plain HTTP */
+        char *key;  /* PEM private key file */
+    } tls;
 } lt_config;
 
 /* Why a load failed: the key in dotted form ("http.max_body") and a sentence

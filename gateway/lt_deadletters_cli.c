@@ -14,6 +14,7 @@
  * sent again (it would put an older state on top of a newer one); the
  * function supersedes those and releases the rest in one transaction. */
 #include "lt_deadletters_cli.h"
+#include "lt_audit.h"
 #include "lt_db.h"
 #include "lt_dbsession.h"
 #include "lt_mask.h"
@@ -374,9 +375,12 @@ int lt_replay_main(const lt_config *cfg, int argc, char **argv, bool json)
         return EXIT_FAILED;
     char err[512] = "", idtext[24];
     snprintf(idtext, sizeof(idtext), "%" PRId64, id);
-    const char *p[2] = {dest, all ? NULL : idtext};
+    char actor[96];
+    lt_audit_cli_actor(actor, sizeof(actor));
+    const char *p[4] = {dest, all ? NULL : idtext, actor, "{\"via\": \"cli\"}"};
     int rc = EXIT_FAILED;
-    PGresult *r = lt_db_exec(lt_dbsession_conn(db), LT_OUTBOX_REPLAY_SQL, 2, p, err, sizeof(err));
+    PGresult *r =
+        lt_db_exec(lt_dbsession_conn(db), LT_AUDIT_DEADLETTER_REPLAY_SQL, 4, p, err, sizeof(err));
     if (!r || PQntuples(r) != 1) {
         fprintf(stderr, "lienthong replay: %s\n", r ? "unexpected answer" : err);
         goto out;

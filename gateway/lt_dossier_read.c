@@ -14,6 +14,7 @@
  * date. Times leave as PostgreSQL's JSON writes them, ISO 8601 with the
  * offset (RFC 3339, what OpenAPI's date-time means), whatever DateStyle is. */
 #include "lt_dossier_read.h"
+#include "lt_audit.h"
 #include "lt_mask.h"
 #include "lt_outbox.h"
 
@@ -39,7 +40,11 @@
 
 /* One dossier: $3 its code. The outbox is reached through the dossier's
  * event sequences, which its (event_seq, destination) key indexes. */
-static const char dossier_sql[] = SCOPE_CTE
+#define DOSSIER_HIT                                                                                \
+    ", hit AS (SELECT d.* FROM dossiers d WHERE d.code = $3::text AND " DOSSIER_IN_SCOPE "),"
+#define DOSSIER_AUDIT                                                                              \
+    LT_AUDIT_READS_CTE("$4", "$5", "(SELECT code AS dossier_code, 'dossier' AS kind FROM hit) h")
+static const char dossier_sql[] = SCOPE_CTE DOSSIER_HIT DOSSIER_AUDIT
     " SELECT d.record::text, d.receiving_unit, d.competent_unit, d.processing_unit,"
     " (SELECT coalesce(json_agg(json_build_object('sequence', e.seq, 'status', e.status::text,"
     "   'topic', e.topic, 'at', e.created_at) ORDER BY e.seq), '[]')"
@@ -51,7 +56,7 @@ static const char dossier_sql[] = SCOPE_CTE
     "   ORDER BY o.event_seq, o.destination), '[]')"
     "  FROM outbox o WHERE o.dossier_code = d.code"
     "  AND o.event_seq IN (SELECT e.seq FROM dossier_events e WHERE e.dossier_code = d.code))::text"
-    " FROM dossiers d WHERE d.code = $3::text AND " DOSSIER_IN_SCOPE;
+    " FROM hit d";
 
 /* Reconciliation lists carry no record: these are their columns (after the
  * "allowed" flag that always comes first), read from p. */
@@ -96,44 +101,50 @@ static const char dossiers_units_sql[] =
               "  JOIN dossiers d ON d.last_seq = k.last_seq) p ON true"
               " ORDER BY p.last_seq";
 
-#define EVENT_COLS "e.seq, e.kind, e.topic, e.record"
+#define EVENT_COLS "e.seq, e.kind, e.topic, e.record, e.dossier_code"
 
-/* Every event (operator, reader): $1 since, $2 prefix ("" = any), $3 limit.
- * A catalog. prefix is answered from the catalog events' own index. The
- * first column is the database's last sequence (same snapshot). */
+/* The rows of a page that are answered (the one past the limit is not),
+ * for the audit CTE; LIMIT is the limit's parameter. */
+#define ANSWERED(LIMIT) "(SELECT kind, dossier_code FROM page ORDER BY seq LIMIT " LIMIT "::int) a"
+
+/* Every event (operator, reader): $1 since, $2 prefix ("" = any), $3 limit,
+ * $4 and $5 the audit row's actor and detail. A catalog. prefix is answered
+ * from the catalog events' own index. The first column is the database's
+ * last sequence (same snapshot). */
 static const char events_all_sql[] =
-    "SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
-    " FROM event_counter c LEFT JOIN LATERAL (SELECT " EVENT_COLS
-    " FROM dossier_events e WHERE e.seq > $1::bigint"
+    "WITH page AS (SELECT " EVENT_COLS " FROM dossier_events e WHERE e.seq > $1::bigint"
     " AND ($2::text = '' OR starts_with(e.topic, $2::text))"
     " AND (NOT starts_with($2::text, 'catalog.') OR e.kind = 'catalog')"
-    " ORDER BY e.seq LIMIT $3::int + 1) e ON true ORDER BY e.seq";
+    " ORDER BY e.seq LIMIT $3::int + 1)," LT_AUDIT_READS_CTE(
+        "$4", "$5", ANSWERED("$3")) " SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
+                                    " FROM event_counter c LEFT JOIN page e ON true ORDER BY e.seq";
 
 /* A ward's or parent's events: the dossier events of the units in its scope
  * (dossier_events.unit_code, the receiving unit; at most a page of
  * sequences from each through the (unit_code, seq) index of 0006) and the
  * catalog events, which are public; only the page's events are then read
- * whole. $3 since, $4 prefix, $5 limit. A unit or a kind whose topics
- * ("dossier.<unit>.", "catalog.") cannot match the prefix is not read. */
-static const char events_scoped_sql[] =
-    SCOPE_CTE " SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
-              " FROM event_counter c LEFT JOIN LATERAL (SELECT " EVENT_COLS " FROM ("
-              "  SELECT x.seq FROM ("
-              "   SELECT e.seq FROM scope s CROSS JOIN LATERAL (SELECT e.seq"
-              "    FROM dossier_events e WHERE e.kind = 'dossier' AND e.unit_code = s.code"
-              "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
-              "    AND ($4::text = '' OR starts_with($4::text, 'dossier.' || s.code || '.')"
-              "     OR starts_with('dossier.' || s.code || '.', $4::text))"
-              "    ORDER BY e.seq LIMIT $5::int + 1) e"
-              "   UNION ALL"
-              "   (SELECT e.seq FROM dossier_events e WHERE e.kind = 'catalog'"
-              "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
-              "    AND ($4::text = '' OR starts_with($4::text, 'catalog.')"
-              "     OR starts_with('catalog.', $4::text))"
-              "    ORDER BY e.seq LIMIT $5::int + 1)"
-              "  ) x ORDER BY x.seq LIMIT $5::int + 1) k"
-              "  JOIN dossier_events e ON e.seq = k.seq) e ON true"
-              " ORDER BY e.seq";
+ * whole. $3 since, $4 prefix, $5 limit, $6 and $7 the audit row's actor and
+ * detail. A unit or a kind whose topics ("dossier.<unit>.", "catalog.")
+ * cannot match the prefix is not read. */
+static const char events_scoped_sql[] = SCOPE_CTE
+    ", page AS (SELECT " EVENT_COLS " FROM ("
+    "  SELECT x.seq FROM ("
+    "   SELECT e.seq FROM scope s CROSS JOIN LATERAL (SELECT e.seq"
+    "    FROM dossier_events e WHERE e.kind = 'dossier' AND e.unit_code = s.code"
+    "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+    "    AND ($4::text = '' OR starts_with($4::text, 'dossier.' || s.code || '.')"
+    "     OR starts_with('dossier.' || s.code || '.', $4::text))"
+    "    ORDER BY e.seq LIMIT $5::int + 1) e"
+    "   UNION ALL"
+    "   (SELECT e.seq FROM dossier_events e WHERE e.kind = 'catalog'"
+    "    AND e.seq > $3::bigint AND ($4::text = '' OR starts_with(e.topic, $4::text))"
+    "    AND ($4::text = '' OR starts_with($4::text, 'catalog.')"
+    "     OR starts_with('catalog.', $4::text))"
+    "    ORDER BY e.seq LIMIT $5::int + 1)"
+    "  ) x ORDER BY x.seq LIMIT $5::int + 1) k"
+    "  JOIN dossier_events e ON e.seq = k.seq)," LT_AUDIT_READS_CTE(
+        "$6", "$7", ANSWERED("$5")) " SELECT c.last_seq, e.seq, e.kind, e.topic, e.record::text"
+                                    " FROM event_counter c LEFT JOIN page e ON true ORDER BY e.seq";
 
 /* $1 since (an id), $2 sender unit ("" = any), $3 limit. No payload: it
  * holds personal data, and `lienthong rejects show` gives it to operators. */
@@ -174,6 +185,15 @@ static const char *num(lt_read_stmt *s, int i, int64_t v)
     return s->num[i];
 }
 
+/* The audit actor parameter (NULL: nothing to audit) and ret->detail. */
+static const char *audit(const lt_principal *who, const char *via, lt_read_stmt *ret)
+{
+    if (!lt_audit_read_params(who, via, ret->actor, sizeof(ret->actor), ret->detail,
+                              sizeof(ret->detail)))
+        return NULL;
+    return ret->actor;
+}
+
 void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_read_stmt *ret)
 {
     memset(ret, 0, sizeof(*ret));
@@ -186,6 +206,9 @@ void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_re
         p[0] = role;
         p[1] = who->unit;
         p[2] = q->code;
+        p[3] = audit(who, "GET /v1/dossiers/{code}", ret);
+        p[4] = ret->detail;
+        ret->nparams = 5;
         break;
     case LT_READ_DOSSIERS:
         if (sees_all(who->role) && !q->unit[0]) {
@@ -212,15 +235,20 @@ void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_re
             p[0] = num(ret, 0, q->since);
             p[1] = q->prefix;
             p[2] = num(ret, 1, q->limit);
+            p[3] = audit(who, "GET /v1/events", ret);
+            p[4] = ret->detail;
+            ret->nparams = 5;
             break;
         }
         ret->sql = events_scoped_sql;
-        ret->nparams = 5;
+        ret->nparams = 7;
         p[0] = role;
         p[1] = who->unit;
         p[2] = num(ret, 0, q->since);
         p[3] = q->prefix;
         p[4] = num(ret, 1, q->limit);
+        p[5] = audit(who, "GET /v1/events", ret);
+        p[6] = ret->detail;
         break;
     case LT_READ_DEADLETTERS:
         ret->sql = deadletters_sql;
@@ -230,10 +258,13 @@ void lt_dossier_read_stmt(const lt_read_query *q, const lt_principal *who, lt_re
         p[2] = num(ret, 1, q->limit);
         break;
     case LT_READ_REPLAY:
-        ret->sql = LT_OUTBOX_REPLAY_SQL;
-        ret->nparams = 2;
+        ret->sql = LT_AUDIT_DEADLETTER_REPLAY_SQL;
+        ret->nparams = 4;
         p[0] = q->destination;
         p[1] = q->id ? num(ret, 0, q->id) : NULL;
+        /* Only operators get here (lt_dossier_read_allowed), never a reader. */
+        p[2] = audit(who, "POST /v1/deadletters/replay", ret);
+        p[3] = ret->detail;
         break;
     default: /* LT_READ_REJECTS: no scope, operators only */
         ret->sql = rejects_sql;

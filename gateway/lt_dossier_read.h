@@ -12,6 +12,10 @@
  * receiving unit, dossier_events.unit_code) is in its scope, and every
  * catalog event (public); rejects and dead letters (list and replay) are
  * operator-only.
+ * Audit (Decree 13/2023): the statements that return dossier records
+ * (one dossier, events) write one `dossier.read` row in audit_log per
+ * dossier returned, in the same statement, unless the caller is a reader
+ * (masked records). The reconciliation list returns no record.
  * No I/O: the reader runs the statement and hands back the result. */
 #ifndef LT_DOSSIER_READ_H
 #define LT_DOSSIER_READ_H
@@ -22,7 +26,7 @@
 #include "lt_auth.h"
 #include "lt_read_query.h"
 
-#define LT_READ_STMT_MAX_PARAMS 6
+#define LT_READ_STMT_MAX_PARAMS 8
 
 /* One statement ready for lt_pgconn_query. params point into the query, the
  * principal and num: keep all three alive (and this struct unmoved) until
@@ -31,7 +35,9 @@ typedef struct lt_read_stmt {
     const char *sql;
     int nparams;
     const char *params[LT_READ_STMT_MAX_PARAMS];
-    char num[3][24]; /* numeric parameters as text */
+    char num[3][24];  /* numeric parameters as text */
+    char actor[32];   /* the audit row's actor (lt_audit_read_params) */
+    char detail[256]; /* the audit row's detail, JSON */
 } lt_read_stmt;
 
 /* Whether role may make this call at all; the reader answers 403 when not.

@@ -10,6 +10,7 @@
 #include "lt_dbwatch.h"
 #include "lt_auth.h"
 #include "lt_dossier.h"
+#include "lt_http_tls.h"
 #include "lt_httpcall.h"
 #include "lt_ingest.h"
 #include "lt_log.h"
@@ -595,6 +596,14 @@ static int start_mhd(http_server *srv)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
+    lt_http_tls tls;
+    char tls_err[512];
+    if (lt_http_tls_load(&srv->cfg, &tls, tls_err, sizeof(tls_err)) < 0) {
+        LT_ERROR("http: %s", tls_err);
+        return -1;
+    }
+    if (tls.on)
+        flags |= MHD_USE_TLS;
     /* The limits a peer could otherwise push on: MHD enforces them itself.
      * A connection over limits.connections(_per_ip) is closed as accepted
      * (HTTP has no answer before a request); headers that do not fit the
@@ -609,7 +618,8 @@ static int start_mhd(http_server *srv)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cf->limits.connections_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cf->limits.header_size,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls.opts, MHD_OPTION_END);
+    lt_http_tls_free(&tls); /* GnuTLS holds its own copy from here */
     if (!srv->mhd) {
         LT_ERROR("http: cannot listen on %s (address in use or not available)",
                  srv->cfg.http.listen);

@@ -16,6 +16,7 @@
  * again overwrites it, and a second resubmission of an accepted record is a
  * harmless duplicate (ingest is idempotent), so no lock is taken. */
 #include "lt_rejects_cli.h"
+#include "lt_audit.h"
 #include "lt_read_query.h"
 #include "lt_db.h"
 #include "lt_dbsession.h"
@@ -496,7 +497,7 @@ static int resubmit(PGconn *c, const lt_config *cfg, const rejects_args *a)
 {
     char err[768] = "", id[24];
     snprintf(id, sizeof(id), "%" PRId64, a->id);
-    const char *p[2] = {id, NULL};
+    const char *p[1] = {id};
     int rc = EXIT_FAILED;
     unsigned char *payload = NULL;
     lt_dialects *dialects = NULL;
@@ -533,15 +534,23 @@ static int resubmit(PGconn *c, const lt_config *cfg, const rejects_args *a)
     }
     /* Recorded after the writer's own commit: should this fail, the record
      * may be stored while the row still says "never"; a second resubmit then
-     * answers duplicate and records that. */
-    p[1] = req->answer;
+     * answers duplicate and records that. The audit row (reject.resubmit)
+     * comes with the same statement, so the row never says "resubmitted"
+     * without it. */
+    const char *outcome = outcome_of(answer);
+    char actor[96];
+    lt_audit_cli_actor(actor, sizeof(actor));
+    const char *up[5] = {id, req->answer, actor, outcome, req->act_for_unit};
     upd = lt_db_exec(c,
-                     "UPDATE rejects SET resubmitted_at = now(), resubmit_result = $2::jsonb"
-                     " WHERE id = $1 RETURNING " RESUBMITTED_AT,
-                     2, p, err, sizeof(err));
+                     "WITH u AS (UPDATE rejects SET resubmitted_at = now(),"
+                     " resubmit_result = $2::jsonb WHERE id = $1 RETURNING resubmitted_at),"
+                     " a AS (INSERT INTO audit_log (actor, action, target, detail)"
+                     " SELECT $3::text, 'reject.resubmit', $1::text, jsonb_build_object('outcome',"
+                     " $4::text, 'unit', nullif($5::text, ''), 'via', 'cli') FROM u)"
+                     " SELECT " RESUBMITTED_AT " FROM u",
+                     5, up, err, sizeof(err));
     if (!upd)
         goto fail;
-    const char *outcome = outcome_of(answer);
     const char *when = PQntuples(upd) ? PQgetvalue(upd, 0, 0) : "";
     if (a->json) {
         json_t *doc =

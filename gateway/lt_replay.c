@@ -19,6 +19,7 @@
  * credential may not see never leave the database. */
 #include "lt_replay.h"
 #include "lt_actor.h"
+#include "lt_audit.h"
 #include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_mask.h"
@@ -66,6 +67,9 @@ typedef struct {
     int64_t stalled_since; /* lt_loop_now_ms when the peer's queue filled, 0 = flowing */
     char deny[160];        /* R_DENIED: the refusal to send */
     char curve_unit[LT_AUTH_MAX_UNIT]; /* the unit of the peer's CURVE key; "" = plain text */
+    bool audit; /* its pages write dossier.read rows (not reader, not catalog) */
+    char actor[LT_AUTH_MAX_UNIT + 8]; /* the audit rows' actor: token:<prefix>, curve:<unit> */
+    char detail[256];                 /* the audit rows' detail, JSON */
 } replay_slot;
 
 struct lt_replay {
@@ -365,6 +369,8 @@ static void on_lookup(replay_slot *s, const PGresult *r)
     LT_INFO("replay: credential %" PRId64 " (%s%s%s) from %" PRId64 " with prefix \"%s\"",
             who.credential_id, lt_auth_role_name(who.role), who.unit[0] ? " of unit " : "",
             who.unit, s->req.from, s->req.prefix);
+    s->audit = lt_audit_read_params(&who, "zmq replay", s->actor, sizeof(s->actor), s->detail,
+                                    sizeof(s->detail));
     s->state = R_START;
 }
 
@@ -398,41 +404,51 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 }
 
 /* One page query per scope: $1 first sequence, $2 last, $3 topic prefix,
- * $4 the unit (unit and subtree scopes). Catalog events are public in every
- * scope. A catalog prefix uses the catalog query whatever the scope, for its
- * partial index. */
+ * $4 and $5 the audit rows' actor (NULL = none) and detail, $6 the unit
+ * (unit and subtree scopes). Catalog events are public in every scope. A
+ * catalog prefix uses the catalog query whatever the scope, for its partial
+ * index, and writes no audit row (no personal data). Every other page
+ * writes one `dossier.read` row per dossier it sends, in the same statement
+ * (LT_AUDIT_READS_CTE): one per dossier per page, so a dossier whose events
+ * span two pages of one replay is counted twice. */
 #define PAGE_COLUMNS "SELECT seq, topic, kind, record::text FROM dossier_events"
 #define PAGE_RANGE   " seq >= $1 AND seq <= $2 AND starts_with(topic, $3)"
 #define PAGE_ORDER   " ORDER BY seq LIMIT 1000"
+#define PAGE_AUDITED(WITH, COND)                                                                   \
+    WITH " page AS (SELECT seq, topic, kind, record, dossier_code FROM dossier_events "            \
+         "WHERE" PAGE_RANGE COND PAGE_ORDER ")," LT_AUDIT_READS_CTE(                               \
+             "$4", "$5", "page") " SELECT seq, topic, kind, record::text FROM page ORDER BY seq"
 static const char page_sql_catalog[] =
     PAGE_COLUMNS " WHERE kind = 'catalog' AND" PAGE_RANGE PAGE_ORDER;
-static const char page_sql_all[] = PAGE_COLUMNS " WHERE" PAGE_RANGE PAGE_ORDER;
+static const char page_sql_all[] = PAGE_AUDITED("WITH", "");
 static const char page_sql_unit[] =
-    PAGE_COLUMNS " WHERE" PAGE_RANGE " AND (kind = 'catalog' OR unit_code = $4)" PAGE_ORDER;
+    PAGE_AUDITED("WITH", " AND (kind = 'catalog' OR unit_code = $6)");
 /* The subtree is read again for each page: a unit moved meanwhile counts
  * from the next page on, which is what a running gateway promises for units
  * (`units import` takes effect at once). */
 static const char page_sql_subtree[] =
-    "WITH RECURSIVE sub (code) AS (SELECT $4::text UNION"
-    " SELECT u.code FROM units u JOIN sub ON u.parent = sub.code) " PAGE_COLUMNS " WHERE" PAGE_RANGE
-    " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub))" PAGE_ORDER;
+    PAGE_AUDITED("WITH RECURSIVE sub (code) AS (SELECT $6::text UNION"
+                 " SELECT u.code FROM units u JOIN sub ON u.parent = sub.code),",
+                 " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub))");
 
 static int page_query(lt_replay *self, replay_slot *s)
 {
     char from[24], end[24];
     snprintf(from, sizeof(from), "%" PRId64, s->next);
     snprintf(end, sizeof(end), "%" PRId64, s->end);
-    const char *p[4] = {from, end, s->req.prefix, s->scope.unit};
+    const char *p[6] = {from,      end,          s->req.prefix, s->audit ? s->actor : NULL,
+                        s->detail, s->scope.unit};
     const char *sql = page_sql_all;
-    int n = 3;
+    int n = 5;
     if (catalog_prefix(s->req.prefix) || s->scope.kind == LT_REPLAY_SCOPE_CATALOG) {
         sql = page_sql_catalog;
+        n = 3;
     } else if (s->scope.kind == LT_REPLAY_SCOPE_UNIT) {
         sql = page_sql_unit;
-        n = 4;
+        n = 6;
     } else if (s->scope.kind == LT_REPLAY_SCOPE_SUBTREE) {
         sql = page_sql_subtree;
-        n = 4;
+        n = 6;
     }
     return lt_pgconn_query(self->pg, sql, n, p, QUERY_TIMEOUT_MS, on_result, self);
 }
@@ -585,6 +601,16 @@ void lt_replay_on_request(lt_replay *self)
         if (access == LT_REPLAY_OPEN && peer.curve_unit[0]) {
             slot->scope.kind = LT_REPLAY_SCOPE_UNIT;
             snprintf(slot->scope.unit, sizeof(slot->scope.unit), "%s", peer.curve_unit);
+        }
+        if (access == LT_REPLAY_OPEN) {
+            /* Whole records go out: audited, by the CURVE key's unit when
+             * there is one (its scope is that of a ward). */
+            lt_principal who = {.role = peer.curve_unit[0] ? LT_ROLE_WARD : LT_ROLE_NONE};
+            snprintf(who.unit, sizeof(who.unit), "%s", peer.curve_unit);
+            slot->audit = lt_audit_read_params(&who, "zmq replay", slot->actor, sizeof(slot->actor),
+                                               slot->detail, sizeof(slot->detail));
+            if (peer.curve_unit[0])
+                snprintf(slot->actor, sizeof(slot->actor), "curve:%s", peer.curve_unit);
         }
         slot->state = R_START;
         LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s%s", req.from, req.prefix,

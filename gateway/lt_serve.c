@@ -24,6 +24,7 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_reader.h"
+#include "lt_retention.h"
 #include "lt_stats.h"
 #include "lt_writer.h"
 #include "lt_zap.h"
@@ -46,7 +47,20 @@ typedef struct {
     lt_actor *actors[MAX_ACTORS]; /* in start order */
     int nactors;
     int sigfd;
+    lt_actor *retention; /* one of actors: writes the config.reload audit rows */
 } supervisor;
+
+/* The config.reload audit row (actor "gateway"), written by the retention
+ * actor on its connection: the supervisor owns none. */
+static void audit_reload(supervisor *sv, json_t *detail)
+{
+    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    if (!sv->retention || !text ||
+        lt_msg_send(lt_actor_pipe(sv->retention), LT_RETENTION_AUDIT_CMD, text, NULL) < 0)
+        LT_WARN("reload: the config.reload audit row could not be handed over");
+    free(text);
+}
 
 /* Each actor keeps its own copy of the configuration; a reload sends every
  * actor a fresh copy of the new one, which the actor then owns. */
@@ -74,6 +88,8 @@ static void reload(supervisor *sv)
     if (lt_config_load(&next, sv->config_path, NULL, &err, source, sizeof(source)) < 0) {
         LT_ERROR("reload refused, keeping the running configuration: %s%s%s", err.key,
                  err.key[0] ? ": " : "", err.message);
+        audit_reload(sv, json_pack("{s:s, s:s, s:s}", "result", "refused", "key", err.key,
+                                   "message", err.message));
         return;
     }
     char restart[512] = "";
@@ -88,6 +104,8 @@ static void reload(supervisor *sv)
         LT_WARN("reload: these keys changed but need a restart to take effect: %s", restart);
     LT_INFO("reload: %d reloadable key(s) changed", changed);
     broadcast_reload(sv);
+    audit_reload(sv, json_pack("{s:s, s:i, s:s}", "result", "applied", "changed", changed,
+                               "needs_restart", restart));
 }
 
 static int on_signal(lt_loop *loop, int fd, short revents, void *arg)
@@ -189,6 +207,7 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     lt_delivery_args deliveryargs = {
         .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects};
     lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
+    lt_retention_args retargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
     /* libcurl's global state before any thread that may use it. */
     if (lt_curlm_global_init() < 0) {
         LT_ERROR("cannot initialise libcurl");
@@ -222,6 +241,10 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     /* Periodic catalog sync: only when there is an API to sync from. */
     if (cfg->catalog.url[0] && cfg->catalog.interval_ms > 0 &&
         !(sv.actors[sv.nactors++] = lt_actor_new(ctx, "catalog", lt_catalog_actor, &catargs)))
+        goto stop;
+    /* Retention and the reload audit rows: stops first, nothing waits on it. */
+    if (!(sv.retention = sv.actors[sv.nactors++] =
+              lt_actor_new(ctx, "retention", lt_retention_actor, &retargs)))
         goto stop;
     if (lt_loop_add_fd(loop, sv.sigfd, ZMQ_POLLIN, on_signal, &sv) < 0)
         goto stop;

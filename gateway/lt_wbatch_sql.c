@@ -198,7 +198,8 @@ static void add_reject(lt_sbuf *b, bool *first, const wpush *p, const char *code
 }
 
 /* Rejected records and malformed bodies, kept for operators (the raw
- * bytes: the whole body for a single record, the element for an array). A
+ * bytes: the whole body for a single record, the element for an array),
+ * except records refused for scope (403). A
  * resubmission records its outcome on the original row instead. */
 static int build_rejects(lt_wbatch *self, lt_sbuf *b)
 {
@@ -222,7 +223,10 @@ static int build_rejects(lt_wbatch *self, lt_sbuf *b)
         }
         for (size_t k = p->first; k < p->first + p->n; k++) {
             const wrec *r = &self->recs[k];
-            if (!is_rejected(r))
+            /* A dossier outside the sender's scope (403) is not kept: its
+             * bytes are another unit's citizens' data, and a refused
+             * request writes nothing (issue 9; t_authz.sh). */
+            if (!is_rejected(r) || r->code == 403)
                 continue;
             char *rt = json_dumps(r->result, JSON_COMPACT);
             char *own = NULL;

@@ -123,7 +123,9 @@ gen=${LT_GENCATALOG:?LT_GENCATALOG must name tests/sim lt_gencatalog}
 "$gen" --count 2 >"$LT_TMP/catalog.json"
 proc=$(jq -r '.[0].MATTHC' "$LT_TMP/catalog.json")
 ward=$("$lt" token create --unit 08707 --role ward --json | jq -r .token)
-lt_gw_start gw
+# The rejects above were received in 2025, past retention.days: the
+# retention job would purge them (t_retention.sh tests that).
+lt_gw_start gw LIENTHONG_RETENTION_INTERVAL=0s
 lt_wait 60 status_is gw /readyz 200 || lt_fail "gateway not ready"
 # A valid record whose procedure the catalog does not know yet: refused and
 # kept as a reject.
