@@ -25,9 +25,9 @@ typedef enum {
     LT_DOSSIER_EUTF8 = -2,      /* invalid UTF-8 anywhere in the bytes (400 malformed) */
     LT_DOSSIER_ESURROGATE = -3, /* a lone \uD800-\uDFFF escape (400 malformed) */
     LT_DOSSIER_ESHAPE = -4,     /* top level neither an object nor an array (400) */
-    LT_DOSSIER_EDEPTH = -5,     /* nested deeper than LT_DOSSIER_MAX_DEPTH (400) */
+    LT_DOSSIER_EDEPTH = -5,     /* nested deeper than the depth limit (400) */
     LT_DOSSIER_EDUPKEY = -6,    /* an object with the same key twice (400 malformed) */
-    LT_DOSSIER_ETOOMANY = -7,   /* an array of more than LT_DOSSIER_MAX_RECORDS (413) */
+    LT_DOSSIER_ETOOMANY = -7,   /* an array of more records than the limit (413) */
     LT_DOSSIER_ENOMEM = -8,     /* out of memory (500) */
 } lt_dossier_rc;
 
@@ -50,6 +50,19 @@ typedef struct {
  * out-parameters untouched. */
 int lt_dossier_decode(const char *bytes, size_t len, json_t **ret_records, bool *ret_single,
                       lt_dossier_error *err) __attribute__((warn_unused_result));
+
+/* The limits of one decode; the gateway's come from its configuration
+ * (limits.depth, limits.records), lt_dossier_decode uses the defaults
+ * above. A value of 0 means the default. */
+typedef struct {
+    int max_depth;      /* deepest nesting of arrays and objects */
+    size_t max_records; /* elements of a top-level array */
+} lt_dossier_limits;
+
+/* lt_dossier_decode under the given limits (NULL: the defaults). */
+int lt_dossier_decode_limited(const char *bytes, size_t len, const lt_dossier_limits *limits,
+                              json_t **ret_records, bool *ret_single, lt_dossier_error *err)
+    __attribute__((warn_unused_result));
 
 /* The HTTP status for a decode result: 400, 413 or 500 (200 for OK). */
 int lt_dossier_rc_status(int rc);

@@ -1,9 +1,12 @@
 /* lt_dossier_decode: a request body to records (lt_dossier.h). A request
  * is refused whole only for what makes it unreadable: bytes that are not
- * UTF-8, a lone surrogate escape, duplicate keys, nesting deeper than
- * LT_DOSSIER_MAX_DEPTH, not JSON, not a record or an array of at most
- * LT_DOSSIER_MAX_RECORDS; everything else is judged record by record by
- * lt_dossier_validate. */
+ * UTF-8, a lone surrogate escape, duplicate keys, nesting deeper than the
+ * depth limit (jansson has none of its own: the pre-scan counts brackets
+ * before any tree is built), not JSON, not a record or an array of at most
+ * the record limit; everything else is judged record by record by
+ * lt_dossier_validate. The messages name the gateway's configuration keys
+ * (limits.depth, limits.records) so a sender's operator knows what to ask
+ * for. */
 #include "lt_dossier.h"
 #include "lt_utf8.h"
 
@@ -48,7 +51,7 @@ static int decode_fail(lt_dossier_error *err, lt_dossier_rc rc, size_t offset, c
  * lone surrogate escapes), whatever the jansson version does with them, and
  * nesting is bounded before any tree is built. Malformed JSON as such is
  * left to jansson. */
-static int prescan(const char *s, size_t n, lt_dossier_error *err)
+static int prescan(const char *s, size_t n, int max_depth, lt_dossier_error *err)
 {
     size_t bad = lt_utf8_invalid_at(s, n);
     if (bad < n) {
@@ -64,10 +67,11 @@ static int prescan(const char *s, size_t n, lt_dossier_error *err)
             if (c == '"') {
                 in_string = true;
             } else if (c == '[' || c == '{') {
-                if (++depth > LT_DOSSIER_MAX_DEPTH) {
-                    char msg[96];
-                    snprintf(msg, sizeof(msg), "nested deeper than %d levels at byte %zu",
-                             LT_DOSSIER_MAX_DEPTH, i);
+                if (++depth > max_depth) {
+                    char msg[128];
+                    snprintf(msg, sizeof(msg),
+                             "JSON nested deeper than %d levels (limits.depth) at byte %zu",
+                             max_depth, i);
                     return decode_fail(err, LT_DOSSIER_EDEPTH, i, msg);
                 }
             } else if (c == ']' || c == '}') {
@@ -104,9 +108,18 @@ static int prescan(const char *s, size_t n, lt_dossier_error *err)
 int lt_dossier_decode(const char *bytes, size_t len, json_t **ret_records, bool *ret_single,
                       lt_dossier_error *err)
 {
+    return lt_dossier_decode_limited(bytes, len, NULL, ret_records, ret_single, err);
+}
+
+int lt_dossier_decode_limited(const char *bytes, size_t len, const lt_dossier_limits *limits,
+                              json_t **ret_records, bool *ret_single, lt_dossier_error *err)
+{
+    int max_depth = limits && limits->max_depth > 0 ? limits->max_depth : LT_DOSSIER_MAX_DEPTH;
+    size_t max_records =
+        limits && limits->max_records > 0 ? limits->max_records : LT_DOSSIER_MAX_RECORDS;
     if (!bytes)
         len = 0;
-    int rc = prescan(bytes ? bytes : "", len, err);
+    int rc = prescan(bytes ? bytes : "", len, max_depth, err);
     if (rc < 0)
         return rc;
     json_error_t jerr;
@@ -140,10 +153,10 @@ int lt_dossier_decode(const char *bytes, size_t len, json_t **ret_records, bool 
         return decode_fail(err, LT_DOSSIER_ESHAPE, 0,
                            "expected a dossier record (a JSON object) or an array of them");
     }
-    if (json_array_size(top) > LT_DOSSIER_MAX_RECORDS) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "%zu records in one request; at most %d", json_array_size(top),
-                 LT_DOSSIER_MAX_RECORDS);
+    if (json_array_size(top) > max_records) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%zu records in one request; at most %zu (limits.records)",
+                 json_array_size(top), max_records);
         json_decref(top);
         return decode_fail(err, LT_DOSSIER_ETOOMANY, 0, msg);
     }

@@ -19,6 +19,7 @@
 #include "lt_mask.h"
 #include "lt_pgconn.h"
 #include "lt_replay.h"
+#include "lt_zap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -55,14 +56,15 @@ typedef struct {
     lt_config cfg; /* our copy */
     lt_pgconn *pg; /* publishing and replay queries */
     lt_replay *replay;
-    bool listening;                        /* LISTEN done on the current connection */
-    bool started;                          /* last is known (read once, at the first connection) */
-    int64_t last;                          /* last sequence published */
-    bool poll;                             /* a read of new events is wanted */
-    bool gap_logged;                       /* a missing sequence was reported */
-    bus_query q;                           /* which of our queries runs */
-    int sched_timer;                       /* pending scheduler run, 0 = none */
-    void *local;                           /* LT_BUS_LOCAL_ENDPOINT, PULL */
+    lt_zap_revoked *revoked; /* CURVE on replay: keys replaced since start; NULL = plain */
+    bool listening;          /* LISTEN done on the current connection */
+    bool started;            /* last is known (read once, at the first connection) */
+    int64_t last;            /* last sequence published */
+    bool poll;               /* a read of new events is wanted */
+    bool gap_logged;         /* a missing sequence was reported */
+    bus_query q;             /* which of our queries runs */
+    int sched_timer;         /* pending scheduler run, 0 = none */
+    void *local;             /* LT_BUS_LOCAL_ENDPOINT, PULL */
     lt_bus_local *local_head, *local_tail; /* this process's committed events, in order */
     size_t local_count;
     int64_t notified; /* highest sequence a NOTIFY announced */
@@ -478,7 +480,17 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
     return lt_actor_read_pipe(pipe, &self->cfg) < 0 ? -1 : 0;
 }
 
-static int open_sockets(bus *self, void *ctx)
+static int on_revoked(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    lt_zap_revoked_read(((bus *)arg)->revoked);
+    return 0;
+}
+
+/* zmq.curve: replay carries whole records, so it is a CURVE server; PUB
+ * stays plain (public, no personal data). */
+static int open_sockets(bus *self, void *ctx, const char *curve_secret)
 {
     int linger = 0, one = 1, pub_hwm = PUB_HWM, notice_hwm = NOTICE_HWM, replay_hwm = REPLAY_HWM;
     self->pub = zmq_socket(ctx, ZMQ_PUB);
@@ -495,6 +507,11 @@ static int open_sockets(bus *self, void *ctx)
         zmq_setsockopt(self->notices, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self->notices, ZMQ_RCVHWM, &notice_hwm, sizeof(notice_hwm)) < 0) {
         LT_ERROR("bus: cannot create sockets: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (curve_secret && (lt_zap_server_setup(self->router, curve_secret) < 0 ||
+                         !(self->revoked = lt_zap_revoked_new(ctx)))) {
+        LT_ERROR("bus: cannot set up CURVE on zmq.replay: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
     if (lt_zmq_bind_logged(self->pub, "zmq.events", self->cfg.zmq.events, "zmq_events") < 0 ||
@@ -514,12 +531,19 @@ void lt_bus_actor(void *pipe, void *args)
     bus self = {.pipe = pipe};
     lt_pgconn_callbacks cb = {.state = on_pg_state, .notify = on_pg_notify, .arg = &self};
     self.loop = lt_loop_new();
-    if (!self.loop || lt_config_copy(&self.cfg, a->cfg) < 0 || open_sockets(&self, a->zmq_ctx) < 0)
+    if (!self.loop || lt_config_copy(&self.cfg, a->cfg) < 0 ||
+        open_sockets(&self, a->zmq_ctx, a->curve_secret) < 0)
         goto fail;
     self.pg =
         lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms, "bus", &cb);
     self.replay =
         self.pg ? lt_replay_new(self.loop, self.router, self.pg, &self.cfg, kick, &self) : NULL;
+    if (self.replay && self.revoked) {
+        lt_replay_set_curve(self.replay, self.revoked);
+        if (lt_loop_add_socket(self.loop, lt_zap_revoked_socket(self.revoked), on_revoked, &self) <
+            0)
+            goto fail;
+    }
     if (!self.replay || lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_replay, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.notices, on_notice, &self) < 0 ||
@@ -533,6 +557,7 @@ fail:
     lt_actor_signal(pipe, -1);
 out:
     lt_replay_destroy(&self.replay);
+    lt_zap_revoked_destroy(&self.revoked);
     lt_pgconn_destroy(&self.pg);
     if (self.pub)
         zmq_close(self.pub);

@@ -25,6 +25,7 @@ typedef struct lt_bus_args {
     const char *conninfo; /* borrowed; outlives the actor */
     const lt_config *cfg; /* copied at start */
     void *zmq_ctx;
+    const char *curve_secret; /* the server's CURVE secret key (Z85) for replay; NULL = plain */
 } lt_bus_args;
 
 /* lt_actor_fn: run with lt_actor_new(ctx, "bus", lt_bus_actor, &args).

@@ -91,6 +91,14 @@ static const cf_enum_name log_levels[] = {
     {"debug", 0}, {"info", 1}, {"warn", 2}, {"warning", 2}, {"error", 3}, {NULL, 0},
 };
 
+/* zmq.curve; on/off and yes/no read as true/false. */
+static const cf_enum_name curve_modes[] = {
+    {"auto", LT_ZMQ_CURVE_AUTO}, {"true", LT_ZMQ_CURVE_ON},
+    {"false", LT_ZMQ_CURVE_OFF}, {"on", LT_ZMQ_CURVE_ON},
+    {"off", LT_ZMQ_CURVE_OFF},   {"yes", LT_ZMQ_CURVE_ON},
+    {"no", LT_ZMQ_CURVE_OFF},    {NULL, 0},
+};
+
 static const cf_enum_name routing_models[] = {
     {"auto", LT_ROUTING_AUTO},
     {"3-tier", LT_ROUTING_3TIER},
@@ -119,12 +127,48 @@ static const cf_key keys[] = {
      .help = "address of the HTTP API, host:port or [v6]:port; port 0 = any free port"},
     {"http.max_body", SIZE(http.max_body), .def = "4MiB", .min = 1 * KIB, .max = 1 * GIB,
      .flags = CF_RELOAD, .help = "larger request bodies get 413 before they are read"},
+    /* ---- limits: everything a peer controls (issue 9); kept together ---- */
+    {"limits.header_size", SIZE(limits.header_size), .def = "32KiB", .min = 8 * KIB, .max = 1 * MIB,
+     .help = "memory of one HTTP connection for its request line and headers (libmicrohttpd's "
+             "pool); a request whose headers do not fit gets 431"},
+    {"limits.depth", COUNT(limits.depth), .def = "32", .min = 4, .max = 256, .flags = CF_RELOAD,
+     .help = "deepest JSON nesting of a pushed body, checked before it is parsed; deeper gets 400"},
+    {"limits.records", COUNT(limits.records), .def = "1000", .min = 1, .max = 10000,
+     .flags = CF_RELOAD,
+     .help = "records in one pushed array; more gets 413 and nothing is stored"},
+    {"limits.zmq_message", SIZE(limits.zmq_message), .def = "4MiB", .min = 1 * KIB, .max = 1 * GIB,
+     .help = "largest ZeroMQ ingress message; ZeroMQ drops a peer that sends more, unread"},
+    {"limits.connections", COUNT(limits.connections), .def = "1024", .min = 1, .max = 60000,
+     .help = "open HTTP connections at once; more are closed as they arrive"},
+    {"limits.connections_per_ip", COUNT(limits.connections_per_ip), .def = "256", .min = 0,
+     .max = 60000,
+     .help = "open HTTP connections from one client address (a reverse proxy is one client); "
+             "0 = no limit"},
+    {"limits.timeout", DURATION(limits.timeout_ms), .def = "30s", .min = 1 * SECOND,
+     .max = 1 * HOUR,
+     .help = "an HTTP connection silent this long (a stalled half request) is closed"},
+    {"limits.rate", COUNT(limits.rate), .def = "2000", .min = 0, .max = 1000000, .flags = CF_RELOAD,
+     .help = "records a second one sender (token, or address without one) may push, on HTTP and "
+             "ZeroMQ each; beyond it 429 with Retry-After; 0 = no limit"},
+    {"limits.burst", COUNT(limits.burst), .def = "20000", .min = 1, .max = 10000000,
+     .flags = CF_RELOAD,
+     .help = "records a sender may push at once before limits.rate applies (a full array "
+             "always fits)"},
+    {"limits.queue", COUNT(limits.queue), .def = "1024", .min = 1, .max = 60000,
+     .help = "pushes one front (HTTP, ZeroMQ) keeps waiting for the writer; beyond it 503 with "
+             "Retry-After, nothing stored"},
     {"zmq.ingress", ZMQ(zmq.ingress), .def = "tcp://127.0.0.1:5570",
      .help = "ROUTER socket where ward systems send records"},
     {"zmq.events", ZMQ(zmq.events), .def = "tcp://127.0.0.1:5571",
      .help = "PUB socket publishing every stored event"},
     {"zmq.replay", ZMQ(zmq.replay), .def = "tcp://127.0.0.1:5572",
      .help = "ROUTER socket answering replay requests"},
+    {"zmq.curve", ENUM(zmq.curve), .def = "auto", .names = curve_modes,
+     .help = "CurveZMQ on zmq.ingress and zmq.replay, keys checked per unit (`lienthong keygen`); "
+             "auto = on unless both are loopback; false is refused unless both are loopback"},
+    {"zmq.curve_key", PATH(zmq.curve_key), .def = "",
+     .help = "the gateway's CURVE secret key file (`lienthong keygen` writes it); empty = "
+             "data_dir/curve/server.key"},
     {"log.level", ENUM(log.level), .def = "info", .names = log_levels, .flags = CF_RELOAD,
      .help = "lowest level written to the log (warning = warn)"},
     {"auth.required", BOOL(auth.required), .def = "true",
@@ -660,6 +704,9 @@ static int apply_json(lt_config *cfg, const cf_key *k, const json_t *v, lt_confi
             val.b = json_is_true(v);
             st = PARSE_OK;
         }
+    } else if (k->type == CF_ENUM && json_is_boolean(v)) {
+        /* zmq.curve: a JSON true/false is the enum's "true"/"false". */
+        st = parse_text(k, json_is_true(v) ? "true" : "false", &val);
     } else if ((k->type == CF_SIZE || k->type == CF_COUNT) && json_is_integer(v)) {
         val.i = json_integer_value(v);
         st = val.i < k->min || val.i > k->max ? PARSE_RANGE : PARSE_OK;
@@ -814,6 +861,75 @@ static int apply_env(lt_config *cfg, char *const *envp, lt_config_error *err)
     return 0;
 }
 
+/* ---- CurveZMQ ---------------------------------------------------------- */
+
+/* "127.a.b.c:" with digits only: a name like 127.example.org is not one. */
+static bool loopback_v4(const char *host)
+{
+    int dots = 0;
+    const char *p;
+
+    if (strncmp(host, "127.", 4) != 0)
+        return false;
+    for (p = host + 4; *p != '\0' && *p != ':'; p++) {
+        if (*p == '.')
+            dots++;
+        else if (!isdigit((unsigned char)*p))
+            return false;
+    }
+    return *p == ':' && dots == 2 && p[-1] != '.';
+}
+
+bool lt_config_zmq_local(const char *endpoint)
+{
+    const char *host;
+
+    if (strncmp(endpoint, "inproc://", 9) == 0 || strncmp(endpoint, "ipc://", 6) == 0)
+        return true;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    host = endpoint + 6;
+    return loopback_v4(host) || strncmp(host, "localhost:", 10) == 0 ||
+           strncmp(host, "[::1]:", 6) == 0;
+}
+
+bool lt_config_zmq_curve(const lt_config *cfg)
+{
+    if (cfg->zmq.curve == LT_ZMQ_CURVE_ON)
+        return true;
+    if (cfg->zmq.curve == LT_ZMQ_CURVE_OFF)
+        return false;
+    return !lt_config_zmq_local(cfg->zmq.ingress) || !lt_config_zmq_local(cfg->zmq.replay);
+}
+
+int lt_config_curve_key_path(const lt_config *cfg, char *buf, size_t cap)
+{
+    int n = cfg->zmq.curve_key[0] != '\0'
+                ? snprintf(buf, cap, "%s", cfg->zmq.curve_key)
+                : snprintf(buf, cap, "%s/curve/server.key", cfg->data_dir);
+
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Plain text on a socket other machines can reach would carry tokens and
+ * whole dossiers in clear: zmq.curve = false is for loopback development.
+ * zmq.events is not counted: it is public and carries no personal data. */
+static int check_curve(const lt_config *cfg, lt_config_error *err)
+{
+    const char *open_key = !lt_config_zmq_local(cfg->zmq.ingress)  ? "zmq.ingress"
+                           : !lt_config_zmq_local(cfg->zmq.replay) ? "zmq.replay"
+                                                                   : NULL;
+
+    if (cfg->zmq.curve != LT_ZMQ_CURVE_OFF || open_key == NULL)
+        return 0;
+    set_err(err, "zmq.curve",
+            "false is allowed only when zmq.ingress and zmq.replay are loopback (127.0.0.1, "
+            "::1, localhost, ipc:// or inproc://), but %s is %s; set zmq.curve to true or auto "
+            "and make keys with lienthong keygen",
+            open_key, strcmp(open_key, "zmq.ingress") == 0 ? cfg->zmq.ingress : cfg->zmq.replay);
+    return -1;
+}
+
 int lt_config_load(lt_config *cfg, const char *path, char *const *envp, lt_config_error *err,
                    char *ret_source, size_t source_cap)
 {
@@ -838,6 +954,8 @@ int lt_config_load(lt_config *cfg, const char *path, char *const *envp, lt_confi
     if (file != NULL && apply_file(cfg, file, err) < 0)
         goto out;
     if (apply_env(cfg, envp != NULL ? envp : environ, err) < 0)
+        goto out;
+    if (check_curve(cfg, err) < 0)
         goto out;
     if (ret_source != NULL && source_cap > 0)
         snprintf(ret_source, source_cap, "%s", file != NULL ? file : "");

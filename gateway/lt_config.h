@@ -11,6 +11,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* zmq.curve: auto is on unless every endpoint CURVE protects is local. */
+typedef enum {
+    LT_ZMQ_CURVE_AUTO = 0,
+    LT_ZMQ_CURVE_ON = 1,
+    LT_ZMQ_CURVE_OFF = 2,
+} lt_zmq_curve;
+
 typedef enum {
     LT_ROUTING_AUTO = 0,
     LT_ROUTING_3TIER = 1,
@@ -36,9 +43,24 @@ typedef struct lt_config {
         int64_t max_body; /* bytes; larger bodies get 413 */
     } http;
     struct {
+        int64_t header_size;        /* bytes of an HTTP connection's pool (request line, headers) */
+        int64_t depth;              /* deepest JSON nesting of a pushed body */
+        int64_t records;            /* records in one pushed array */
+        int64_t zmq_message;        /* bytes of one ZeroMQ ingress message */
+        int64_t connections;        /* open HTTP connections */
+        int64_t connections_per_ip; /* ... from one client address; 0 = no limit */
+        int64_t timeout_ms;         /* an idle HTTP connection is closed after this */
+        int64_t rate;               /* records/s per sender; 0 = no limit */
+        int64_t burst;              /* the bucket's size, in records */
+        int64_t queue;              /* pushes a front keeps waiting for the writer */
+    } limits;
+    struct {
         char *ingress; /* ROUTER for ward systems */
         char *events;  /* PUB of stored events */
         char *replay;  /* ROUTER answering replay requests */
+        /* CurveZMQ on ingress and replay: an lt_zmq_curve; see lt_config_zmq_curve */
+        int curve;
+        char *curve_key; /* the server's secret key file; empty = data_dir/curve/server.key */
     } zmq;
     struct {
         int level; /* an lt_log_level */
@@ -125,6 +147,21 @@ void lt_config_print_table(FILE *out);
 
 /* Prints the effective configuration as JSON, secrets shown as "***". */
 void lt_config_print_json(const lt_config *cfg, FILE *out);
+
+/* ---- CurveZMQ (zmq.curve, zmq.curve_key) ---- */
+
+/* True when endpoint can only be reached from this machine: tcp:// on a
+ * loopback address (127.0.0.0/8, ::1, localhost), ipc:// or inproc://. */
+bool lt_config_zmq_local(const char *endpoint);
+
+/* Whether ingress and replay use CURVE: zmq.curve, with auto resolved (on
+ * when zmq.ingress or zmq.replay is not local). */
+bool lt_config_zmq_curve(const lt_config *cfg);
+
+/* The server's secret key file: zmq.curve_key, or data_dir/curve/server.key
+ * when empty. Returns 0, or -1 when it does not fit in cap. */
+int lt_config_curve_key_path(const lt_config *cfg, char *buf, size_t cap)
+    __attribute__((warn_unused_result));
 
 /* Splits "host:port" or "[v6]:port". Returns 0 with the parts, or -1. */
 int lt_config_split_listen(const char *listen, char *ret_host, size_t host_cap, int *ret_port)

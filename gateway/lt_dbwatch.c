@@ -2,15 +2,16 @@
  *
  * Why a separate actor: /readyz must answer within a second of the database
  * going away, whatever the writer is doing, and a front must never block on
- * libpq. This actor's whole job is to hold a connection, watch its socket
- * and publish what it sees. Migrations run here too, because "the database
- * came back" and "the schema may be behind" are the same event when several
- * gateways share one database. */
+ * libpq. This actor's whole job is to hold a connection (lt_pgconn: it
+ * connects without blocking, notices a lost connection from its socket and
+ * reconnects with back-off) and publish what it sees. Migrations run here
+ * too, because "the database came back" and "the schema may be behind" are
+ * the same event when several gateways share one database. */
 #include "lt_dbwatch.h"
 #include "lt_actor.h"
-#include "lt_db.h"
 #include "lt_log.h"
 #include "lt_loop.h"
+#include "lt_pgconn.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -19,37 +20,17 @@
 #include <string.h>
 #include <zmq.h>
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 5000
-
-typedef enum {
-    DB_DOWN,       /* waiting for the reconnect timer */
-    DB_CONNECTING, /* PQconnectPoll in progress */
-    DB_UP,         /* connected; probes run */
-} db_phase;
-
 typedef struct {
-    void *pipe; /* to our creator */
-    void *pub;  /* LT_DBSTATE_ENDPOINT */
+    void *pub; /* LT_DBSTATE_ENDPOINT */
     lt_loop *loop;
+    lt_pgconn *pg;
     lt_config cfg;                   /* our copy, reloadable keys updated by $RELOAD */
-    const char *conninfo;            /* borrowed */
     const lt_migrations *migrations; /* borrowed */
-    PGconn *conn;                    /* NULL when DB_DOWN */
-    int fd;                          /* PQsocket while watched, else -1 */
-    db_phase phase;
-    bool probe_in_flight;   /* a probe query was sent */
-    int64_t probe_deadline; /* lt_loop_now_ms when a probe is late */
-    int64_t backoff_ms;     /* next reconnect delay */
-    int deadline_timer;     /* connect or probe timeout, 0 = none */
-    int probe_timer;        /* periodic probe */
-    bool ready;             /* last published state */
-    lt_migrate_state mig;   /* last known migration state */
-    char reason[512];       /* why not ready, for /readyz */
+    int probe_timer;                 /* periodic probe */
+    bool ready;                      /* last published state */
+    lt_migrate_state mig;            /* last known migration state */
+    char reason[512];                /* why not ready, for /readyz */
 } dbwatch;
-
-static int on_socket(lt_loop *loop, int fd, short revents, void *arg);
-static int on_reconnect(lt_loop *loop, int timer_id, void *arg);
 
 static void publish(dbwatch *self)
 {
@@ -76,75 +57,36 @@ static void set_state(dbwatch *self, bool ready, const char *reason)
     publish(self);
 }
 
-static void watch_fd(dbwatch *self, short events)
+/* A blocking migration call failed: a broken connection is dropped (and
+ * reconnected); anything else leaves us connected but not ready. */
+static void migrate_failed(dbwatch *self, PGconn *conn, const char *err)
 {
-    int fd = self->conn ? PQsocket(self->conn) : -1;
-    if (fd != self->fd) {
-        if (self->fd >= 0)
-            lt_loop_remove_fd(self->loop, self->fd);
-        self->fd = -1;
-        if (fd >= 0 && lt_loop_add_fd(self->loop, fd, events, on_socket, self) == 0)
-            self->fd = fd;
-    } else if (fd >= 0) {
-        lt_loop_set_fd_events(self->loop, fd, events);
-    }
+    if (PQstatus(conn) == CONNECTION_BAD)
+        lt_pgconn_drop(self->pg, err);
+    else
+        set_state(self, false, err);
 }
 
-static void cancel_deadline(dbwatch *self)
+/* Brings the schema up to date (when apply) or checks it, then reports.
+ * Blocking on purpose: it runs once per connection and after each probe,
+ * before this gateway calls itself ready, and the only long wait is another
+ * gateway applying the same migrations. */
+static void check_schema(dbwatch *self, bool apply)
 {
-    lt_loop_cancel_timer(self->loop, self->deadline_timer);
-    self->deadline_timer = 0;
-}
-
-static void schedule_reconnect(dbwatch *self)
-{
-    if (lt_loop_add_timer(self->loop, self->backoff_ms, 0, on_reconnect, self) < 0)
-        LT_ERROR("timer table full; database reconnect not scheduled");
-    self->backoff_ms =
-        self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
-}
-
-/* Drops the connection and says why; the next attempt is on a timer. */
-static void lose(dbwatch *self, const char *why)
-{
-    char reason[600];
-    snprintf(reason, sizeof(reason), "database unreachable: %s", why);
-    cancel_deadline(self);
-    if (self->fd >= 0)
-        lt_loop_remove_fd(self->loop, self->fd);
-    self->fd = -1;
-    PQfinish(self->conn);
-    self->conn = NULL;
-    self->phase = DB_DOWN;
-    self->probe_in_flight = false;
-    set_state(self, false, reason);
-    schedule_reconnect(self);
-}
-
-static void lose_conn_error(dbwatch *self)
-{
-    char buf[512];
-    lose(self, lt_db_error(self->conn, buf, sizeof(buf)));
-}
-
-/* Brings the schema up to date, then reports. Blocking on purpose: it runs
- * once per connection, before this gateway calls itself ready, and the only
- * wait is another gateway applying the same migrations. */
-static void on_connected(dbwatch *self)
-{
+    PGconn *conn = lt_pgconn_conn(self->pg);
+    if (!conn)
+        return;
     char err[512];
     int applied = 0;
-    self->phase = DB_UP;
-    self->backoff_ms = BACKOFF_MIN_MS;
-    cancel_deadline(self);
-    watch_fd(self, ZMQ_POLLIN);
-    if (lt_migrate_apply(self->conn, self->migrations, &applied, err, sizeof(err)) < 0 ||
-        lt_migrate_check(self->conn, self->migrations, &self->mig, err, sizeof(err)) < 0) {
-        if (PQstatus(self->conn) == CONNECTION_BAD) {
-            lose(self, err);
-            return;
-        }
-        set_state(self, false, err);
+    if ((apply && lt_migrate_apply(conn, self->migrations, &applied, err, sizeof(err)) < 0) ||
+        lt_migrate_check(conn, self->migrations, &self->mig, err, sizeof(err)) < 0) {
+        migrate_failed(self, conn, err);
+        return;
+    }
+    /* Another gateway's migration, or an operator's rollback, moved the
+     * schema since we connected: apply what is missing. */
+    if (!apply && self->mig.applied < self->mig.known) {
+        check_schema(self, true);
         return;
     }
     char desc[256];
@@ -152,135 +94,43 @@ static void on_connected(dbwatch *self)
     set_state(self, self->mig.applied == self->mig.known, desc);
 }
 
-static int on_deadline(lt_loop *loop, int timer_id, void *arg)
+static void on_state(lt_pgconn *pc, bool up, const char *reason, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
+    (void)pc;
     dbwatch *self = arg;
-    self->deadline_timer = 0;
-    lose(self,
-         self->phase == DB_CONNECTING ? "connection attempt timed out" : "health probe timed out");
-    return 0;
+    if (up)
+        check_schema(self, true);
+    else
+        set_state(self, false, reason);
 }
 
-static void step_connect(dbwatch *self)
+/* The cheap probe says the server answers; the schema check after it says
+ * whether another gateway moved the schema ahead. Both are readiness. A
+ * lost connection or a late probe reaches on_state instead. */
+static void on_probe_done(lt_pgconn *pc, PGresult *r, const char *err, void *arg)
 {
-    switch (PQconnectPoll(self->conn)) {
-    case PGRES_POLLING_READING:
-        watch_fd(self, ZMQ_POLLIN);
-        break;
-    case PGRES_POLLING_WRITING:
-        watch_fd(self, ZMQ_POLLOUT);
-        break;
-    case PGRES_POLLING_OK:
-        on_connected(self);
-        break;
-    default:
-        lose_conn_error(self);
-        break;
-    }
-}
-
-static int on_reconnect(lt_loop *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
+    (void)pc;
+    (void)err;
     dbwatch *self = arg;
-    if (self->phase != DB_DOWN)
-        return 0;
-    self->conn = lt_db_connect_start(self->conninfo, self->cfg.database.connect_timeout_ms);
-    if (!self->conn || PQstatus(self->conn) == CONNECTION_BAD) {
-        if (self->conn)
-            lose_conn_error(self);
-        else
-            lose(self, "out of memory");
-        return 0;
-    }
-    self->phase = DB_CONNECTING;
-    self->deadline_timer =
-        lt_loop_add_timer(self->loop, self->cfg.database.connect_timeout_ms, 0, on_deadline, self);
-    step_connect(self);
-    return 0;
-}
-
-static void finish_probe(dbwatch *self)
-{
-    char err[512];
-    PGresult *r;
-    bool ok = true;
-    while ((r = PQgetResult(self->conn))) {
-        ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
-        PQclear(r);
-    }
-    self->probe_in_flight = false;
-    cancel_deadline(self);
-    if (!ok) {
-        lose_conn_error(self);
-        return;
-    }
-    /* The cheap probe says the server answers; the migration check says
-     * whether another gateway moved the schema ahead or an operator rolled
-     * something back. Both are readiness. */
-    if (lt_migrate_check(self->conn, self->migrations, &self->mig, err, sizeof(err)) < 0) {
-        if (PQstatus(self->conn) == CONNECTION_BAD)
-            lose(self, err);
-        else
-            set_state(self, false, err);
-        return;
-    }
-    if (self->mig.applied < self->mig.known) {
-        on_connected(self); /* apply what is missing */
-        return;
-    }
-    char desc[256];
-    lt_migrate_describe(&self->mig, desc, sizeof(desc));
-    set_state(self, true, desc);
-}
-
-static int on_socket(lt_loop *loop, int fd, short revents, void *arg)
-{
-    (void)loop;
-    (void)fd;
-    (void)revents;
-    dbwatch *self = arg;
-    if (self->phase == DB_CONNECTING) {
-        step_connect(self);
-        return 0;
-    }
-    if (self->phase != DB_UP)
-        return 0;
-    /* Readable while idle means the server spoke first: usually a FATAL
-     * before it closes the connection (shutdown, terminate_backend). */
-    if (!PQconsumeInput(self->conn) || PQstatus(self->conn) == CONNECTION_BAD) {
-        lose_conn_error(self);
-        return 0;
-    }
-    PGnotify *n;
-    while ((n = PQnotifies(self->conn)))
-        PQfreemem(n);
-    if (self->probe_in_flight && !PQisBusy(self->conn))
-        finish_probe(self);
-    return 0;
+    bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (ok)
+        check_schema(self, false);
 }
 
 static int on_probe(lt_loop *loop, int timer_id, void *arg)
 {
+    (void)loop;
     (void)timer_id;
     dbwatch *self = arg;
-    if (self->phase != DB_UP) {
-        publish(self); /* keep late subscribers informed */
+    if (!lt_pgconn_idle(self->pg)) {
+        publish(self); /* down or busy: keep late subscribers informed */
         return 0;
     }
-    if (self->probe_in_flight)
-        return 0; /* the deadline timer handles a stuck probe */
-    if (!PQsendQuery(self->conn, "SELECT 1")) {
-        lose_conn_error(self);
-        return 0;
-    }
-    self->probe_in_flight = true;
     int64_t limit = self->cfg.database.health_interval_ms * 3;
-    self->deadline_timer =
-        lt_loop_add_timer(loop, limit < 2000 ? 2000 : limit, 0, on_deadline, self);
+    if (lt_pgconn_query(self->pg, "SELECT 1", 0, NULL, limit < 2000 ? 2000 : limit, on_probe_done,
+                        self) < 0)
+        publish(self);
     return 0;
 }
 
@@ -302,11 +152,7 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 void lt_dbwatch_actor(void *pipe, void *args)
 {
     const lt_dbwatch_args *a = args;
-    dbwatch self = {.pipe = pipe,
-                    .conninfo = a->conninfo,
-                    .migrations = a->migrations,
-                    .fd = -1,
-                    .backoff_ms = BACKOFF_MIN_MS};
+    dbwatch self = {.migrations = a->migrations};
     snprintf(self.reason, sizeof(self.reason), "database not yet connected");
     self.mig.known = (int)lt_migrations_count(a->migrations);
     int linger = 0;
@@ -320,16 +166,19 @@ void lt_dbwatch_actor(void *pipe, void *args)
         lt_actor_signal(pipe, -1);
         goto out;
     }
+    lt_pgconn_callbacks cb = {.state = on_state, .arg = &self};
+    self.pg =
+        lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms, "db", &cb);
     self.probe_timer = lt_loop_add_timer(self.loop, self.cfg.database.health_interval_ms,
                                          self.cfg.database.health_interval_ms, on_probe, &self);
-    if (lt_loop_add_timer(self.loop, 0, 0, on_reconnect, &self) < 0 || self.probe_timer < 0) {
+    if (!self.pg || self.probe_timer < 0) {
         lt_actor_signal(pipe, -1);
         goto out;
     }
     lt_actor_signal(pipe, 0);
     lt_loop_run(self.loop);
 out:
-    PQfinish(self.conn);
+    lt_pgconn_destroy(&self.pg);
     if (self.pub)
         zmq_close(self.pub);
     lt_loop_destroy(&self.loop);

@@ -30,11 +30,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define DRAIN_LIMIT_MS     10000
-#define KICK_MAX_MS        1000 /* longest sleep between MHD housekeeping runs */
-#define CONNECTION_LIMIT   1024
-#define CONNECTION_TIMEOUT 30 /* seconds of silence before MHD closes */
-#define RETRY_AFTER_SECS   "5"
+#define DRAIN_LIMIT_MS   10000
+#define KICK_MAX_MS      1000 /* longest sleep between MHD housekeeping runs */
+#define RETRY_AFTER_SECS "5"
+/* Senders remembered by the rate limiter at once; beyond it the fullest
+ * bucket is forgotten (lt_limits.c says why that is safe). */
+#define RATE_KEYS 4096
 /* Requests waiting for another actor: how many at once, and how long each
  * may wait (well inside DRAIN_LIMIT_MS, so a stop never strands one). */
 #define CALL_LIMIT      256
@@ -102,6 +103,58 @@ enum MHD_Result lt_http_reply_unavailable(struct MHD_Connection *c, const char *
 {
     return lt_http_reply_error_h(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", message, NULL,
                                  MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECS);
+}
+
+/* ---- the per-sender rate (limits.rate, limits.burst) ---------------------- */
+
+static void client_address(struct MHD_Connection *c, char *ret, size_t cap)
+{
+    ret[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ret,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ret,
+                  (socklen_t)cap);
+}
+
+int lt_http_rate_check(http_server *srv, struct MHD_Connection *c, const char *token, int64_t cost)
+{
+    if (srv->cfg.limits.rate <= 0)
+        return 0;
+    char addr[INET6_ADDRSTRLEN] = "", key[80];
+    if (!token || !token[0])
+        client_address(c, addr, sizeof(addr));
+    lt_limits_key(token, addr, key, sizeof(key));
+    int64_t now = lt_loop_now_ms();
+    int wait =
+        lt_limits_take(srv->rate, key, srv->cfg.limits.rate, srv->cfg.limits.burst, cost, now);
+    if (wait > 0 && now - srv->refused_logged >= 1000) {
+        /* At most one line a second: a flood must not become a log flood.
+         * The key is a token's public prefix, never the token. */
+        srv->refused_logged = now;
+        LT_WARN("http: %s over limits.rate (%lld records/s, burst %lld); answering 429",
+                key[0] == 't' ? key : "a sender without a token", (long long)srv->cfg.limits.rate,
+                (long long)srv->cfg.limits.burst);
+    }
+    return wait;
+}
+
+enum MHD_Result lt_http_reply_rate_limited(http_server *srv, struct MHD_Connection *c, int seconds)
+{
+    char msg[200], after[16];
+    snprintf(msg, sizeof(msg),
+             "more than limits.rate (%lld records/s, burst %lld) from this sender; nothing was "
+             "stored; retry after %d s",
+             (long long)srv->cfg.limits.rate, (long long)srv->cfg.limits.burst, seconds);
+    snprintf(after, sizeof(after), "%d", seconds);
+    return lt_http_reply_error_h(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", msg, NULL,
+                                 MHD_HTTP_HEADER_RETRY_AFTER, after);
 }
 
 /* ---- calls to other actors ------------------------------------------------
@@ -320,13 +373,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* MHD says the same thing once per refused connection (a connection limit,
+ * a header too big): a peer could turn that into a log flood, so a message
+ * repeated within a second is counted, not written. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    http_server *srv = cls;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    int64_t now = lt_loop_now_ms();
+    if (strcmp(msg, srv->mhd_last) == 0 && now - srv->mhd_logged < 1000) {
+        srv->mhd_repeats++;
+        return;
+    }
+    if (srv->mhd_repeats > 0)
+        LT_WARN("http: (%d more like the last message)", srv->mhd_repeats);
     LT_WARN("http: %s", msg);
+    snprintf(srv->mhd_last, sizeof(srv->mhd_last), "%s", msg);
+    srv->mhd_logged = now;
+    srv->mhd_repeats = 0;
 }
 
 static int on_kick(lt_loop *loop, int timer_id, void *arg);
@@ -528,11 +594,21 @@ static int start_mhd(http_server *srv)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
+    /* The limits a peer could otherwise push on: MHD enforces them itself.
+     * A connection over limits.connections(_per_ip) is closed as accepted
+     * (HTTP has no answer before a request); headers that do not fit the
+     * connection's pool get MHD's 431; a connection silent for
+     * limits.timeout is closed, whatever it had sent. */
+    const lt_config *cf = &srv->cfg;
+    unsigned timeout_s = (unsigned)((cf->limits.timeout_ms + 999) / 1000);
     srv->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cf->limits.connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cf->limits.connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cf->limits.header_size,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
     if (!srv->mhd) {
         LT_ERROR("http: cannot listen on %s (address in use or not available)",
                  srv->cfg.http.listen);
@@ -559,8 +635,10 @@ void lt_http_actor(void *pipe, void *args)
         zmq_connect(srv.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
         !(srv.reader =
               lt_httpcall_new(a->zmq_ctx, LT_READER_ENDPOINT, CALL_LIMIT, CALL_TIMEOUT_MS)) ||
-        !(srv.writer = lt_ingest_client_new(a->zmq_ctx, CONNECTION_LIMIT, PUSH_TIMEOUT_MS)) ||
-        start_mhd(&srv) < 0 || lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
+        !(srv.writer =
+              lt_ingest_client_new(a->zmq_ctx, (size_t)srv.cfg.limits.queue, PUSH_TIMEOUT_MS)) ||
+        !(srv.rate = lt_limits_new(RATE_KEYS)) || start_mhd(&srv) < 0 ||
+        lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reader), on_reader, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, lt_ingest_client_socket(srv.writer), on_writer, &srv) < 0 ||
         lt_loop_add_timer(srv.loop, CALL_EXPIRE_MS, CALL_EXPIRE_MS, on_call_expire, &srv) < 0 ||
@@ -586,6 +664,7 @@ out:
         MHD_stop_daemon(srv.mhd);
     lt_httpcall_destroy(&srv.reader);
     lt_ingest_client_destroy(&srv.writer);
+    lt_limits_destroy(&srv.rate);
     if (srv.quiesced_fd != MHD_INVALID_SOCKET)
         close(srv.quiesced_fd);
     if (srv.dbstate)

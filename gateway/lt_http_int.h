@@ -12,6 +12,7 @@
 #include "lt_config.h"
 #include "lt_httpcall.h"
 #include "lt_ingest.h"
+#include "lt_limits.h"
 #include "lt_loop.h"
 
 #define MAX_QUERY_ARGS 16
@@ -38,6 +39,11 @@ typedef struct {
     db_view db;
     lt_httpcall *reader;      /* requests to the reader actor */
     lt_ingest_client *writer; /* pushes to the writer actor */
+    lt_limits *rate;          /* token buckets of the senders (limits.rate) */
+    int64_t refused_logged;   /* lt_loop_now_ms of the last rate-limit warning */
+    char mhd_last[512];       /* MHD's last message, written at mhd_logged */
+    int64_t mhd_logged;
+    int mhd_repeats; /* the same message since, not written */
 } http_server;
 
 /* Per-request state, created on the first call of the access handler. */
@@ -84,6 +90,12 @@ enum MHD_Result lt_http_reply_answer(struct MHD_Connection *c, http_req *req);
  * answers 503 when the actor's queue or our table is full. */
 enum MHD_Result lt_http_call_actor(http_server *srv, struct MHD_Connection *c, http_req *req,
                                    lt_httpcall *to, const char *verb, json_t *params);
+/* Spends cost records of the sender's bucket (its token's prefix, or the
+ * client address without a token): 0 when allowed, else the whole seconds
+ * to wait. */
+int lt_http_rate_check(http_server *srv, struct MHD_Connection *c, const char *token, int64_t cost);
+/* 429 with Retry-After: seconds, naming limits.rate. */
+enum MHD_Result lt_http_reply_rate_limited(http_server *srv, struct MHD_Connection *c, int seconds);
 /* MHD_KeyValueIterator collecting query arguments into a query_args. */
 enum MHD_Result lt_http_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *value);

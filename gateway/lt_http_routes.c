@@ -106,16 +106,25 @@ enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connect
         return lt_http_reply_text(c, MHD_HTTP_UNAUTHORIZED, text, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                   lt_http_bearer_challenge(req));
     }
-    int rc = lt_dossier_decode(req->body ? req->body : "", req->len, &push->records, &push->single,
-                               &push->malformed);
+    lt_dossier_limits lim = {.max_depth = (int)srv->cfg.limits.depth,
+                             .max_records = (size_t)srv->cfg.limits.records};
+    int rc = lt_dossier_decode_limited(req->body ? req->body : "", req->len, &lim, &push->records,
+                                       &push->single, &push->malformed);
     if (rc == LT_DOSSIER_ETOOMANY || rc == LT_DOSSIER_ENOMEM) {
         /* The whole request fails; nothing is kept (DESIGN.md: 413). */
+        enum MHD_Result r =
+            lt_http_reply_error(c, (unsigned)lt_dossier_rc_status(rc), lt_dossier_rc_code(rc),
+                                push->malformed.message, NULL);
         lt_ingest_req_destroy(&push);
-        return lt_http_reply_error(c, (unsigned)lt_dossier_rc_status(rc), lt_dossier_rc_code(rc),
-                                   rc == LT_DOSSIER_ETOOMANY
-                                       ? "more than 1000 records in one array; send at most 1000"
-                                       : "out of memory",
-                                   NULL);
+        return r;
+    }
+    /* The sender's rate, counted in records (a malformed body costs one),
+     * before anything reaches the writer: a 429 writes nothing. */
+    int wait = lt_http_rate_check(srv, c, push->token,
+                                  push->records ? (int64_t)json_array_size(push->records) : 1);
+    if (wait > 0) {
+        lt_ingest_req_destroy(&push);
+        return lt_http_reply_rate_limited(srv, c, wait);
     }
     push->body = req->body ? req->body : strdup("");
     push->body_len = req->len;
@@ -123,7 +132,11 @@ enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connect
     req->len = req->cap = 0;
     if (lt_ingest_client_send(srv->writer, push, req) < 0) {
         lt_ingest_req_destroy(&push);
-        return lt_http_reply_unavailable(c, "too many pushes waiting; try again shortly");
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "%lld pushes already wait for the database (limits.queue); try again shortly",
+                 (long long)srv->cfg.limits.queue);
+        return lt_http_reply_unavailable(c, msg);
     }
     req->conn = c;
     req->waiting = true;

@@ -42,6 +42,9 @@ typedef struct lt_ingest_req {
      * this dialect instead of a token's; an operator's own decision. */
     char act_for_unit[64];
     char act_dialect[64];
+    /* ZeroMQ with CURVE: the unit the connection's key belongs to (lt_zap);
+     * a token sent along must be of this unit. "" = no CURVE. */
+    char curve_unit[64];
     /* ---- filled by the writer ---- */
     int status;      /* HTTP status of the answer (200, 400, 401, 403, 409, 422, 503...) */
     char *answer;    /* the JSON body, owned: {"results": [...]} and/or {"error": {...}} */

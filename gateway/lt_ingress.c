@@ -3,7 +3,16 @@
  * The envelope of each message (the ROUTER's routing id, and the empty
  * delimiter a REQ peer adds) is kept aside while the writer works and put
  * back on the answer. The checks here are the HTTP front's, in the same
- * order: database ready, token present, the bytes decode. */
+ * order: database ready, token present, the bytes decode, the sender's
+ * rate; and the limits are the same keys (limits.*), plus the message size
+ * ZeroMQ itself enforces (limits.zmq_message: the peer is dropped unread,
+ * so there is nobody to answer).
+ *
+ * With zmq.curve on, the ROUTER is a CURVE server: only connections whose
+ * key the ZAP handler knows get here, each message names its unit (User-Id)
+ * and key. A key replaced since the connection was made is refused here
+ * (lt_zap_revoked); the unit goes with the push, and the writer checks it
+ * against the token's unit when it looks the token up. */
 #include "lt_ingress.h"
 
 #include <stdio.h>
@@ -16,11 +25,14 @@
 #include "lt_dbwatch.h"
 #include "lt_dossier.h"
 #include "lt_ingest.h"
+#include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_loop.h"
+#include "lt_zap.h"
 
-#define MAX_PENDING     1024  /* messages waiting for the writer at once */
 #define PUSH_TIMEOUT_MS 15000 /* the writer answers within 10 s, or 503s itself */
+#define RATE_KEYS       4096  /* senders the rate limiter remembers (lt_limits.c) */
+#define MAX_FRAMES      2     /* after the envelope: [token, JSON], or [JSON] */
 #define EXPIRE_MS       250
 #define MAX_ID          255 /* bytes of a ROUTER routing id */
 
@@ -40,6 +52,9 @@ typedef struct {
     bool db_known; /* a state came from the watcher (it republishes every second) */
     bool draining;
     lt_ingest_client *writer;
+    lt_limits *rate;         /* token buckets of the senders (limits.rate) */
+    int64_t refused_logged;  /* lt_loop_now_ms of the last rate-limit warning */
+    lt_zap_revoked *revoked; /* CURVE on: keys replaced since start; NULL = plain text */
 } ingress;
 
 static void reply(ingress *self, const envelope *env, const char *json)
@@ -51,14 +66,44 @@ static void reply(ingress *self, const envelope *env, const char *json)
     zmq_send(self->router, json, strlen(json), 0);
 }
 
-static void reply_error(ingress *self, const envelope *env, const char *code, const char *message)
+/* retry_after > 0 adds "retry_after" (seconds): ZeroMQ's Retry-After. */
+static void reply_error_after(ingress *self, const envelope *env, const char *code,
+                              const char *message, int retry_after)
 {
     json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
+    if (j && retry_after > 0)
+        json_object_set_new(json_object_get(j, "error"), "retry_after", json_integer(retry_after));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text)
         reply(self, env, text);
     free(text);
+}
+
+static void reply_error(ingress *self, const envelope *env, const char *code, const char *message)
+{
+    reply_error_after(self, env, code, message, 0);
+}
+
+/* The sender's bucket: its token's prefix, or its address without one.
+ * Returns 0 when cost records may pass, else the seconds to wait. */
+static int rate_check(ingress *self, zmq_msg_t *frame, const char *token, int64_t cost)
+{
+    if (self->cfg.limits.rate <= 0)
+        return 0;
+    char key[80];
+    const char *addr = token[0] ? NULL : zmq_msg_gets(frame, "Peer-Address");
+    lt_limits_key(token, addr, key, sizeof(key));
+    int64_t now = lt_loop_now_ms();
+    int wait =
+        lt_limits_take(self->rate, key, self->cfg.limits.rate, self->cfg.limits.burst, cost, now);
+    if (wait > 0 && now - self->refused_logged >= 1000) {
+        self->refused_logged = now; /* one line a second at most */
+        LT_WARN("ingress: %s over limits.rate (%lld records/s, burst %lld); refusing",
+                key[0] == 't' ? key : "a sender without a token", (long long)self->cfg.limits.rate,
+                (long long)self->cfg.limits.burst);
+    }
+    return wait;
 }
 
 /* Reads the rest of a message into frames (at most max); returns how many
@@ -85,9 +130,12 @@ static int read_frames(void *sock, zmq_msg_t *frames, int max)
 
 static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
 {
-    if (n < 1 || n > 2) {
-        reply_error(self, env, "malformed",
-                    "expected [token, JSON] (or [JSON] where no token is required)");
+    if (n < 1 || n > MAX_FRAMES) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "%d frames; at most %d: [token, JSON] (or [JSON] where no token is required)", n,
+                 MAX_FRAMES);
+        reply_error(self, env, "malformed", msg);
         return;
     }
     /* Until the watcher's first state arrives the writer decides: it knows
@@ -98,9 +146,21 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
                                    : "the database is not reachable; try again shortly");
         return;
     }
+    char unit[LT_ZAP_MAX_UNIT] = "", key[LT_ZAP_KEY_LEN + 1];
+    if (self->revoked && lt_zap_peer(&frames[n - 1], unit, key) < 0) {
+        reply_error(self, env, "unauthorized", "this connection has no CURVE identity");
+        return;
+    }
+    if (self->revoked && lt_zap_revoked_has(self->revoked, key)) {
+        reply_error(self, env, "unauthorized",
+                    "the CURVE key of this connection was replaced (lienthong keygen); "
+                    "reconnect with the unit's new key");
+        return;
+    }
     lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_ZMQ);
     if (!push)
         return;
+    snprintf(push->curve_unit, sizeof(push->curve_unit), "%s", unit);
     if (n == 2) {
         size_t tl = zmq_msg_size(&frames[0]);
         if (tl >= sizeof(push->token)) {
@@ -131,12 +191,25 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
     memcpy(push->body, zmq_msg_data(body), len);
     push->body[len] = '\0';
     push->body_len = len;
-    int rc = lt_dossier_decode(push->body, len, &push->records, &push->single, &push->malformed);
+    lt_dossier_limits lim = {.max_depth = (int)self->cfg.limits.depth,
+                             .max_records = (size_t)self->cfg.limits.records};
+    int rc = lt_dossier_decode_limited(push->body, len, &lim, &push->records, &push->single,
+                                       &push->malformed);
     if (rc == LT_DOSSIER_ETOOMANY || rc == LT_DOSSIER_ENOMEM) {
-        reply_error(self, env, lt_dossier_rc_code(rc),
-                    rc == LT_DOSSIER_ETOOMANY
-                        ? "more than 1000 records in one array; send at most 1000"
-                        : "out of memory");
+        reply_error(self, env, lt_dossier_rc_code(rc), push->malformed.message);
+        lt_ingest_req_destroy(&push);
+        return;
+    }
+    /* Counted in records, before the writer sees anything: nothing stored. */
+    int wait = rate_check(self, body, push->token,
+                          push->records ? (int64_t)json_array_size(push->records) : 1);
+    if (wait > 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "more than limits.rate (%lld records/s, burst %lld) from this sender; nothing "
+                 "was stored; retry after %d s",
+                 (long long)self->cfg.limits.rate, (long long)self->cfg.limits.burst, wait);
+        reply_error_after(self, env, "rate_limited", msg, wait);
         lt_ingest_req_destroy(&push);
         return;
     }
@@ -149,7 +222,11 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
     if (lt_ingest_client_send(self->writer, push, keep) < 0) {
         free(keep);
         lt_ingest_req_destroy(&push);
-        reply_error(self, env, "busy", "too many pushes waiting; try again shortly");
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "%lld pushes already wait for the database (limits.queue); try again shortly",
+                 (long long)self->cfg.limits.queue);
+        reply_error_after(self, env, "busy", msg, 5);
     }
 }
 
@@ -172,9 +249,10 @@ static int on_message(lt_loop *loop, void *sock, void *arg)
         zmq_msg_close(&id);
         if (!more)
             continue;
-        zmq_msg_t frames[4];
-        int n = read_frames(sock, frames, 4);
-        int kept = n < 4 ? n : 4;
+        /* One more than the payload may have: a REQ peer's delimiter. */
+        zmq_msg_t frames[MAX_FRAMES + 2];
+        int n = read_frames(sock, frames, MAX_FRAMES + 2);
+        int kept = n < MAX_FRAMES + 2 ? n : MAX_FRAMES + 2;
         /* A REQ peer's envelope has an empty delimiter before the payload. */
         env.delimiter = kept > 0 && zmq_msg_size(&frames[0]) == 0;
         int first = env.delimiter ? 1 : 0;
@@ -223,6 +301,14 @@ static int on_expire(lt_loop *loop, int timer_id, void *arg)
     return self->draining && lt_ingest_client_pending(self->writer) == 0 ? -1 : 0;
 }
 
+static int on_revoked(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    lt_zap_revoked_read(((ingress *)arg)->revoked);
+    return 0;
+}
+
 static int on_dbstate(lt_loop *loop, void *sock, void *arg)
 {
     (void)loop;
@@ -265,17 +351,24 @@ void lt_ingress_actor(void *pipe, void *args)
     self.dbstate = zmq_socket(a->zmq_ctx, ZMQ_SUB);
     if (!self.loop || !self.router || !self.dbstate || lt_config_copy(&self.cfg, a->cfg) < 0)
         goto fail;
-    /* A message larger than the HTTP body limit is refused the same way:
-     * ZeroMQ drops the peer before buffering it. */
-    maxmsg = self.cfg.http.max_body;
+    /* ZeroMQ drops a peer whose message is larger before buffering it. */
+    maxmsg = self.cfg.limits.zmq_message;
     if (zmq_setsockopt(self.router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
         zmq_setsockopt(self.router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) < 0 ||
         zmq_setsockopt(self.dbstate, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(self.dbstate, ZMQ_SUBSCRIBE, "dbstate", 7) < 0 ||
         zmq_connect(self.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
-        !(self.writer = lt_ingest_client_new(a->zmq_ctx, MAX_PENDING, PUSH_TIMEOUT_MS)) ||
-        lt_zmq_bind_logged(self.router, "zmq.ingress", self.cfg.zmq.ingress, "zmq_ingress") < 0 ||
+        !(self.writer =
+              lt_ingest_client_new(a->zmq_ctx, (size_t)self.cfg.limits.queue, PUSH_TIMEOUT_MS)) ||
+        !(self.rate = lt_limits_new(RATE_KEYS)))
+        goto fail;
+    if (a->curve_secret &&
+        (lt_zap_server_setup(self.router, a->curve_secret) < 0 ||
+         !(self.revoked = lt_zap_revoked_new(a->zmq_ctx)) ||
+         lt_loop_add_socket(self.loop, lt_zap_revoked_socket(self.revoked), on_revoked, &self) < 0))
+        goto fail;
+    if (lt_zmq_bind_logged(self.router, "zmq.ingress", self.cfg.zmq.ingress, "zmq_ingress") < 0 ||
         lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.router, on_message, &self) < 0 ||
         lt_loop_add_socket(self.loop, self.dbstate, on_dbstate, &self) < 0 ||
@@ -291,6 +384,8 @@ fail:
     lt_actor_signal(pipe, -1);
 out:
     lt_ingest_client_destroy(&self.writer);
+    lt_limits_destroy(&self.rate);
+    lt_zap_revoked_destroy(&self.revoked);
     if (self.router)
         zmq_close(self.router);
     if (self.dbstate)

@@ -14,6 +14,7 @@
 typedef struct lt_ingress_args {
     const lt_config *cfg; /* copied at start */
     void *zmq_ctx;
+    const char *curve_secret; /* the server's CURVE secret key (Z85); NULL = plain text */
 } lt_ingress_args;
 
 /* lt_actor_fn: run with lt_actor_new(ctx, "ingress", lt_ingress_actor, &args).

@@ -288,6 +288,17 @@ const char *lt_pgconn_reason(const lt_pgconn *self)
     return self->reason;
 }
 
+PGconn *lt_pgconn_conn(lt_pgconn *self)
+{
+    return lt_pgconn_idle(self) ? self->conn : NULL;
+}
+
+void lt_pgconn_drop(lt_pgconn *self, const char *why)
+{
+    if (self->phase != PC_DOWN)
+        lose(self, why);
+}
+
 int lt_pgconn_query(lt_pgconn *self, const char *sql, int nparams, const char *const *params,
                     int64_t timeout_ms, lt_pgconn_result_fn *fn, void *arg)
 {

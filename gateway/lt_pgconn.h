@@ -3,8 +3,8 @@
  * connects with PQconnectPoll, reconnects with back-off (0.25 s to 5 s, as
  * the database watcher does), runs one query at a time with
  * PQsendQueryParams, hands LISTEN notifications to a callback, and notices a
- * lost connection from its socket. The database watcher keeps its own code:
- * it also applies migrations and publishes readiness. */
+ * lost connection from its socket. The database watcher uses it too, with
+ * blocking calls (migrations) on the raw connection between queries. */
 #ifndef LT_PGCONN_H
 #define LT_PGCONN_H
 
@@ -55,5 +55,13 @@ const char *lt_pgconn_reason(const lt_pgconn *self);
 int lt_pgconn_query(lt_pgconn *self, const char *sql, int nparams, const char *const *params,
                     int64_t timeout_ms, lt_pgconn_result_fn *fn, void *arg)
     __attribute__((warn_unused_result));
+
+/* The connection itself while idle (NULL otherwise), for the rare blocking
+ * call an owner must make between queries (migrations at connect): it
+ * blocks the owner's loop for its duration. */
+PGconn *lt_pgconn_conn(lt_pgconn *self);
+/* Drops the connection as if it had been lost (state callback, reconnect
+ * with back-off): for an owner whose blocking call found it broken. */
+void lt_pgconn_drop(lt_pgconn *self, const char *why);
 
 #endif

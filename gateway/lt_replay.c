@@ -22,6 +22,7 @@
 #include "lt_bus.h"
 #include "lt_log.h"
 #include "lt_mask.h"
+#include "lt_zap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -64,6 +65,7 @@ typedef struct {
     int row;               /* next row of page to send */
     int64_t stalled_since; /* lt_loop_now_ms when the peer's queue filled, 0 = flowing */
     char deny[160];        /* R_DENIED: the refusal to send */
+    char curve_unit[LT_AUTH_MAX_UNIT]; /* the unit of the peer's CURVE key; "" = plain text */
 } replay_slot;
 
 struct lt_replay {
@@ -74,10 +76,16 @@ struct lt_replay {
     void (*kick)(void *); /* asks the bus to schedule queries */
     void *kick_arg;
     replay_slot slots[MAX_REPLAYS];
-    int retry_timer; /* resumes blocked sends, 0 = none */
-    int next_slot;   /* round robin among replays wanting a query */
-    int querying;    /* the slot whose query runs, -1 = none */
+    int retry_timer;                /* resumes blocked sends, 0 = none */
+    int next_slot;                  /* round robin among replays wanting a query */
+    int querying;                   /* the slot whose query runs, -1 = none */
+    struct lt_zap_revoked *revoked; /* CURVE on: keys replaced since start; NULL = plain */
 };
+
+void lt_replay_set_curve(lt_replay *self, struct lt_zap_revoked *revoked)
+{
+    self->revoked = revoked;
+}
 
 /* ---- the pure part ------------------------------------------------------- */
 
@@ -342,6 +350,12 @@ static void on_lookup(replay_slot *s, const PGresult *r)
     char why[160] = "the token is not valid (unknown, revoked, expired or mistyped)";
     lt_auth_rc rc = lt_auth_match(s->req.token, r, &who);
     sodium_memzero(s->req.token, sizeof(s->req.token));
+    if (rc == LT_AUTH_OK && s->curve_unit[0] && strcmp(who.unit, s->curve_unit) != 0) {
+        snprintf(s->deny, sizeof(s->deny),
+                 "the token's unit is not the unit of this connection's CURVE key");
+        s->state = R_DENIED;
+        return;
+    }
     if (rc != LT_AUTH_OK || lt_replay_scope_of(&who, &s->scope, why, sizeof(why)) < 0) {
         snprintf(s->deny, sizeof(s->deny), "%s", why);
         s->state = R_DENIED;
@@ -516,9 +530,25 @@ void lt_replay_on_request(lt_replay *self)
         goto refuse;
     }
     lt_replay_access access;
+    char key[LT_ZAP_KEY_LEN + 1];
+    if (self->revoked) {
+        if (lt_zap_peer(&body, peer.curve_unit, key) < 0) {
+            snprintf(err, sizeof(err), "this connection has no CURVE identity");
+            goto refuse;
+        }
+        if (lt_zap_revoked_has(self->revoked, key)) {
+            snprintf(err, sizeof(err),
+                     "the CURVE key of this connection was replaced (lienthong keygen); "
+                     "reconnect with the unit's new key");
+            goto refuse;
+        }
+    }
+    /* With CURVE the key names the unit: no token is needed (OPEN below
+     * becomes that unit's scope). */
     if (lt_replay_parse_request(zmq_msg_data(&body), zmq_msg_size(&body), &req, err, sizeof(err)) <
             0 ||
-        lt_replay_authorize(&req, self->cfg->auth.required, &access, err, sizeof(err)) < 0)
+        lt_replay_authorize(&req, peer.curve_unit[0] ? false : self->cfg->auth.required, &access,
+                            err, sizeof(err)) < 0)
         goto refuse;
     replay_slot *slot = NULL;
     for (int i = 0; i < MAX_REPLAYS; i++) {
@@ -552,9 +582,16 @@ void lt_replay_on_request(lt_replay *self)
         sodium_memzero(slot->req.token, sizeof(slot->req.token));
         slot->scope.kind =
             access == LT_REPLAY_PUBLIC ? LT_REPLAY_SCOPE_CATALOG : LT_REPLAY_SCOPE_ALL;
+        if (access == LT_REPLAY_OPEN && peer.curve_unit[0]) {
+            slot->scope.kind = LT_REPLAY_SCOPE_UNIT;
+            snprintf(slot->scope.unit, sizeof(slot->scope.unit), "%s", peer.curve_unit);
+        }
         slot->state = R_START;
-        LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s", req.from, req.prefix,
-                access == LT_REPLAY_OPEN ? " without a token (auth.required is false)" : "");
+        LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s%s", req.from, req.prefix,
+                access != LT_REPLAY_OPEN ? ""
+                : peer.curve_unit[0]     ? " by the CURVE key of unit "
+                                         : " without a token (auth.required is false)",
+                access == LT_REPLAY_OPEN ? peer.curve_unit : "");
     }
     self->kick(self->kick_arg);
     goto out;

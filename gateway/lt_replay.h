@@ -83,6 +83,14 @@ lt_replay *lt_replay_new(lt_loop *loop, void *router, lt_pgconn *pg, const lt_co
                          void (*kick)(void *), void *kick_arg) __attribute__((warn_unused_result));
 void lt_replay_destroy(lt_replay **self_p);
 
+struct lt_zap_revoked;
+
+/* zmq.curve on: the router is a CURVE server and revoked lists the keys
+ * replaced since start (borrowed). Each request then carries its unit
+ * (lt_zap_peer): without a token it is scoped like a ward token of that
+ * unit; with one, the token's unit must be that unit. */
+void lt_replay_set_curve(lt_replay *self, struct lt_zap_revoked *revoked);
+
 /* The router socket is readable: reads and handles one request. */
 void lt_replay_on_request(lt_replay *self);
 

@@ -2,7 +2,8 @@
  *
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
- * readiness, the reader (the fronts' database reads), the bus (PUB and
+ * readiness, the reader (the fronts' database reads), the ZAP handler when
+ * zmq.curve is on (before the sockets it guards), the bus (PUB and
  * replay), the writer (the fronts' pushes), the delivery actor (outbound),
  * then the fronts. Stop order is the reverse, so a front
  * never outlives what it depends on and nothing is half-written: fronts drain first, writers finish
@@ -25,8 +26,10 @@
 #include "lt_reader.h"
 #include "lt_stats.h"
 #include "lt_writer.h"
+#include "lt_zap.h"
 
 #include <limits.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define MAX_ACTORS 10
+#define MAX_ACTORS 11
 
 typedef struct {
     lt_config *cfg;               /* the running configuration (the caller's) */
@@ -128,6 +131,9 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     void *ctx = NULL;
     int rc = 1;
     char err[1024], sqldir[PATH_MAX];
+    /* CurveZMQ: the server key is read once, before anything binds. */
+    bool curve = lt_config_zmq_curve(cfg);
+    char curve_secret[LT_ZAP_KEY_LEN + 1] = "", curve_public[LT_ZAP_KEY_LEN + 1] = "";
 
     signal(SIGPIPE, SIG_IGN);
     sv.sigfd = signals_as_fd();
@@ -139,6 +145,18 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
         !(migrations = lt_migrations_load(sqldir, err, sizeof(err)))) {
         LT_ERROR("cannot load migrations: %s", err);
         goto out;
+    }
+    if (curve) {
+        char keypath[PATH_MAX], kerr[PATH_MAX + 160] = "path too long";
+        if (lt_config_curve_key_path(cfg, keypath, sizeof(keypath)) < 0 ||
+            lt_zap_key_read(keypath, curve_secret, curve_public, kerr, sizeof(kerr)) < 0) {
+            LT_ERROR("zmq.curve_key: %s", kerr);
+            goto out;
+        }
+        LT_INFO("zmq.curve: CurveZMQ on zmq.ingress and zmq.replay, server public key %s",
+                curve_public);
+    } else {
+        LT_INFO("zmq.curve: plain text on zmq.ingress and zmq.replay (loopback only)");
     }
     if (!(dialects = lt_dialects_load(cfg, err, sizeof(err)))) {
         LT_ERROR("dialects: %s", err);
@@ -160,9 +178,14 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     lt_reader_args readerargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_writer_args writerargs = {
         .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects, .zmq_ctx = ctx};
-    lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
+    lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db),
+                           .cfg = cfg,
+                           .zmq_ctx = ctx,
+                           .curve_secret = curve ? curve_secret : NULL};
+    lt_zap_args zapargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_http_args httpargs = {.cfg = cfg, .zmq_ctx = ctx};
-    lt_ingress_args ingressargs = {.cfg = cfg, .zmq_ctx = ctx};
+    lt_ingress_args ingressargs = {
+        .cfg = cfg, .zmq_ctx = ctx, .curve_secret = curve ? curve_secret : NULL};
     lt_delivery_args deliveryargs = {
         .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects};
     lt_catalog_actor_args catargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg};
@@ -175,6 +198,10 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reader", lt_reader_actor, &readerargs)))
+        goto stop;
+    /* Before the sockets it guards: libzmq lets every CURVE client in while
+     * no ZAP handler is bound. */
+    if (curve && !(sv.actors[sv.nactors++] = lt_actor_new(ctx, "zap", lt_zap_actor, &zapargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "bus", lt_bus_actor, &busargs)))
         goto stop;
@@ -213,6 +240,7 @@ stop:
         lt_actor_destroy(&sv.actors[sv.nactors]);
     }
 out:
+    sodium_memzero(curve_secret, sizeof(curve_secret));
     lt_loop_destroy(&loop);
     if (ctx)
         zmq_ctx_term(ctx);

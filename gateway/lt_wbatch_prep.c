@@ -269,6 +269,19 @@ static lt_wbatch_phase prepare(lt_wbatch *self)
             kill_records(self, p);
             continue;
         }
+        /* CURVE and a token both name the sender: they must agree, or a
+         * stolen token would work from any unit's keyed connection. */
+        if (p->req->curve_unit[0] && p->req->token[0] &&
+            strcmp(p->req->curve_unit, p->who.unit) != 0) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "the token's unit (%.64s) is not the unit of this connection's CURVE key "
+                     "(%.64s)",
+                     p->who.unit[0] ? p->who.unit : "none", p->req->curve_unit);
+            lt_wbatch_answer_push(p, 403, lt_wbatch_error_text("forbidden", msg), false);
+            kill_records(self, p);
+            continue;
+        }
         if (!p->req->records) {
             p->malformed = true; /* kept as a reject, answered 400 after the write */
             continue;

@@ -7,6 +7,7 @@
 #include "lt_config.h"
 #include "lt_dbsession.h"
 #include "lt_dialects.h"
+#include "lt_keygen_cli.h"
 #include "lt_log.h"
 #include "lt_migrate.h"
 #include "lt_paths.h"
@@ -217,6 +218,16 @@ static int cmd_token(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_keygen(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_keygen_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_rejects(cli_ctx *cx)
 {
     lt_config cfg;
@@ -352,6 +363,8 @@ static const command commands[] = {
      "\n"
      "Example: lienthong units import deploy/units/example-2tier.json\n"},
     {"token", cmd_token, "create, list, rotate and revoke bearer tokens", lt_token_help},
+    {"keygen", cmd_keygen, "CurveZMQ key pairs: the gateway's, or a unit's system's",
+     lt_keygen_help},
     {"rejects", cmd_rejects, "list, show and resubmit refused records", lt_rejects_help},
     {"deadletters", cmd_deadletters,
      "list and show deliveries that were refused or ran out of retries", lt_deadletters_help},

@@ -7,6 +7,7 @@
  *           [--senders N] [--batch B] (--count N | --seconds S) [--ack-log FILE]
  *           [--seed S] [--run-id R] [--rate R] [--updates P] [--retry]
  *           [--timeout-ms MS] [--deadline S] [--json] [--dry-run]
+ *           [--curve-server KEY --curve-public KEY --curve-secret KEY] (with --zmq)
  *
  * Records come from lt_dossiergen (whole canonical records, a new dossier
  * code each, or with --updates P, P % of the pushes the next status of a
@@ -49,6 +50,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "lt_toolcurve.h"
+
 #include "lt_dossiergen.h"
 
 #define MAX_SENDERS     1024
@@ -85,6 +88,7 @@ typedef struct opts {
     double deadline;     /* seconds: hard end of the run */
     bool json;           /* one JSON object as the report */
     bool dry_run;        /* print bodies, send nothing */
+    lt_tool_curve curve; /* --zmq: CURVE client keys; none = plain text */
 } opts;
 
 /* ---- latency histogram: 32 sub-buckets per power of two (≤ 3 % error) ------- */
@@ -562,6 +566,8 @@ static int zmq_open(push *p, sender *s)
         return -1;
     int zero = 0;
     zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    if (lt_tool_curve_apply(&p->o.curve, s->sock) < 0)
+        return -1;
     return zmq_connect(s->sock, p->o.endpoint);
 }
 
@@ -928,7 +934,8 @@ static int usage(void)
             "               --procedure CODE [--procedure CODE...] [--senders N] [--batch B]\n"
             "               (--count N | --seconds S) [--ack-log FILE] [--seed S] [--run-id R]\n"
             "               [--rate R] [--updates P] [--retry] [--timeout-ms MS] [--deadline S]\n"
-            "               [--json] [--dry-run]\n");
+            "               [--json] [--dry-run]\n"
+            "               [--curve-server KEY --curve-public KEY --curve-secret KEY]\n");
     return 2;
 }
 
@@ -982,7 +989,9 @@ static int parse_args(int argc, char **argv, opts *o)
         const char *v = argv[++i];
         uint64_t u = 0;
         bool ok = true;
-        if (strcmp(a, "--http") == 0 || strcmp(a, "--zmq") == 0) {
+        if (lt_tool_curve_arg(&o->curve, a, v)) {
+            continue;
+        } else if (strcmp(a, "--http") == 0 || strcmp(a, "--zmq") == 0) {
             o->zmq = a[2] == 'z';
             ok = !o->endpoint;
             o->endpoint = v;
@@ -1032,6 +1041,8 @@ static int parse_args(int argc, char **argv, opts *o)
         fprintf(stderr, "lt_push: --http or --zmq, --unit-agency and --procedure are required\n");
         return -1;
     }
+    if (lt_tool_curve_check(&o->curve) < 0)
+        return -1;
     if (!o->count == !o->seconds) {
         fprintf(stderr, "lt_push: give exactly one of --count and --seconds\n");
         return -1;

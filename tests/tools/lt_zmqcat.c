@@ -8,6 +8,7 @@
  *
  *   lt_zmqcat [--sub ENDPOINT] [--topic PREFIX] [--replay ENDPOINT --request JSON]
  *             [--count N] [--idle-ms MS] [--timeout-ms MS]
+ *             [--curve-server KEY --curve-public KEY --curve-secret KEY] (for --replay)
  *
  * It stops after N data messages (--count), after MS without a message once
  * at least one came (--idle-ms), when a replay ends ($END or $ERROR, when no
@@ -24,6 +25,8 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
+
+#include "lt_toolcurve.h"
 
 #define MAX_FRAMES 8
 
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 {
     const char *sub_ep = NULL, *replay_ep = NULL, *request = NULL, *topic = "";
     int64_t count = 0, idle_ms = 0, timeout_ms = 30000;
+    lt_tool_curve curve = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 >= argc) {
@@ -115,6 +119,8 @@ int main(int argc, char **argv)
             return 2;
         }
         const char *v = argv[++i];
+        if (lt_tool_curve_arg(&curve, a, v))
+            continue;
         if (strcmp(a, "--sub") == 0)
             sub_ep = v;
         else if (strcmp(a, "--topic") == 0)
@@ -134,7 +140,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if ((!sub_ep && !replay_ep) || (replay_ep && !request)) {
+    if ((!sub_ep && !replay_ep) || (replay_ep && !request) || lt_tool_curve_check(&curve) < 0) {
         fprintf(stderr, "usage: lt_zmqcat [--sub EP] [--topic P] [--replay EP --request JSON] "
                         "[--count N] [--idle-ms MS] [--timeout-ms MS]\n");
         return 2;
@@ -158,7 +164,7 @@ int main(int argc, char **argv)
     if (replay_ep) {
         dealer = zmq_socket(ctx, ZMQ_DEALER);
         zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof(zero));
-        if (zmq_connect(dealer, replay_ep) < 0 ||
+        if (lt_tool_curve_apply(&curve, dealer) < 0 || zmq_connect(dealer, replay_ep) < 0 ||
             zmq_send(dealer, request, strlen(request), 0) < 0) {
             fprintf(stderr, "lt_zmqcat: cannot send to %s: %s\n", replay_ep, zmq_strerror(errno));
             return 1;

@@ -1,17 +1,20 @@
 /* lt_zmqreq: sends one message to the ZeroMQ ingress and prints the answer
  * (for the integration tests; never installed).
  *
- *   lt_zmqreq ENDPOINT [--token TOKEN] [--req] [--timeout-ms MS] FILE|-
+ *   lt_zmqreq ENDPOINT [--token TOKEN] [--frame TEXT] [--req] [--timeout-ms MS]
+ *             [--curve-server KEY --curve-public KEY --curve-secret KEY] FILE|-
  *
  * The message is [TOKEN, FILE's bytes] with --token, [FILE's bytes]
- * without. --req uses a REQ socket (the envelope of a REQ peer) instead of a
- * DEALER. Prints the answer frame on stdout; exit 0 on an answer, 1 on a
- * timeout, 2 on bad usage. */
+ * without; --frame puts one more frame in front (the frame-count limit). --req uses a REQ socket
+ * (the envelope of a REQ peer) instead of a DEALER. Prints the answer frame on stdout; exit 0 on an
+ * answer, 1 on a timeout, 2 on bad usage. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+#include "lt_toolcurve.h"
 
 static char *slurp(const char *path, size_t *ret_len)
 {
@@ -40,12 +43,17 @@ static char *slurp(const char *path, size_t *ret_len)
 
 int main(int argc, char **argv)
 {
-    const char *endpoint = NULL, *token = NULL, *file = NULL;
+    const char *endpoint = NULL, *token = NULL, *file = NULL, *extra = NULL;
     bool req = false;
     int timeout = 20000;
+    lt_tool_curve curve = {0};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
+        if (i + 1 < argc && lt_tool_curve_arg(&curve, argv[i], argv[i + 1]))
+            i++;
+        else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
             token = argv[++i];
+        else if (strcmp(argv[i], "--frame") == 0 && i + 1 < argc)
+            extra = argv[++i];
         else if (strcmp(argv[i], "--req") == 0)
             req = true;
         else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc)
@@ -57,9 +65,12 @@ int main(int argc, char **argv)
         else
             file = NULL, endpoint = NULL, i = argc;
     }
-    if (!endpoint || !file) {
-        fprintf(stderr,
-                "usage: lt_zmqreq ENDPOINT [--token TOKEN] [--req] [--timeout-ms MS] FILE|-\n");
+    if (!endpoint || !file || lt_tool_curve_check(&curve) < 0) {
+        fprintf(
+            stderr,
+            "usage: lt_zmqreq ENDPOINT [--token TOKEN] [--frame TEXT] [--req] [--timeout-ms MS]\n"
+            "                 [--curve-server KEY --curve-public KEY --curve-secret KEY] "
+            "FILE|-\n");
         return 2;
     }
     size_t len = 0;
@@ -74,7 +85,8 @@ int main(int argc, char **argv)
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
     int rc = 1;
-    if (zmq_connect(s, endpoint) == 0 &&
+    if (lt_tool_curve_apply(&curve, s) == 0 && zmq_connect(s, endpoint) == 0 &&
+        (!extra || zmq_send(s, extra, strlen(extra), ZMQ_SNDMORE) >= 0) &&
         (!token || zmq_send(s, token, strlen(token), ZMQ_SNDMORE) >= 0) &&
         zmq_send(s, body, len, 0) >= 0) {
         zmq_msg_t m;

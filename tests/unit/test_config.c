@@ -485,6 +485,62 @@ static void test_zmq(void **state)
     }
 }
 
+/* zmq.curve: which endpoints count as loopback, auto, and false refused
+ * unless ingress and replay are both loopback. */
+static void test_zmq_curve(void **state)
+{
+    static const char *const local[] = {"tcp://127.0.0.1:5570", "tcp://127.1.2.3:*",
+                                        "tcp://localhost:1",    "tcp://[::1]:5570",
+                                        "ipc:///tmp/x",         "inproc://bus"};
+    static const char *const open[] = {
+        "tcp://*:5570",    "tcp://0.0.0.0:5570", "tcp://10.0.0.1:5570", "tcp://127.example.org:1",
+        "tcp://[::]:5570", "tcp://eth0:5570",    "tcp://127.0.0.1.5:1"};
+    lt_config cfg;
+    lt_config_error err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        if (!lt_config_zmq_local(local[i]))
+            fail_msg("%s is loopback", local[i]);
+    for (size_t i = 0; i < sizeof open / sizeof open[0]; i++)
+        if (lt_config_zmq_local(open[i]))
+            fail_msg("%s is not loopback", open[i]);
+
+    env_ok("LIENTHONG_ZMQ_CURVE=auto", &cfg);
+    assert_false(lt_config_zmq_curve(&cfg)); /* the defaults are loopback */
+    lt_config_free(&cfg);
+    env_ok("LIENTHONG_ZMQ_REPLAY=tcp://*:5572", &cfg);
+    assert_int_equal(cfg.zmq.curve, LT_ZMQ_CURVE_AUTO);
+    assert_true(lt_config_zmq_curve(&cfg));
+    lt_config_free(&cfg);
+    env_ok("LIENTHONG_ZMQ_CURVE=on", &cfg);
+    assert_true(lt_config_zmq_curve(&cfg));
+    lt_config_free(&cfg);
+    env_ok("LIENTHONG_ZMQ_CURVE=false", &cfg);
+    assert_false(lt_config_zmq_curve(&cfg));
+    lt_config_free(&cfg);
+    env_fails("LIENTHONG_ZMQ_CURVE=maybe", "zmq.curve", "expected one of auto, true or false");
+
+    char *envp[] = {"LIENTHONG_ZMQ_CURVE=false", "LIENTHONG_ZMQ_INGRESS=tcp://0.0.0.0:5570", NULL};
+    assert_int_equal(lt_config_load(&cfg, empty_file, envp, &err, NULL, 0), -1);
+    assert_string_equal(err.key, "zmq.curve");
+    assert_non_null(strstr(err.message, "zmq.ingress is tcp://0.0.0.0:5570"));
+    /* Events do not count: PUB is public and carries no personal data. */
+    char *events[] = {"LIENTHONG_ZMQ_CURVE=false", "LIENTHONG_ZMQ_EVENTS=tcp://*:5571", NULL};
+    assert_int_equal(lt_config_load(&cfg, empty_file, events, &err, NULL, 0), 0);
+    lt_config_free(&cfg);
+
+    char path[4096];
+    env_ok("LIENTHONG_DATA_DIR=/srv/lt", &cfg);
+    assert_int_equal(lt_config_curve_key_path(&cfg, path, sizeof path), 0);
+    assert_string_equal(path, "/srv/lt/curve/server.key");
+    lt_config_free(&cfg);
+    env_ok("LIENTHONG_ZMQ_CURVE_KEY=/etc/lt/k", &cfg);
+    assert_int_equal(lt_config_curve_key_path(&cfg, path, sizeof path), 0);
+    assert_string_equal(path, "/etc/lt/k");
+    lt_config_free(&cfg);
+}
+
 static void test_url(void **state)
 {
     lt_config cfg;
@@ -901,6 +957,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listen, setup, teardown),
         cmocka_unit_test(test_split_listen),
         cmocka_unit_test(test_zmq),
+        cmocka_unit_test(test_zmq_curve),
         cmocka_unit_test(test_url),
         cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enum, setup, teardown),

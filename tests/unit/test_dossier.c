@@ -597,6 +597,34 @@ static void test_decode_batch_size(void **state)
     }
 }
 
+/* The gateway's configured limits (limits.depth, limits.records) replace
+ * the defaults, and the refusal names the key. */
+static void test_decode_configured_limits(void **state)
+{
+    (void)state;
+    lt_dossier_limits lim = {.max_depth = 3, .max_records = 2};
+    json_t *recs = NULL;
+    bool single;
+    lt_dossier_error e;
+    const char ok[] = "[{\"a\": [1]}, {}]";
+    assert_int_equal(lt_dossier_decode_limited(ok, strlen(ok), &lim, &recs, &single, &e),
+                     LT_DOSSIER_OK);
+    json_decref(recs);
+    const char deep[] = "[{\"a\": [[1]]}]";
+    assert_int_equal(lt_dossier_decode_limited(deep, strlen(deep), &lim, &recs, &single, &e),
+                     LT_DOSSIER_EDEPTH);
+    assert_non_null(strstr(e.message, "limits.depth"));
+    assert_non_null(strstr(e.message, "3 levels"));
+    const char three[] = "[{}, {}, {}]";
+    assert_int_equal(lt_dossier_decode_limited(three, strlen(three), &lim, &recs, &single, &e),
+                     LT_DOSSIER_ETOOMANY);
+    assert_non_null(strstr(e.message, "limits.records"));
+    /* NULL and zeros are the defaults. */
+    assert_int_equal(lt_dossier_decode_limited(three, strlen(three), NULL, &recs, &single, &e),
+                     LT_DOSSIER_OK);
+    json_decref(recs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_decode_surrogates),
         cmocka_unit_test(test_decode_depth),
         cmocka_unit_test(test_decode_batch_size),
+        cmocka_unit_test(test_decode_configured_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

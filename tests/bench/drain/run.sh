@@ -143,7 +143,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 gw_spawn() { # NAME DB [VAR=value ...]
   local name=$1 db=$2; shift 2
   : >"$tmp/$name.log"
-  env LIENTHONG_DATABASE_URL="$(url "$db")" LIENTHONG_DATA_DIR="$tmp/$name-data" \
+  env LIENTHONG_DATABASE_URL="$(url "$db")" LIENTHONG_DATA_DIR="$tmp/$name-data" LIENTHONG_LIMITS_RATE=0 \
     LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_ZMQ_INGRESS='tcp://127.0.0.1:*' \
     LIENTHONG_ZMQ_EVENTS='tcp://127.0.0.1:*' LIENTHONG_ZMQ_REPLAY='tcp://127.0.0.1:*' "$@" \
     "$bin" serve >>"$tmp/$name.log" 2>&1 &

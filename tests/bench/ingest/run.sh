@@ -148,7 +148,7 @@ token=$(LIENTHONG_DATABASE_URL=$(url gw) timeout 60 "$bin" token create --unit "
   jq -r .token)
 [ -n "$token" ] && [ "$token" != null ] || die "token create failed"
 : >"$tmp/gw.log"
-env LIENTHONG_DATABASE_URL="$(url gw)" LIENTHONG_DATA_DIR="$tmp/gw-data" \
+env LIENTHONG_DATABASE_URL="$(url gw)" LIENTHONG_DATA_DIR="$tmp/gw-data" LIENTHONG_LIMITS_RATE=0 \
   LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_ZMQ_INGRESS='tcp://127.0.0.1:*' \
   LIENTHONG_ZMQ_EVENTS='tcp://127.0.0.1:*' LIENTHONG_ZMQ_REPLAY='tcp://127.0.0.1:*' \
   "$bin" serve >>"$tmp/gw.log" 2>&1 &
