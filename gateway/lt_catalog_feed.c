@@ -294,3 +294,57 @@ void lt_catalog_feed_destroy(lt_catalog_feed **self_p)
     free(self);
     *self_p = NULL;
 }
+
+/* ---- blocking, for the CLI ----------------------------------------------- */
+
+typedef struct {
+    lt_loop *loop;
+    int rc;
+    lt_catalog_result res;
+    lt_catalog_error err;
+    lt_catalog_api_stats stats;
+} blocking;
+
+static void blocking_done(int rc, const lt_catalog_result *res, const lt_catalog_api_stats *stats,
+                          const lt_catalog_error *err, void *arg)
+{
+    blocking *b = arg;
+    b->rc = rc;
+    if (res)
+        b->res = *res;
+    if (err)
+        b->err = *err;
+    b->stats = *stats;
+    lt_loop_stop(b->loop);
+}
+
+int lt_catalog_sync_feed(PGconn *conn, const lt_catalog_api_opts *opts,
+                         lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
+                         lt_catalog_error *err)
+{
+    blocking b = {.rc = -1};
+    lt_catalog_feed *feed = NULL;
+    memset(err, 0, sizeof(*err));
+    if (ret_stats)
+        memset(ret_stats, 0, sizeof(*ret_stats));
+    if (!(b.loop = lt_loop_new())) {
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return -1;
+    }
+    if (lt_catalog_feed_start(b.loop, conn, opts, -1, blocking_done, &b, &feed, err) < 0) {
+        lt_loop_destroy(&b.loop);
+        return -1;
+    }
+    b.err = (lt_catalog_error){.message = "the sync loop stopped before the sync ended"};
+    lt_loop_run(b.loop);
+    lt_catalog_feed_destroy(&feed);
+    lt_loop_destroy(&b.loop);
+    if (ret_stats)
+        *ret_stats = b.stats;
+    if (b.rc < 0) {
+        *err = b.err;
+        return -1;
+    }
+    *ret_result = b.res;
+    return 0;
+}

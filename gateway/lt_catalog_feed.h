@@ -53,4 +53,10 @@ int64_t lt_catalog_feed_version(const lt_catalog_feed *self);
 /* Stops what runs, releases the lock, sets *self_p to NULL. Accepts NULL. */
 void lt_catalog_feed_destroy(lt_catalog_feed **self_p);
 
+/* A whole full round on a loop of its own, for `lienthong catalog sync`.
+ * Returns 0 or -1 with err; stats (may be NULL) filled either way. */
+int lt_catalog_sync_feed(PGconn *conn, const lt_catalog_api_opts *opts,
+                         lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
+                         lt_catalog_error *err) __attribute__((warn_unused_result));
+
 #endif

@@ -9,7 +9,7 @@
 #   - follows gwp's catalog: catalog.url = {gwp}/v1/catalog, which makes the
 #     periodic sync read our GET /v1/catalog?since= feed (lt_catalog_feed)
 #     instead of the national API.
-# Checked: gww's catalog equals gwp's (codes, content hashes, state) before
+# Checked: `lienthong catalog sync` reads the feed too; gww's catalog equals gwp's (codes, content hashes, state) before
 # any dossier; a ward pushes dossiers of a district-level procedure with
 # status changes through gww; every acknowledged record is stored once in
 # ward, and every dossier is in prov with the same content as in ward (the
@@ -40,6 +40,10 @@ jq --arg url "$prov_base" 'map(.url = (if .code == "244" then $url else null end
 "$LIENTHONG_BIN" units import "$LT_TMP/ward-units.json" >/dev/null || lt_fail "units import ward"
 # A ward system of commune 08872 (agency 000.02.06.H56, under district 244).
 ward_token=$("$LIENTHONG_BIN" token create --unit 08872 --role ward | tail -n 1)
+# `lienthong catalog sync` reads the same feed once, whole (as at onboarding).
+out=$(LIENTHONG_CATALOG_URL="$prov_base/v1/catalog" "$LIENTHONG_BIN" catalog sync --json 2>"$LT_TMP/sync1.log") ||
+  lt_fail "catalog sync from the province's feed: $(tail -2 "$LT_TMP/sync1.log")"
+lt_assert_eq "5 0 0" "$(jq -r '"\(.added) \(.changed) \(.abolished)"' <<<"$out")" "first sync from the feed"
 lt_gw_start gww LIENTHONG_DATABASE_URL="$WARD_URL" LIENTHONG_CATALOG_URL="$prov_base/v1/catalog" \
   LIENTHONG_CATALOG_INTERVAL=1s LIENTHONG_UNITS_TOKENS="244=$up_token"
 lt_wait 30 status_is gww /readyz 200 || lt_fail "gww not ready"
