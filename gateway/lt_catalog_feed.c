@@ -191,9 +191,12 @@ static void on_page(lt_curlm *m, const lt_curlm_response *resp, void *arg)
     }
     if (self->pages == 1)
         self->version = json_integer_value(version);
-    if (self->since >= 0 && json_array_size(removed) > 0) {
+    if (self->since >= 0 &&
+        (json_array_size(removed) > 0 || json_integer_value(version) < self->since)) {
         /* Abolitions are only known to our sync by absence from a full
-         * list: start again from the whole catalog. */
+         * list: start again from the whole catalog. So too when the
+         * parent's version went back (its database restored from a
+         * backup): since= would never match anything again. */
         json_decref(doc);
         json_array_clear(self->records);
         free(self->after);

@@ -16,7 +16,8 @@
  *     without abolishing anything; when the parent reports removed codes,
  *     the round starts again as a full one (our sync abolishes by absence
  *     from a full list; there is no "abolish these" call, and two pages are
- *     a small price for the rare abolition).
+ *     a small price for the rare abolition); so too when the parent's
+ *     version is below since (the parent was restored from a backup).
  * The parent's catalog version of the round is returned for the next
  * round's since. Any failed call, non-200 answer or malformed page fails
  * the round; nothing changes and the run is recorded failed when it had
