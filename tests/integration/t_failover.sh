@@ -12,7 +12,8 @@
 # again) while a portal simulator receives deliveries. The primary is
 # stopped at once (pg_autoctl stop --immediate: its keeper and its
 # PostgreSQL, like a lost machine); the monitor promotes the standby. Then:
-#   - during the switch /readyz answered 503 with Retry-After;
+#   - during the switch /readyz answered 503 with Retry-After, and pushes
+#     got 200 or 503, nothing else;
 #   - the same gateway process reconnected by itself (ready again, the
 #     same PID, new pushes accepted);
 #   - every acknowledged record is stored once on the new primary, the
@@ -164,6 +165,9 @@ grep -q "^503 [0-9]" "$LT_TMP/readyz.txt" ||
   lt_fail "no 503 with Retry-After during the switch (seen: $(sort "$LT_TMP/readyz.txt" | uniq -c | tr '\n' ';'))"
 lt_log "readiness during the run: $(sort "$LT_TMP/readyz.txt" | uniq -c | tr -s ' ' | tr '\n' ';')"
 lt_assert_eq 0 "$(jq .unacknowledged "$LT_TMP/push.json")" "records lt_push could not get answered"
+# Pushes during the switch are refused with 503 (and retried), never another error.
+lt_assert_eq "[]" "$(jq -c '.http_status | keys - ["200", "503"]' "$LT_TMP/push.json")" \
+  "HTTP statuses of pushes other than 200 and 503"
 after=$(wc -l <"$LT_TMP/acks.txt")
 [ "$after" -gt "$before" ] || lt_fail "nothing acknowledged after the failover"
 lt_log "lt_push: $(jq -c '{results, http_status, transport_errors, retries}' "$LT_TMP/push.json")"
