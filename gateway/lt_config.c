@@ -208,6 +208,27 @@ static const cf_key keys[] = {
     {"webhook.url", URL(webhook.url), .def = "",
      .help = "URL that gets a small JSON notice (no personal data) per dossier status change; "
              "empty = none"},
+    {"delivery.inflight", COUNT(delivery.inflight), .def = "8", .min = 1, .max = 64,
+     .help = "sends in flight at once per destination (distinct dossiers); each portal send "
+             "slot logs in with its own session"},
+    {"delivery.retry_first", DURATION(delivery.retry_first_ms), .def = "1s", .min = 10 * MS,
+     .max = 10 * MINUTE, .flags = CF_RELOAD,
+     .help = "back-off before the first retry of a delivery (408, 429, 5xx, transport error), "
+             "doubled per retry, with jitter"},
+    {"delivery.retry_max", DURATION(delivery.retry_max_ms), .def = "30s", .min = 10 * MS,
+     .max = 1 * HOUR, .flags = CF_RELOAD,
+     .help = "longest back-off between two retries of a delivery"},
+    {"delivery.retry_horizon", DURATION(delivery.retry_horizon_ms), .def = "72h", .min = 1 * SECOND,
+     .max = 90 * 24 * HOUR, .flags = CF_RELOAD,
+     .help = "a delivery still failing retryably this long after its first failure becomes a "
+             "dead letter with its last answer"},
+    {"delivery.circuit_failures", COUNT(delivery.circuit_failures), .def = "5", .min = 1,
+     .max = 100000, .flags = CF_RELOAD,
+     .help = "consecutive retryable failures of a destination that open its circuit (no calls "
+             "there but one probe per delivery.probe_interval); shared by every gateway"},
+    {"delivery.probe_interval", DURATION(delivery.probe_interval_ms), .def = "15s", .min = 100 * MS,
+     .max = 1 * HOUR, .flags = CF_RELOAD,
+     .help = "while a destination's circuit is open: how often one call probes it"},
     {"catalog.url", URL(catalog.url), .def = "",
      .help = "national catalog base URL, or a parent gateway's .../v1/catalog (federation); "
              "empty = catalog only from `catalog sync --file`"},
@@ -242,6 +263,11 @@ static const cf_key keys[] = {
     {"dialects.dir", PATH(dialects.dir), .def = "",
      .help = "directory of the operator's own dialect files (NAME.json) beside the shipped ones; "
              "a file named like a shipped dialect replaces it"},
+    {"calendar.holidays", PATH(calendar.holidays), .def = "",
+     .help = "holiday table of the working-time calendar (days off, compensatory working days) "
+             "used by due dates and on-time reports; empty = the shipped holidays/vn.json"},
+    {"calendar.hours", STRING(calendar.hours), .def = "07:00-11:30,13:30-17:00",
+     .flags = CF_NONEMPTY, .help = "working hours of a working day, as HH:MM-HH:MM,HH:MM-HH:MM"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -87,6 +87,14 @@ typedef struct lt_config {
         char *url; /* citizen-notification sink; empty = none */
     } webhook;
     struct {
+        int64_t inflight;          /* sends in flight at once per destination */
+        int64_t retry_first_ms;    /* back-off before the first retry, doubled per retry */
+        int64_t retry_max_ms;      /* longest back-off */
+        int64_t retry_horizon_ms;  /* a row failing retryably this long becomes a dead letter */
+        int64_t circuit_failures;  /* consecutive retryable failures that open the circuit */
+        int64_t probe_interval_ms; /* while the circuit is open: one probe this often */
+    } delivery;
+    struct {
         char *url;              /* national catalog base URL; empty = file imports only */
         int64_t concurrency;    /* detail calls in flight at once */
         int64_t timeout_ms;     /* one call */
@@ -106,6 +114,10 @@ typedef struct lt_config {
     struct {
         char *dir; /* the operator's own dialect files; empty = only the shipped ones */
     } dialects;
+    struct {
+        char *holidays; /* holiday table (JSON); empty = the shipped holidays/vn.json */
+        char *hours;    /* working hours "HH:MM-HH:MM,..." */
+    } calendar;
 } lt_config;
 
 /* Why a load failed: the key in dotted form ("http.max_body") and a sentence

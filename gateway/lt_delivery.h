@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "lt_config.h"
+#include "lt_curlm.h"
 #include "lt_dialects.h"
 #include "lt_loop.h"
 #include "lt_outbox.h"
@@ -54,29 +55,37 @@ typedef struct lt_delivery_driver {
     void (*destroy)(void *impl);
 } lt_delivery_driver;
 
+/* Every driver calls through curl when it is given one (borrowed, shared by
+ * the send slots of one destination; it must outlive the driver, and
+ * destroying a portal driver cancels every request on it: destroy the
+ * slots of a destination together), else through an lt_curlm of its own.
+ * One shared lt_curlm keeps one loop timer per destination, not per slot. */
+
 /* The portal driver for cfg->portal (borrowed; must outlive the driver),
  * mapping with its dialect from dialects, on loop. Returns 0 with *ret
  * filled, or -1 (portal.url empty, unknown dialect, out of memory). */
-int lt_delivery_portal_new(lt_loop *loop, const lt_config *cfg, const lt_dialects *dialects,
-                           lt_delivery_driver *ret) __attribute__((warn_unused_result));
+int lt_delivery_portal_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
+                           const lt_dialects *dialects, lt_delivery_driver *ret)
+    __attribute__((warn_unused_result));
 
 /* The liên thông driver for unit (its gateway at url, POST {url}/v1/dossiers
  * with units.tokens' token for it). The caller fills the names. Returns 0
  * or -1. */
-int lt_delivery_parent_new(lt_loop *loop, const lt_config *cfg, const char *unit, const char *url,
-                           lt_delivery_driver *ret) __attribute__((warn_unused_result));
+int lt_delivery_parent_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg, const char *unit,
+                           const char *url, lt_delivery_driver *ret)
+    __attribute__((warn_unused_result));
 
 /* The ward-callback driver: POST the record in dialect (NULL or "" =
  * canonical) to url. The caller fills the names. Returns 0 or -1 (unknown
  * dialect, empty url, out of memory). */
-int lt_delivery_ward_new(lt_loop *loop, const lt_config *cfg, const lt_dialects *dialects,
-                         const char *url, const char *dialect, lt_delivery_driver *ret)
-    __attribute__((warn_unused_result));
+int lt_delivery_ward_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
+                         const lt_dialects *dialects, const char *url, const char *dialect,
+                         lt_delivery_driver *ret) __attribute__((warn_unused_result));
 
 /* The webhook driver for cfg->webhook.url (borrowed). Fills every field.
  * Returns 0, or -1 (no url, out of memory). */
-int lt_delivery_webhook_new(lt_loop *loop, const lt_config *cfg, lt_delivery_driver *ret)
-    __attribute__((warn_unused_result));
+int lt_delivery_webhook_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
+                            lt_delivery_driver *ret) __attribute__((warn_unused_result));
 
 typedef struct lt_delivery_args {
     const char *conninfo;        /* borrowed; outlives the actor */
@@ -92,5 +101,10 @@ void lt_delivery_actor(void *pipe, void *args);
  * far): 1 s doubling up to 30 s, plus up to a quarter more of jitter, never
  * more than 30 s. */
 int64_t lt_delivery_backoff_ms(int attempts);
+
+/* The same with delivery.retry_first / retry_max: first_ms doubling per
+ * attempt up to max_ms, plus up to a quarter more of jitter, never more than
+ * max_ms. */
+int64_t lt_delivery_backoff(int attempts, int64_t first_ms, int64_t max_ms);
 
 #endif

@@ -14,7 +14,8 @@
 #define ANSWER_MAX 4096
 
 typedef struct {
-    lt_curlm *curl;
+    lt_curlm *curl; /* owned when own */
+    bool own;
     char *url;
     char *auth; /* "Authorization: Bearer ..." or NULL */
     lt_delivery_http_opts o;
@@ -111,7 +112,8 @@ static void http_destroy(void *impl)
         return;
     if (h->defer_timer > 0)
         lt_loop_cancel_timer(h->loop, h->defer_timer);
-    lt_curlm_destroy(&h->curl);
+    if (h->own)
+        lt_curlm_destroy(&h->curl);
     if (h->o.ctx_free)
         h->o.ctx_free(h->o.ctx);
     free(h->url);
@@ -127,10 +129,11 @@ int lt_delivery_http_new(lt_loop *loop, const lt_delivery_http_opts *o, lt_deliv
     h->loop = loop;
     h->o = *o;
     h->o.ctx_free = NULL; /* the caller keeps ctx until we succeed */
+    h->own = !o->curl;
     lt_curlm_opts co = {.max_in_flight = 1, .timeout_ms = o->timeout_ms, .ca_file = o->ca_file};
     size_t alen = o->token && o->token[0] ? strlen(o->token) + 32 : 0;
     if (!(h->url = strdup(o->url)) || (alen && !(h->auth = malloc(alen))) ||
-        !(h->curl = lt_curlm_new(loop, &co))) {
+        !(h->curl = o->curl ? o->curl : lt_curlm_new(loop, &co))) {
         http_destroy(h);
         return -1;
     }

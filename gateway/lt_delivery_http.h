@@ -24,6 +24,7 @@ typedef struct lt_delivery_http_opts {
     const char *token; /* bearer token or NULL (copied) */
     int64_t timeout_ms;
     const char *ca_file; /* NULL = the system store */
+    lt_curlm *curl;      /* shared and borrowed (see lt_delivery.h); NULL = its own */
     lt_delivery_body_fn *body;
     lt_delivery_judge_fn *judge;
     void *ctx;                /* for body; owned by the caller of lt_delivery_http_new */

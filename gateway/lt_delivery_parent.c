@@ -67,8 +67,8 @@ static void find_token(const char *tokens, const char *unit, char *buf, size_t c
     }
 }
 
-int lt_delivery_parent_new(lt_loop *loop, const lt_config *cfg, const char *unit, const char *url,
-                           lt_delivery_driver *ret)
+int lt_delivery_parent_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg, const char *unit,
+                           const char *url, lt_delivery_driver *ret)
 {
     char full[2048], token[512];
     size_t ul = strlen(url);
@@ -81,6 +81,7 @@ int lt_delivery_parent_new(lt_loop *loop, const lt_config *cfg, const char *unit
     lt_delivery_http_opts o = {.url = full,
                                .token = token,
                                .timeout_ms = cfg->units.timeout_ms,
+                               .curl = curl,
                                .body = parent_body,
                                .judge = parent_judge};
     return lt_delivery_http_new(loop, &o, ret);

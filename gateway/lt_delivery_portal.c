@@ -2,16 +2,19 @@
  * lt_delivery.h). A thin adapter: outbox rows become lt_portal items
  * (is_updating is the portal's "known"), the portal's verdicts become the
  * actor's (SKIPPED, a record this portal does not take, counts as
- * delivered). The driver owns its lt_curlm because lt_portal_destroy
- * cancels everything on the one it is given. */
+ * delivered). lt_portal_destroy cancels everything on the lt_curlm it is
+ * given, so a shared one (the send slots of the portal) is only shared by
+ * drivers destroyed together. */
 #include "lt_delivery.h"
 #include "lt_curlm.h"
 #include "lt_portal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 typedef struct {
-    lt_curlm *curl;
+    lt_curlm *curl; /* owned when own */
+    bool own;
     lt_portal *portal;
     lt_delivery_done_fn *done;
     void *arg;
@@ -65,12 +68,13 @@ static void portal_destroy(void *impl)
     if (!p)
         return;
     lt_portal_destroy(&p->portal);
-    lt_curlm_destroy(&p->curl);
+    if (p->own)
+        lt_curlm_destroy(&p->curl);
     free(p);
 }
 
-int lt_delivery_portal_new(lt_loop *loop, const lt_config *cfg, const lt_dialects *dialects,
-                           lt_delivery_driver *ret)
+int lt_delivery_portal_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
+                           const lt_dialects *dialects, lt_delivery_driver *ret)
 {
     const lt_dialect *d = lt_dialects_find(dialects, cfg->portal.dialect);
     if (!cfg->portal.url[0] || !d)
@@ -81,7 +85,8 @@ int lt_delivery_portal_new(lt_loop *loop, const lt_config *cfg, const lt_dialect
     lt_curlm_opts o = {.max_in_flight = 2,
                        .timeout_ms = cfg->portal.timeout_ms,
                        .ca_file = cfg->portal.ca_file[0] ? cfg->portal.ca_file : NULL};
-    if (!(p->curl = lt_curlm_new(loop, &o)) ||
+    p->own = !curl;
+    if (!(p->curl = curl ? curl : lt_curlm_new(loop, &o)) ||
         !(p->portal = lt_portal_new(loop, p->curl, cfg, d))) {
         portal_destroy(p);
         return -1;

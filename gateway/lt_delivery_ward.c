@@ -51,14 +51,16 @@ static lt_delivery_verdict ward_judge(const lt_curlm_response *resp, char *err, 
     return lt_delivery_http_verdict(resp->status);
 }
 
-int lt_delivery_ward_new(lt_loop *loop, const lt_config *cfg, const lt_dialects *dialects,
-                         const char *url, const char *dialect, lt_delivery_driver *ret)
+int lt_delivery_ward_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
+                         const lt_dialects *dialects, const char *url, const char *dialect,
+                         lt_delivery_driver *ret)
 {
     const lt_dialect *d = lt_dialects_find(dialects, dialect && dialect[0] ? dialect : "canonical");
     if (!d || !url || !url[0])
         return -1;
     lt_delivery_http_opts o = {.url = url,
                                .timeout_ms = cfg->units.timeout_ms,
+                               .curl = curl,
                                .body = ward_body,
                                .judge = ward_judge,
                                .ctx = (void *)d};

@@ -45,12 +45,14 @@ static lt_delivery_verdict webhook_judge(const lt_curlm_response *resp, char *er
     return lt_delivery_http_verdict(resp->status);
 }
 
-int lt_delivery_webhook_new(lt_loop *loop, const lt_config *cfg, lt_delivery_driver *ret)
+int lt_delivery_webhook_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
+                            lt_delivery_driver *ret)
 {
     if (!cfg->webhook.url[0])
         return -1;
     lt_delivery_http_opts o = {.url = cfg->webhook.url,
                                .timeout_ms = cfg->units.timeout_ms,
+                               .curl = curl,
                                .body = webhook_body,
                                .judge = webhook_judge};
     if (lt_delivery_http_new(loop, &o, ret) < 0)

@@ -247,6 +247,7 @@ static const route routes[] = {
     {"GET", "/v1/rejects", lt_http_route_rejects},
     {"GET", "/v1/deadletters", lt_http_route_deadletters},
     {"POST", "/v1/deadletters/replay", lt_http_route_replay},
+    {"GET", "/v1/reports/ontime", lt_http_route_report},
     {"GET", "/", lt_http_route_web},
     {"GET", "/assets/", lt_http_route_web},
     {"GET", "/v1/status", lt_http_route_status},

@@ -114,6 +114,8 @@ enum MHD_Result lt_http_route_rejects(http_server *srv, struct MHD_Connection *c
 enum MHD_Result lt_http_route_deadletters(http_server *srv, struct MHD_Connection *c,
                                           http_req *req);
 enum MHD_Result lt_http_route_replay(http_server *srv, struct MHD_Connection *c, http_req *req);
+/* GET /v1/reports/ontime (lt_report_http.c). */
+enum MHD_Result lt_http_route_report(http_server *srv, struct MHD_Connection *c, http_req *req);
 /* The dashboard's page and files (lt_http_web.c). */
 enum MHD_Result lt_http_route_web(http_server *srv, struct MHD_Connection *c, http_req *req);
 /* GET /v1/status and GET /metrics (lt_http_status.c). */

@@ -16,6 +16,12 @@ const char LT_OUTBOX_ROUTE_UNROUTED_SQL[] = "SELECT lt_route_unrouted()";
 const char LT_OUTBOX_CLAIM_SQL[] =
     "SELECT id, event_seq, dossier_code, record::text, status, is_updating, idempotency_key,"
     " attempts, superseded FROM lt_claim($1::text, $2::bigint, $3::integer)";
+const char LT_OUTBOX_CLAIM_DUE_SQL[] =
+    "SELECT id, event_seq, dossier_code, record::text, status, is_updating, idempotency_key,"
+    " attempts, superseded FROM lt_claim_due($1::text, $2::bigint, $3::integer, $4::interval)";
+const char LT_OUTBOX_SETTLE_SQL[] =
+    "SELECT delivered, retried, dead, expired, circuit_was, circuit_now, failures"
+    " FROM lt_settle($1::text, $2::jsonb, $3::interval, $4::integer, $5::interval)";
 const char LT_OUTBOX_DELIVERED_SQL[] = "SELECT lt_delivered($1::bigint[])";
 const char LT_OUTBOX_RETRY_SQL[] =
     "SELECT lt_retry($1::bigint, $2::interval, $3::text, $4::integer)";

@@ -36,6 +36,15 @@ extern const char LT_OUTBOX_DELIVERED_SQL[];
 extern const char LT_OUTBOX_RETRY_SQL[];
 /* $1 id, $2 error, $3 HTTP status or NULL, $4 the answer kept or NULL. */
 extern const char LT_OUTBOX_DEAD_SQL[];
+/* Claims behind the destination's circuit (0011): $1 destination, $2
+ * instance id, $3 max rows, $4 probe interval; rows as LT_OUTBOX_CLAIM_SQL. */
+extern const char LT_OUTBOX_CLAIM_DUE_SQL[];
+/* Records many outcomes of one destination (0011): $1 destination, $2 a
+ * JSON array [{id, v: ok|retry|dead, delay_ms, err, herr, st, ans}], $3 the
+ * retry horizon, $4 the circuit's failure threshold, $5 the probe interval
+ * (intervals as lt_outbox_delay_param). One row: delivered, retried, dead,
+ * expired, circuit before, circuit after, failures. */
+extern const char LT_OUTBOX_SETTLE_SQL[];
 /* $1 staleness (lt_outbox_delay_param); one row, how many were taken back. */
 extern const char LT_OUTBOX_RECLAIM_SQL[];
 /* $1 destination, $2 row id or NULL for all; one row: replayed, superseded. */

@@ -16,6 +16,7 @@ static const struct {
     [LT_PATH_SQL] = {"schemas/sql", "sql"},
     [LT_PATH_SCHEMAS] = {"schemas", "schemas"},
     [LT_PATH_DIALECTS] = {"adapters/dialects", "dialects"},
+    [LT_PATH_DEMO] = {"deploy/demo", "demo"},
 };
 
 static bool starts_with_dir(const char *path, const char *dir)

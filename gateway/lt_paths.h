@@ -13,6 +13,7 @@ typedef enum {
     LT_PATH_SQL,      /* schemas/sql in the source tree, sql/ installed */
     LT_PATH_SCHEMAS,  /* schemas/ in the source tree, schemas/ installed */
     LT_PATH_DIALECTS, /* adapters/dialects in the source tree, dialects/ installed */
+    LT_PATH_DEMO,     /* deploy/demo in the source tree, demo/ installed */
 } lt_path_kind;
 
 /* Writes the directory holding kind into buf. Returns 0, or -1 when it

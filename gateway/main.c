@@ -12,7 +12,9 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_rejects_cli.h"
+#include "lt_report.h"
 #include "lt_deadletters_cli.h"
+#include "lt_demo_cli.h"
 #include "lt_serve.h"
 #include "lt_status_cli.h"
 #include "lt_token_cli.h"
@@ -278,6 +280,21 @@ static int cmd_check(cli_ctx *cx)
     return rc;
 }
 
+static int cmd_report(cli_ctx *cx)
+{
+    lt_config cfg;
+    if (load_config(cx, &cfg) < 0)
+        return EXIT_USAGE;
+    int rc = lt_report_main(&cfg, cx->argc, cx->argv, cx->json);
+    lt_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_demo(cli_ctx *cx)
+{
+    return lt_demo_main(cx->argc, cx->argv);
+}
+
 static int cmd_status(cli_ctx *cx)
 {
     lt_config cfg;
@@ -369,6 +386,10 @@ static const command commands[] = {
     {"deadletters", cmd_deadletters,
      "list and show deliveries that were refused or ran out of retries", lt_deadletters_help},
     {"replay", cmd_replay, "send dead letters again", lt_replay_help},
+    {"report", cmd_report, "on-time figures of a period by unit, field, procedure or month",
+     lt_report_help},
+    {"demo", cmd_demo, "the whole flow on simulated systems: a working day of dossiers",
+     lt_demo_help},
     {"verify", cmd_verify, "check the tamper-evident chain of stored events", lt_verify_help},
     {"check", cmd_check, "validate dossier records offline (no database)",
      "usage: lienthong check [--dialect NAME] [--json] FILE|-\n"

@@ -103,7 +103,10 @@ lt_assert_eq "portal unit:243 webhook" "$last" "the ward's change goes up"
 # ---- claiming: coalescing and order --------------------------------------------
 lt_log "claiming"
 inst=$(q "INSERT INTO gateway_instances (hostname, pid) VALUES ('a', 1) RETURNING id")
-claim() { q "SELECT id || ':' || event_seq || ':' || dossier_code || ':' || status || ':' || is_updating || ':' || superseded FROM lt_claim('$1', $inst, ${2:-10})"; }
+# The delivery engine claims with lt_claim_set (0011: 0009's lt_claim in set
+# statements, the same contract); LT_CLAIM_FN=lt_claim checks the original.
+claim_fn=${LT_CLAIM_FN:-lt_claim_set}
+claim() { q "SELECT id || ':' || event_seq || ':' || dossier_code || ':' || status || ':' || is_updating || ':' || superseded FROM $claim_fn('$1', $inst, ${2:-10})"; }
 out=$(claim portal)
 d2last=$(q "SELECT max(seq) FROM dossier_events WHERE dossier_code = '$D2'")
 lt_assert_eq 2 "$(wc -l <<<"$out")" "one row per dossier"
@@ -197,7 +200,7 @@ inst2=$(q "INSERT INTO gateway_instances (hostname, pid) VALUES ('b', 2) RETURNI
 for s in 1 2; do
   psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 >"$LT_TMP/claim$s.txt" <<SQL &
 BEGIN;
-SELECT id FROM lt_claim('webhook', $([ $s = 1 ] && echo "$inst" || echo "$inst2"), 15);
+SELECT id FROM $claim_fn('webhook', $([ $s = 1 ] && echo "$inst" || echo "$inst2"), 15);
 SELECT pg_sleep(1);
 COMMIT;
 SQL
@@ -217,7 +220,7 @@ pending_before=$(q "SELECT count(*) FROM outbox WHERE destination = 'webhook' AN
 psql "$LT_PG_URL" -qAt >/dev/null 2>&1 <<SQL &
 SET application_name = 'lt_killed_claimer';
 BEGIN;
-SELECT id FROM lt_claim('webhook', $inst, 100);
+SELECT id FROM $claim_fn('webhook', $inst, 100);
 SELECT pg_sleep(120);
 SQL
 sleeping() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command: deploy/quickstart.sh builds and runs the
+# deploy/quickstart.sh --serve (the demo without its simulators) builds and runs the
 # gateway on its embedded database; /healthz and /readyz answer 200; SIGINT
 # stops it and its PostgreSQL, leaving no process.
 source "$(dirname "$0")/lib.sh"
@@ -8,7 +8,7 @@ data="$LT_TMP/qs"
 log="$LT_TMP/qs.log"
 LIENTHONG_DATA_DIR="$data" LIENTHONG_HTTP_LISTEN=127.0.0.1:0 LIENTHONG_ZMQ_EVENTS="tcp://127.0.0.1:*" \
   LIENTHONG_ZMQ_REPLAY="tcp://127.0.0.1:*" LIENTHONG_ZMQ_INGRESS="tcp://127.0.0.1:*" \
-  "$LT_SOURCE_DIR/deploy/quickstart.sh" >"$log" 2>&1 &
+  "$LT_SOURCE_DIR/deploy/quickstart.sh" --serve >"$log" 2>&1 &
 pid=$!
 LT_PIDS+=("$pid")
 LT_GW_PID[qs]=$pid

@@ -39,6 +39,31 @@ static void test_backoff_jitter(void **state)
     assert_true(differ > 0);
 }
 
+/* delivery.retry_first / retry_max: the first retry after first_ms (plus at
+ * most a quarter), doubling, never past max_ms; nonsense settings stay sane. */
+static void test_backoff_configured(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        int64_t d = lt_delivery_backoff(0, 200, 5000);
+        assert_true(d >= 200 && d <= 250);
+        d = lt_delivery_backoff(3, 200, 5000);
+        assert_true(d >= 1600 && d <= 2000);
+        for (int a = 0; a < 70; a++) {
+            d = lt_delivery_backoff(a, 200, 5000);
+            assert_true(d >= 200 && d <= 5000);
+        }
+        assert_int_equal(lt_delivery_backoff(1000, 200, 5000) >= 5000, 1);
+        /* max below first: first it is. */
+        assert_int_equal(lt_delivery_backoff(4, 3000, 1000), 3000);
+        d = lt_delivery_backoff(2, 0, 10);
+        assert_true(d >= 1 && d <= 10);
+        /* 72 h of back-off cap does not overflow the doubling. */
+        d = lt_delivery_backoff(200, 1000, 72LL * 3600 * 1000);
+        assert_true(d >= 72LL * 3600 * 1000 / 2 && d <= 72LL * 3600 * 1000);
+    }
+}
+
 /* The outbound contract's verdict on a status, shared by the parent, ward
  * and webhook legs. */
 static void test_http_verdict(void **state)
@@ -64,6 +89,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_backoff_jitter),
+        cmocka_unit_test(test_backoff_configured),
         cmocka_unit_test(test_http_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,8 +18,9 @@
 #      counts.
 #   3. drains: for each portal.batch_size (LT_BENCH_BATCHES, "1 10"): the
 #      simulator's memory cleared, a gateway started on a fresh copy with
-#      portal.url set; timed from spawn until no portal row is open; the
-#      gateway's RSS sampled from /proc every 0.5 s.
+#      portal.url set and delivery.inflight sends in flight (LT_BENCH_INFLIGHT,
+#      16: the baseline's concurrency); timed from spawn until no portal row
+#      is open; the gateway's RSS sampled from /proc every 0.5 s.
 #
 # Builds Release first (LT_BUILD_DIR, default ./build-release), prints a
 # Markdown table; appends nothing anywhere. Bounded: the run after the build
@@ -27,7 +28,7 @@
 # LT_BENCH_DRAIN_SECONDS (default 200; a cut drain reports the rows it
 # delivered), everything started stopped by PID. Loopback only.
 #
-# Environment: LT_BUILD_DIR, LT_BENCH_COUNT (100000), LT_BENCH_BATCHES,
+# Environment: LT_BUILD_DIR, LT_BENCH_COUNT (100000), LT_BENCH_BATCHES, LT_BENCH_INFLIGHT,
 # LT_BENCH_DRAIN_SECONDS, LT_BENCH_TIMEOUT, LT_BENCH_KEEP=1 keeps the logs.
 set -euo pipefail
 
@@ -35,6 +36,7 @@ src=$(cd "$(dirname "$0")/../../.." && pwd)
 build=${LT_BUILD_DIR:-$src/build-release}
 count=${LT_BENCH_COUNT:-100000}
 batches=${LT_BENCH_BATCHES:-1 10}
+inflight=${LT_BENCH_INFLIGHT:-16}
 drain_s=${LT_BENCH_DRAIN_SECONDS:-200}
 total_timeout=${LT_BENCH_TIMEOUT:-570}
 pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -243,7 +245,8 @@ for b in $batches; do
   t0=$(date +%s.%N)
   gw_spawn "drain_$b" "$db" LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" \
     LIENTHONG_PORTAL_USERNAME=lienthong LIENTHONG_PORTAL_PASSWORD=lienthong \
-    LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_BATCH_SIZE="$b"
+    LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_BATCH_SIZE="$b" \
+    LIENTHONG_DELIVERY_INFLIGHT="$inflight"
   # RSS in KiB every 0.5 s while the gateway lives.
   bash -c 'while [ -r /proc/$1/status ]; do awk '"'"'$1 == "VmRSS:" { print $2 }'"'"' /proc/$1/status; sleep 0.5; done' \
     sampler "$gw_pid" >"$tmp/rss_$b.txt" 2>/dev/null &
@@ -303,7 +306,7 @@ pushed over HTTP in ${fill_s} s, routed with lt_route_events(); database ${fill_
 | raw libcurl multi (lt_simpeer_load), before / after: ${BASE[load_1_1]} / ${BASE[load_1_2]} | 1 | 1 | | | $b1 | $(ratio "$b1" "$b16") | 1.00 | | |
 EOF
 for b in $batches; do
-  echo "| lienthong drain, portal.batch_size=$b | 1 | $b | ${DELIV[$b]} | ${WALL[$b]} | ${RATE[$b]} | $(ratio "${RATE[$b]}" "$b16") | $(ratio "${RATE[$b]}" "$b1") | ${RSS0[$b]} / ${RSSQ[$b]} / ${RSSMAX[$b]} (${HWM[$b]}) | ${GWCPU[$b]} / ${PGCPU[$b]} % |"
+  echo "| lienthong drain, portal.batch_size=$b, delivery.inflight=$inflight | $inflight | $b | ${DELIV[$b]} | ${WALL[$b]} | ${RATE[$b]} | $(ratio "${RATE[$b]}" "$b16") | $(ratio "${RATE[$b]}" "$b1") | ${RSS0[$b]} / ${RSSQ[$b]} / ${RSSMAX[$b]} (${HWM[$b]}) | ${GWCPU[$b]} / ${PGCPU[$b]} % |"
 done
 echo
 for b in $batches; do
