@@ -143,7 +143,8 @@ typedef struct delivery {
     size_t upsert_i;
     char instance[24]; /* gateway_instances.id, "" until registered */
     int setup_step;
-    query q; /* the statement running */
+    bool setup_failed; /* a setup statement failed: the next tick tries again */
+    query q;           /* the statement running */
     bool need_heartbeat, need_route, need_sync, need_list;
     bool term, left;
     unsigned ticks;
@@ -588,8 +589,13 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         LT_WARN("delivery: statement failed: %s", PQresultErrorMessage(r));
     switch (q) {
     case Q_SETUP:
-        if (!ok)
-            break; /* retried on the next tick */
+        if (!ok) {
+            /* Retried on the next tick, not at once: on a new database
+             * the schema comes with the watcher's migrations, and an
+             * immediate retry spun thousands of times before they ran. */
+            self->setup_failed = true;
+            break;
+        }
         if (self->setup_step == S_REGISTER) {
             snprintf(self->instance, sizeof(self->instance), "%s", PQgetvalue(r, 0, 0));
             LT_INFO("delivery: registered as gateway instance %s", self->instance);
@@ -743,6 +749,8 @@ static void drive(delivery *self)
         return;
     }
     char stale[48];
+    if (self->setup_step < S_DONE && self->setup_failed)
+        return;
     while (self->setup_step < S_DONE) {
         char pid[16], host[256] = "";
         if (self->setup_step == S_REGISTER && self->instance[0])
@@ -852,6 +860,7 @@ static int on_tick(lt_loop *loop, int timer_id, void *arg)
     (void)timer_id;
     delivery *self = arg;
     self->ticks++;
+    self->setup_failed = false;
     for (size_t i = 0; i < self->nlegs; i++)
         self->legs[i]->need_claim = true;
     if (self->ticks % 2 == 0) {
