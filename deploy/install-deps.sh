@@ -24,6 +24,9 @@ packages=(
   clang libclang-rt-14-dev
   # benchmarks: peak RSS of a process (/usr/bin/time -f %M, tests/bench/catalog)
   time
+  # the failover test (tests/integration/t_failover.sh): pg_auto_failover's
+  # monitor and keepers (pg_autoctl) for a primary and a synchronous standby
+  postgresql-15-auto-failover
   ca-certificates
   # the TLS test makes a self-signed certificate (tests/integration/t_tls.sh)
   openssl

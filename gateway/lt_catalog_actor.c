@@ -9,6 +9,7 @@
 #include "lt_catalog_actor.h"
 #include "lt_actor.h"
 #include "lt_catalog_api.h"
+#include "lt_catalog_feed.h"
 #include "lt_db.h"
 #include "lt_log.h"
 #include "lt_loop.h"
@@ -25,12 +26,14 @@
 
 typedef struct {
     lt_loop *loop;
-    lt_config cfg;        /* our copy */
-    const char *conninfo; /* borrowed */
-    PGconn *conn;         /* during a round */
-    lt_catalog_api *api;  /* the running round, or NULL */
-    int timer;            /* the next round, 0 = none */
-    int64_t rounds;       /* rounds started, for the log */
+    lt_config cfg;         /* our copy */
+    const char *conninfo;  /* borrowed */
+    PGconn *conn;          /* during a round */
+    lt_catalog_api *api;   /* the running round (national API), or NULL */
+    lt_catalog_feed *feed; /* the running round (a parent gateway's feed), or NULL */
+    int64_t feed_since;    /* the parent's catalog version of our last good round; -1 = none */
+    int timer;             /* the next round, 0 = none */
+    int64_t rounds;        /* rounds started, for the log */
 } catalog_actor;
 
 static int on_round(lt_loop *loop, int timer_id, void *arg);
@@ -60,6 +63,8 @@ static void round_done(int rc, const lt_catalog_result *res, const lt_catalog_ap
                               "skipped", (json_int_t)st->skipped, "max_in_flight",
                               (json_int_t)st->max_in_flight),
                     "catalog sync done");
+        if (self->feed)
+            self->feed_since = lt_catalog_feed_version(self->feed);
     } else if (err->busy) {
         LT_INFO("catalog: another process is syncing the catalog; skipping this round");
     } else {
@@ -71,6 +76,7 @@ static void round_done(int rc, const lt_catalog_result *res, const lt_catalog_ap
     }
     /* Allowed here: lt_catalog_api's done callback may destroy it. */
     lt_catalog_api_destroy(&self->api);
+    lt_catalog_feed_destroy(&self->feed);
     PQfinish(self->conn);
     self->conn = NULL;
     schedule(self, next);
@@ -99,7 +105,13 @@ static int on_round(lt_loop *loop, int timer_id, void *arg)
                              .ca_file = c->catalog.ca_file};
     lt_catalog_error err;
     LT_INFO("catalog: sync round %" PRId64 " from %s", self->rounds, c->catalog.url);
-    if (lt_catalog_api_start(loop, self->conn, &o, round_done, self, &self->api, &err) < 0) {
+    /* A federated gateway follows its parent gateway's feed (our own
+     * contract), from the version it last read; else the national API. */
+    int rc = lt_catalog_feed_url(c->catalog.url)
+                 ? lt_catalog_feed_start(loop, self->conn, &o, self->feed_since, round_done, self,
+                                         &self->feed, &err)
+                 : lt_catalog_api_start(loop, self->conn, &o, round_done, self, &self->api, &err);
+    if (rc < 0) {
         lt_catalog_api_stats none = {0};
         round_done(-1, NULL, &none, &err, self);
     }
@@ -117,7 +129,7 @@ static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 void lt_catalog_actor(void *pipe, void *args)
 {
     const lt_catalog_actor_args *a = args;
-    catalog_actor self = {.conninfo = a->conninfo};
+    catalog_actor self = {.conninfo = a->conninfo, .feed_since = -1};
     self.loop = lt_loop_new();
     if (!self.loop || lt_config_copy(&self.cfg, a->cfg) < 0 ||
         lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0) {
@@ -135,6 +147,7 @@ void lt_catalog_actor(void *pipe, void *args)
 out:
     /* Stopping mid-round: the run is recorded as abandoned, the lock freed. */
     lt_catalog_api_destroy(&self.api);
+    lt_catalog_feed_destroy(&self.feed);
     PQfinish(self.conn);
     lt_loop_destroy(&self.loop);
     lt_config_free(&self.cfg);

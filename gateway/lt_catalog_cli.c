@@ -9,6 +9,7 @@
  * refuse with "run lienthong migrate" when the schema is behind. */
 #include "lt_catalog.h"
 #include "lt_catalog_api.h"
+#include "lt_catalog_feed.h"
 #include "lt_catalog_check.h"
 #include "lt_overlay_cli.h"
 #include "lt_config.h"
@@ -69,6 +70,9 @@ const char lt_catalog_help[] =
     "  stored one are not fetched again.\n"
     "  --full   fetch every procedure, whatever NGAYCAPNHAT says\n"
     "  Progress goes to stderr (a bar on a terminal, JSON log lines otherwise).\n"
+    "  Federation: when catalog.url ends in /v1/catalog it is a parent gateway's\n"
+    "  feed (GET /v1/catalog, our own contract), read whole, page by page; a\n"
+    "  full sync too (serve's later rounds ask only what changed, since=).\n"
     "\n"
     "catalog show CODE\n"
     "  One procedure: name, levels, status (published, unpublished or\n"
@@ -242,7 +246,9 @@ static int cmd_sync(int argc, char **argv, bool json, const char *config_path)
                                  .retry_delay_ms = c->catalog.retry_delay_ms,
                                  .ca_file = c->catalog.ca_file,
                                  .fetch_all = full};
-        ok = lt_catalog_sync_api(db.conn, &o, &res, &st, &err);
+        /* A parent gateway's feed (federation) or the national API. */
+        ok = lt_catalog_feed_url(o.url) ? lt_catalog_sync_feed(db.conn, &o, &res, &st, &err)
+                                        : lt_catalog_sync_api(db.conn, &o, &res, &st, &err);
     }
     if (ps.drawn)
         fputc('\n', stderr);

@@ -230,7 +230,8 @@ static const cf_key keys[] = {
      .max = 1 * HOUR, .flags = CF_RELOAD,
      .help = "while a destination's circuit is open: how often one call probes it"},
     {"catalog.url", URL(catalog.url), .def = "",
-     .help = "national catalog base URL; empty = catalog only from `catalog sync --file`"},
+     .help = "national catalog base URL, or a parent gateway's .../v1/catalog (federation); "
+             "empty = catalog only from `catalog sync --file`"},
     {"catalog.concurrency", COUNT(catalog.concurrency), .def = "32", .min = 1, .max = 256,
      .help = "detail calls (`LayThuTuc`) in flight at once during a sync"},
     {"catalog.timeout", DURATION(catalog.timeout_ms), .def = "30s", .min = 100, .max = 10 * 60000,

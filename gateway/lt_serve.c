@@ -229,8 +229,10 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "writer", lt_writer_actor, &writerargs)))
         goto stop;
     /* After the writer: it only reads what the writer committed; stopping
-     * first, it records the send in flight while the database is there. */
-    if ((cfg->portal.url[0] || cfg->webhook.url[0]) &&
+     * first, it records the send in flight while the database is there.
+     * Unit legs alone start it too when units.tokens holds credentials for
+     * them: a federated gateway whose only way up is its parent gateway. */
+    if ((cfg->portal.url[0] || cfg->webhook.url[0] || cfg->units.tokens[0]) &&
         !(sv.actors[sv.nactors++] =
               lt_actor_new(ctx, "delivery", lt_delivery_actor, &deliveryargs)))
         goto stop;
