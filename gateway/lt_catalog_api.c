@@ -533,12 +533,11 @@ static void blocking_done(int rc, const lt_catalog_result *res, const lt_catalog
     lt_loop_stop(b->loop);
 }
 
-int lt_catalog_sync_api(PGconn *conn, const lt_catalog_api_opts *opts,
-                        lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
-                        lt_catalog_error *err)
+int lt_catalog_run_blocking(lt_catalog_start_fn *start, lt_catalog_stop_fn *stop, void *ctx,
+                            lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
+                            lt_catalog_error *err)
 {
     blocking b = {.rc = -1};
-    lt_catalog_api *api = NULL;
     memset(err, 0, sizeof(*err));
     if (ret_stats)
         memset(ret_stats, 0, sizeof(*ret_stats));
@@ -546,13 +545,13 @@ int lt_catalog_sync_api(PGconn *conn, const lt_catalog_api_opts *opts,
         snprintf(err->message, sizeof(err->message), "out of memory");
         return -1;
     }
-    if (lt_catalog_api_start(b.loop, conn, opts, blocking_done, &b, &api, err) < 0) {
+    if (start(b.loop, ctx, blocking_done, &b, err) < 0) {
         lt_loop_destroy(&b.loop);
         return -1;
     }
     b.err = (lt_catalog_error){.message = "the sync loop stopped before the sync ended"};
     lt_loop_run(b.loop);
-    lt_catalog_api_destroy(&api);
+    stop(ctx);
     lt_loop_destroy(&b.loop);
     if (ret_stats)
         *ret_stats = b.stats;
@@ -562,4 +561,30 @@ int lt_catalog_sync_api(PGconn *conn, const lt_catalog_api_opts *opts,
     }
     *ret_result = b.res;
     return 0;
+}
+
+typedef struct {
+    PGconn *conn;
+    const lt_catalog_api_opts *opts;
+    lt_catalog_api *api;
+} api_run;
+
+static int api_start(lt_loop *loop, void *ctx, lt_catalog_api_done_fn *done, void *arg,
+                     lt_catalog_error *err)
+{
+    api_run *r = ctx;
+    return lt_catalog_api_start(loop, r->conn, r->opts, done, arg, &r->api, err);
+}
+
+static void api_stop(void *ctx)
+{
+    lt_catalog_api_destroy(&((api_run *)ctx)->api);
+}
+
+int lt_catalog_sync_api(PGconn *conn, const lt_catalog_api_opts *opts,
+                        lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
+                        lt_catalog_error *err)
+{
+    api_run r = {.conn = conn, .opts = opts};
+    return lt_catalog_run_blocking(api_start, api_stop, &r, ret_result, ret_stats, err);
 }

@@ -72,6 +72,18 @@ int lt_catalog_api_start(lt_loop *loop, PGconn *conn, const lt_catalog_api_opts 
  * releases the lock, sets *self_p to NULL. Accepts NULL. */
 void lt_catalog_api_destroy(lt_catalog_api **self_p);
 
+/* Runs an asynchronous catalog sync (the national API's, a parent
+ * gateway's feed) to its end on a loop of its own, for the CLI: start
+ * starts it on loop with done and arg (as lt_catalog_api_start does, ctx
+ * being the caller's), stop destroys what start made. Returns 0 or -1 with
+ * err; stats (may be NULL) filled either way. */
+typedef int(lt_catalog_start_fn)(lt_loop *loop, void *ctx, lt_catalog_api_done_fn *done, void *arg,
+                                 lt_catalog_error *err);
+typedef void(lt_catalog_stop_fn)(void *ctx);
+int lt_catalog_run_blocking(lt_catalog_start_fn *start, lt_catalog_stop_fn *stop, void *ctx,
+                            lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
+                            lt_catalog_error *err) __attribute__((warn_unused_result));
+
 /* The whole sync on a loop of its own, for the CLI. Returns 0 or -1 with
  * err; stats (may be NULL) filled either way. */
 int lt_catalog_sync_api(PGconn *conn, const lt_catalog_api_opts *opts,

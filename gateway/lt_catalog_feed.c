@@ -301,53 +301,27 @@ void lt_catalog_feed_destroy(lt_catalog_feed **self_p)
 /* ---- blocking, for the CLI ----------------------------------------------- */
 
 typedef struct {
-    lt_loop *loop;
-    int rc;
-    lt_catalog_result res;
-    lt_catalog_error err;
-    lt_catalog_api_stats stats;
-} blocking;
+    PGconn *conn;
+    const lt_catalog_api_opts *opts;
+    lt_catalog_feed *feed;
+} feed_run;
 
-static void blocking_done(int rc, const lt_catalog_result *res, const lt_catalog_api_stats *stats,
-                          const lt_catalog_error *err, void *arg)
+static int feed_start(lt_loop *loop, void *ctx, lt_catalog_api_done_fn *done, void *arg,
+                      lt_catalog_error *err)
 {
-    blocking *b = arg;
-    b->rc = rc;
-    if (res)
-        b->res = *res;
-    if (err)
-        b->err = *err;
-    b->stats = *stats;
-    lt_loop_stop(b->loop);
+    feed_run *r = ctx;
+    return lt_catalog_feed_start(loop, r->conn, r->opts, -1, done, arg, &r->feed, err);
+}
+
+static void feed_stop(void *ctx)
+{
+    lt_catalog_feed_destroy(&((feed_run *)ctx)->feed);
 }
 
 int lt_catalog_sync_feed(PGconn *conn, const lt_catalog_api_opts *opts,
                          lt_catalog_result *ret_result, lt_catalog_api_stats *ret_stats,
                          lt_catalog_error *err)
 {
-    blocking b = {.rc = -1};
-    lt_catalog_feed *feed = NULL;
-    memset(err, 0, sizeof(*err));
-    if (ret_stats)
-        memset(ret_stats, 0, sizeof(*ret_stats));
-    if (!(b.loop = lt_loop_new())) {
-        snprintf(err->message, sizeof(err->message), "out of memory");
-        return -1;
-    }
-    if (lt_catalog_feed_start(b.loop, conn, opts, -1, blocking_done, &b, &feed, err) < 0) {
-        lt_loop_destroy(&b.loop);
-        return -1;
-    }
-    b.err = (lt_catalog_error){.message = "the sync loop stopped before the sync ended"};
-    lt_loop_run(b.loop);
-    lt_catalog_feed_destroy(&feed);
-    lt_loop_destroy(&b.loop);
-    if (ret_stats)
-        *ret_stats = b.stats;
-    if (b.rc < 0) {
-        *err = b.err;
-        return -1;
-    }
-    *ret_result = b.res;
-    return 0;
+    feed_run r = {.conn = conn, .opts = opts};
+    return lt_catalog_run_blocking(feed_start, feed_stop, &r, ret_result, ret_stats, err);
 }

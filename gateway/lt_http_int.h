@@ -105,6 +105,16 @@ typedef enum MHD_Result (*route_fn)(http_server *srv, struct MHD_Connection *c, 
 enum MHD_Result lt_http_route_healthz(http_server *srv, struct MHD_Connection *c, http_req *req);
 enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req);
 enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req);
+
+/* An open read with query parameters (the catalog feed, the on-time
+ * report): parse checks them into q (400 names the parameter), then the
+ * reader answers verb with to_json(q). */
+typedef int(lt_http_parse_fn)(const query_args *qa, void *q, char *field, size_t field_cap,
+                              char *msg, size_t msg_cap);
+typedef json_t *(lt_http_to_json_fn)(const void *q);
+enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                    const char *verb, lt_http_parse_fn *parse,
+                                    lt_http_to_json_fn *to_json, void *q);
 enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connection *c,
                                             http_req *req);
 enum MHD_Result lt_http_route_dossier(http_server *srv, struct MHD_Connection *c, http_req *req);

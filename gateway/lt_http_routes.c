@@ -37,9 +37,9 @@ enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c,
                               NULL, NULL);
 }
 
-/* GET /v1/catalog: parameters checked here (400 names the parameter), the
- * page read by the reader actor. */
-enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
+enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                    const char *verb, lt_http_parse_fn *parse,
+                                    lt_http_to_json_fn *to_json, void *q)
 {
     if (req->answer_status)
         return lt_http_reply_answer(c, req);
@@ -47,20 +47,37 @@ enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c
         return MHD_YES;
     query_args qa = {.n = 0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, &qa);
-    lt_catalog_query q;
     char field[80], msg[256];
     if (qa.overflow)
         return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
                                    "too many query parameters", NULL);
-    if (lt_catalog_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
-                               sizeof(msg)) < 0)
+    if (parse(&qa, q, field, sizeof(field), msg, sizeof(msg)) < 0)
         return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
     if (srv->draining)
         return lt_http_reply_unavailable(c, "gateway is stopping");
     if (!srv->db.ready)
         return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
                                                           : "database state not yet known");
-    return lt_http_call_actor(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
+    return lt_http_call_actor(srv, c, req, srv->reader, verb, to_json(q));
+}
+
+static int catalog_parse(const query_args *qa, void *q, char *field, size_t field_cap, char *msg,
+                         size_t msg_cap)
+{
+    return lt_catalog_query_parse(qa->keys, qa->values, qa->n, q, field, field_cap, msg, msg_cap);
+}
+
+static json_t *catalog_json(const void *q)
+{
+    return lt_catalog_query_json(q);
+}
+
+/* GET /v1/catalog: parameters checked here (400 names the parameter), the
+ * page read by the reader actor. */
+enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
+{
+    lt_catalog_query q;
+    return lt_http_route_query(srv, c, req, "catalog", catalog_parse, catalog_json, &q);
 }
 
 /* ---- POST /v1/dossiers ----------------------------------------------------

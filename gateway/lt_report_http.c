@@ -6,26 +6,19 @@
 #include "lt_http_int.h"
 #include "lt_report.h"
 
+static int report_parse(const query_args *qa, void *q, char *field, size_t field_cap, char *msg,
+                        size_t msg_cap)
+{
+    return lt_report_query_parse(qa->keys, qa->values, qa->n, q, field, field_cap, msg, msg_cap);
+}
+
+static json_t *report_json(const void *q)
+{
+    return lt_report_query_json(q);
+}
+
 enum MHD_Result lt_http_route_report(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
-    if (req->answer_status)
-        return lt_http_reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    query_args qa = {.n = 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, &qa);
     lt_report_query q;
-    char field[80], msg[256];
-    if (qa.overflow)
-        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                                   "too many query parameters", NULL);
-    if (lt_report_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
-                              sizeof(msg)) < 0)
-        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
-    if (srv->draining)
-        return lt_http_reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
-                                                          : "database state not yet known");
-    return lt_http_call_actor(srv, c, req, srv->reader, "report", lt_report_query_json(&q));
+    return lt_http_route_query(srv, c, req, "report", report_parse, report_json, &q);
 }

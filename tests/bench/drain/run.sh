@@ -44,11 +44,9 @@ unit=08710            # Phường Liên Bảo in deploy/units/example-3tier.json
 agency=000.02.22.H56  # its agency id: the prefix of its dossier codes
 proc=2.000908         # commune level: the portal is the only destination
 
-log() { printf '[%s drain-bench] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-  log "FAIL: $*"
-  exit 1
-}
+bench_name=drain
+# shellcheck source=../lib.sh
+. "$src/tests/bench/lib.sh"
 
 # ---- build (before the watchdog) ----------------------------------------------
 log "building Release in $build"
@@ -68,64 +66,18 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/
 command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs it)"
 command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh installs it)"
 
-tmp=$(mktemp -d /tmp/lt-drain.XXXXXX)
-chmod 755 "$tmp"
-pgdata=$tmp/pg/data
-sock=$tmp/pg/sock
-pg_started=0
 gw_pid=
 peer_pid=
 sampler=
-watchdog=
-
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-stop_pid() { # PID SIGNAL: signal, wait up to 10 s, then KILL
-  [ -n "$1" ] || return 0
-  kill -"$2" "$1" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT TERM INT
-  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
+# The gateway is restarted between cases: its PID changes, so the cleanup
+# asks for it here rather than through bench_track.
+bench_on_exit() {
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
-  stop_pid "$gw_pid" TERM
-  stop_pid "$peer_pid" TERM
-  if [ "$pg_started" = 1 ] && [ -f "$pgdata/postmaster.pid" ]; then
-    stop_pid "$(head -1 "$pgdata/postmaster.pid")" INT
-  fi
-  if [ $rc -ne 0 ]; then
-    log "failed (exit $rc); logs kept in $tmp"
-    tail -n 20 "$tmp"/*.log "$tmp/pg/postgres.log" 2>/dev/null >&2
-  elif [ "${LT_BENCH_KEEP:-0}" = 1 ]; then
-    log "logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit $rc
+  [ -n "$gw_pid" ] && bench_stop "$gw_pid"
+  [ -n "$peer_pid" ] && bench_stop "$peer_pid"
 }
-trap cleanup EXIT
-trap 'log "time limit reached"; exit 124' TERM INT
-bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
-  watchdog "$total_timeout" $$ </dev/null >/dev/null 2>&1 &
-watchdog=$!
-
-# ---- PostgreSQL as in production: fsync on ----------------------------------------
-mkdir -p "$sock"
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/pg"
-as_pg "$pg_bin/initdb" -D "$pgdata" -U lienthong --auth=trust -E UTF8 --locale=C.UTF-8 \
-  --no-instructions >"$tmp/initdb.log" 2>&1 || die "initdb failed"
-pg_started=1
-as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on" start >/dev/null ||
-  die "PostgreSQL did not start"
-pg_version=$(psql "host=$sock user=lienthong dbname=postgres" -qAtc "SHOW server_version")
-pm_pid=$(head -1 "$pgdata/postmaster.pid")
-url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+bench_init drain "$total_timeout"
+bench_pg_start
 q() { psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 
 hz=$(getconf CLK_TCK)
@@ -152,7 +104,7 @@ gw_spawn() { # NAME DB [VAR=value ...]
   gw_pid=$!
 }
 gw_stop() {
-  stop_pid "$gw_pid" INT
+  bench_stop "$gw_pid"
   wait "$gw_pid" 2>/dev/null || true
   gw_pid=
 }
