@@ -122,13 +122,34 @@ static int set_param(lt_read_query *q, const char *k, const char *v, char *msg, 
     return 0;
 }
 
-/* "since, limit, unit" for msg. */
-static void list_params(lt_read_verb verb, char *buf, size_t cap)
+int lt_query_key(const char *const *keys, size_t i, const char *const *known, char *field,
+                 size_t fcap, char *msg, size_t mcap)
 {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (const char *const *p = verb_params[verb]; *p && len < cap; p++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", *p);
+    const char *k = keys[i];
+    snprintf(field, fcap, "%.64s", k);
+    int which = -1;
+    for (int w = 0; known[w] && which < 0; w++)
+        if (strcmp(k, known[w]) == 0)
+            which = w;
+    if (which < 0) {
+        char expected[96];
+        size_t len = 0;
+        expected[0] = '\0';
+        for (const char *const *p = known; *p && len < sizeof(expected); p++)
+            len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s", len ? ", " : "",
+                                    *p);
+        if (expected[0])
+            snprintf(msg, mcap, "unknown parameter %.64s (expected %s)", k, expected);
+        else
+            snprintf(msg, mcap, "unknown parameter %.64s (this call takes none)", k);
+        return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(keys[j], k) == 0) {
+            snprintf(msg, mcap, "%s: given more than once", k);
+            return -1;
+        }
+    return which;
 }
 
 int lt_read_query_parse(lt_read_verb verb, const char *const *keys, const char *const *values,
@@ -140,24 +161,8 @@ int lt_read_query_parse(lt_read_verb verb, const char *const *keys, const char *
     lt_read_query q = defaults(verb);
     for (size_t i = 0; i < n; i++) {
         const char *k = keys[i], *v = values[i] ? values[i] : "";
-        snprintf(field, fcap, "%.64s", k);
-        bool known = false;
-        for (const char *const *p = verb_params[verb]; *p && !known; p++)
-            known = strcmp(k, *p) == 0;
-        if (!known) {
-            char expected[64];
-            list_params(verb, expected, sizeof(expected));
-            if (expected[0])
-                snprintf(msg, mcap, "unknown parameter %.64s (expected %s)", k, expected);
-            else
-                snprintf(msg, mcap, "unknown parameter %.64s (this call takes none)", k);
+        if (lt_query_key(keys, i, verb_params[verb], field, fcap, msg, mcap) < 0)
             return -1;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(keys[j], k) == 0) {
-                snprintf(msg, mcap, "%s: given more than once", k);
-                return -1;
-            }
         if (set_param(&q, k, v, msg, mcap) < 0)
             return -1;
     }

@@ -54,6 +54,14 @@ int lt_read_verb_parse(const char *name, lt_read_verb *ret) __attribute__((warn_
 bool lt_read_parse_count(const char *s, int64_t min, int64_t max, int64_t *ret)
     __attribute__((warn_unused_result));
 
+/* The i-th of n query parameters, checked against known (NULL-terminated;
+ * may be empty): its index in known, or -1 with msg naming the problem (an
+ * unknown name, with the ones expected; or a name given twice). field gets
+ * the parameter's name either way, for the 400's "field". Every read that
+ * takes query parameters (dossiers, catalog, report) answers alike. */
+int lt_query_key(const char *const *keys, size_t i, const char *const *known, char *field,
+                 size_t fcap, char *msg, size_t mcap) __attribute__((warn_unused_result));
+
 /* Parses n query-string pairs (already URL-decoded) for verb. Unknown,
  * repeated and malformed parameters are refused: returns -1 with the
  * parameter's name in field and a sentence in msg; 0 with *ret filled. */

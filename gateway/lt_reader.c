@@ -34,22 +34,12 @@ int lt_catalog_query_parse(const char *const *keys, const char *const *values, s
                            lt_catalog_query *ret, char *field, size_t fcap, char *msg, size_t mcap)
 {
     lt_catalog_query q = {.since = -1, .level = -1, .limit = LT_CATALOG_DEFAULT_LIMIT};
-    static const char *const known[] = {"since", "level", "limit", "after"};
+    static const char *const known[] = {"since", "level", "limit", "after", NULL};
     for (size_t i = 0; i < n; i++) {
-        const char *k = keys[i], *v = values[i] ? values[i] : "";
-        snprintf(field, fcap, "%.64s", k);
-        size_t which = 0;
-        while (which < 4 && strcmp(k, known[which]) != 0)
-            which++;
-        if (which == 4) {
-            snprintf(msg, mcap, "unknown parameter %.64s (expected since, level, limit, after)", k);
+        const char *v = values[i] ? values[i] : "";
+        int which = lt_query_key(keys, i, known, field, fcap, msg, mcap);
+        if (which < 0)
             return -1;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(keys[j], k) == 0) {
-                snprintf(msg, mcap, "%s: given more than once", k);
-                return -1;
-            }
         int64_t num = 0;
         switch (which) {
         case 0:

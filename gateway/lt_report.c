@@ -98,23 +98,13 @@ static bool parse_date(const char *s, int64_t *ret_day)
 int lt_report_query_parse(const char *const *keys, const char *const *values, size_t n,
                           lt_report_query *ret, char *field, size_t fcap, char *msg, size_t mcap)
 {
-    static const char *const known[] = {"from", "to", "unit", "group"};
+    static const char *const known[] = {"from", "to", "unit", "group", NULL};
     lt_report_query q = {.group = LT_REPORT_BY_UNIT};
     for (size_t i = 0; i < n; i++) {
         const char *k = keys[i], *v = values[i] ? values[i] : "";
-        snprintf(field, fcap, "%.64s", k);
-        size_t which = 0;
-        while (which < 4 && strcmp(k, known[which]) != 0)
-            which++;
-        if (which == 4) {
-            snprintf(msg, mcap, "unknown parameter %.64s (expected from, to, unit, group)", k);
+        int which = lt_query_key(keys, i, known, field, fcap, msg, mcap);
+        if (which < 0)
             return -1;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(keys[j], k) == 0) {
-                snprintf(msg, mcap, "%s: given more than once", k);
-                return -1;
-            }
         int64_t day;
         switch (which) {
         case 0:
