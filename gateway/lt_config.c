@@ -147,6 +147,10 @@ static const cf_key keys[] = {
     {"limits.timeout", DURATION(limits.timeout_ms), .def = "30s", .min = 1 * SECOND,
      .max = 1 * HOUR,
      .help = "an HTTP connection silent this long (a stalled half request) is closed"},
+    {"limits.request_time", DURATION(limits.request_time_ms), .def = "60s", .min = 1 * SECOND,
+     .max = 1 * HOUR, .flags = CF_RELOAD,
+     .help = "a request's body must arrive whole within this of its headers; a client that "
+             "trickles it byte by byte (never silent for limits.timeout) is cut off"},
     {"limits.rate", COUNT(limits.rate), .def = "2000", .min = 0, .max = 1000000, .flags = CF_RELOAD,
      .help = "records a second one sender (token, or address without one) may push, on HTTP and "
              "ZeroMQ each; beyond it 429 with Retry-After; 0 = no limit"},

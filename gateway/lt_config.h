@@ -50,6 +50,7 @@ typedef struct lt_config {
         int64_t connections;        /* open HTTP connections */
         int64_t connections_per_ip; /* ... from one client address; 0 = no limit */
         int64_t timeout_ms;         /* an idle HTTP connection is closed after this */
+        int64_t request_time_ms;    /* a request must be received whole within this */
         int64_t rate;               /* records/s per sender; 0 = no limit */
         int64_t burst;              /* the bucket's size, in records */
         int64_t queue;              /* pushes a front keeps waiting for the writer */

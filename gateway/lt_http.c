@@ -342,6 +342,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size) {
+        /* limits.timeout only catches a silent client; one that sends a
+         * byte now and then would hold its connection and buffer for ever.
+         * MHD calls us as bytes arrive, so the deadline is checked here. */
+        if (lt_loop_now_ms() - req->started > srv->cfg.limits.request_time_ms) {
+            LT_WARN("http: a request body was not received within limits.request_time "
+                    "(%lld ms): connection closed",
+                    (long long)srv->cfg.limits.request_time_ms);
+            return MHD_NO;
+        }
         if (append_body(srv, req, upload, *upload_size) < 0)
             return MHD_NO;
         *upload_size = 0;

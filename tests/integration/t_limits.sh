@@ -20,7 +20,7 @@ tok_zrate=$(newtok)  # drained over ZeroMQ
 
 lt_gw_start gw LIENTHONG_LIMITS_RATE=1 LIENTHONG_LIMITS_BURST=3 \
   LIENTHONG_LIMITS_DEPTH=8 LIENTHONG_LIMITS_RECORDS=5 LIENTHONG_LIMITS_QUEUE=1 \
-  LIENTHONG_LIMITS_TIMEOUT=2s LIENTHONG_LIMITS_CONNECTIONS_PER_IP=3 \
+  LIENTHONG_LIMITS_TIMEOUT=2s LIENTHONG_LIMITS_REQUEST_TIME=3s LIENTHONG_LIMITS_CONNECTIONS_PER_IP=3 \
   LIENTHONG_LIMITS_HEADER_SIZE=16KiB LIENTHONG_LIMITS_ZMQ_MESSAGE=16KiB
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 ep=${LT_GW_INGRESS[gw]}
@@ -161,6 +161,22 @@ done
 # limits.timeout=2s: the server closes the stalled connection (EOF), bounded.
 timeout 15 cat <&"$stall" >/dev/null || lt_fail "stalled connection not closed after limits.timeout"
 exec {stall}>&-
+
+# ---- a trickled body is cut off after limits.request_time ----------------------------
+# A byte every second keeps the connection from ever being silent for
+# limits.timeout (2 s); limits.request_time (3 s) closes it anyway, bounded.
+exec {trickle}<>"/dev/tcp/127.0.0.1/${LT_GW_PORT[gw]}"
+printf 'POST /v1/dossiers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{' >&"$trickle"
+cut=0
+for i in $(seq 1 15); do
+  sleep 1
+  # In a subshell: a write to the closed socket kills its writer (SIGPIPE).
+  (printf ' ' >&"$trickle") 2>/dev/null || { cut=$i; break; }
+done
+[ "$cut" -gt 0 ] || lt_fail "a trickling client was not cut off after limits.request_time"
+exec {trickle}>&-
+lt_wait 10 grep -q 'limits.request_time' "$LT_TMP/gw.log" || lt_fail "no log line names limits.request_time"
+lt_assert_eq 200 "$(lt_status gw /healthz)" "still serving after the trickling client"
 
 # ---- connections per client address -----------------------------------------------
 # Three holders keep their connections alive with a header byte every 0.3 s
