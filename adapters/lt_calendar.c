@@ -211,7 +211,8 @@ static int load_list(const json_t *list, const char *name, int64_t **arr, size_t
             return -1;
         }
     }
-    qsort(*arr, *n, sizeof(**arr), cmp_day);
+    if (*n) /* qsort may not be given NULL, even for nothing */
+        qsort(*arr, *n, sizeof(**arr), cmp_day);
     return 0;
 }
 

@@ -55,6 +55,12 @@
 /* After $TERM, how long the sends in flight and their outcomes may take. */
 #define TERM_GRACE_MS 10000
 #define ROUTE_MAX     "1000"
+/* Outbox statistics are refreshed once a burst of this many routed events
+ * has been routed: the claim's "delivered here before?" lookup is planned
+ * from them, and with statistics from before a backlog of 100,000 rows the
+ * planner walked every delivered row of the destination per claimed row
+ * until autovacuum's next ANALYZE (tests/bench/RESULTS.md, Drain). */
+#define ANALYZE_AFTER 20000
 /* A leg stops claiming while this many outcomes wait to be recorded (the
  * database is slow or away): memory stays bounded. */
 #define PEND_MAX 4096
@@ -73,6 +79,7 @@ typedef enum {
     Q_CLAIM,
     Q_SYNC,
     Q_LIST,
+    Q_ANALYZE,
     Q_LEAVE
 } query;
 
@@ -146,6 +153,7 @@ typedef struct delivery {
     bool setup_failed; /* a setup statement failed: the next tick tries again */
     query q;           /* the statement running */
     bool need_heartbeat, need_route, need_sync, need_list;
+    int64_t routed; /* events routed since the last ANALYZE of the outbox */
     bool term, left;
     unsigned ticks;
     uint64_t delivered, retried, dead;          /* for the stop line */
@@ -616,6 +624,7 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         break;
     case Q_ROUTE:
         if (ok && strtoll(PQgetvalue(r, 0, 0), NULL, 10) > 0) {
+            self->routed += strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             self->need_route = true; /* there may be more */
             for (size_t i = 0; i < self->nlegs; i++)
                 self->legs[i]->need_claim = true;
@@ -822,6 +831,12 @@ static void drive(delivery *self)
         self->need_route = false;
         const char *p[1] = {ROUTE_MAX};
         (void)run(self, Q_ROUTE, LT_OUTBOX_ROUTE_SQL, 1, p);
+        return;
+    }
+    if (self->routed >= ANALYZE_AFTER) {
+        /* The burst is routed (need_route is false): its rows are in. */
+        self->routed = 0;
+        (void)run(self, Q_ANALYZE, "ANALYZE outbox", 0, NULL);
         return;
     }
     if (self->need_sync) {

@@ -593,7 +593,8 @@ json_t *lt_report_build(const lt_report_query *q, const PGresult *r, const lt_ca
             if (!month || (k != C_IN_PROGRESS && k != C_OVERDUE) ||
                 strcmp(rs.rows[i].key, last) == 0)
                 total[k] += rs.rows[i].c[k];
-    qsort(rs.rows, rs.n, sizeof(*rs.rows), cmp_rows); /* the hash index is stale from here */
+    if (rs.n) /* qsort's array may not be NULL, even for no rows (UBSan) */
+        qsort(rs.rows, rs.n, sizeof(*rs.rows), cmp_rows); /* the hash index is stale from here */
     json_t *rows = json_array();
     doc = json_pack("{s:s, s:s, s:s, s:o}", "from", q->from, "to", q->to, "group",
                     group_names[q->group], "rows", rows);

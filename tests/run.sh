@@ -51,10 +51,10 @@ if [ -z "${LT_SKIP_FUZZ:-}" ]; then
   # each target grows stays in the build tree for the next run.
   echo "== fuzz: configure and build (build/test-fuzz, clang + libFuzzer)"
   cmake -S . -B build/test-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
-    -DLIENTHONG_FUZZ=ON -DLIENTHONG_TESTS=OFF -DLT_FUZZ_SECONDS="${LT_FUZZ_SECONDS:-30}" >/dev/null
+    -DLIENTHONG_FUZZ=ON -DLIENTHONG_TESTS=OFF -DLT_FUZZ_SECONDS="${LT_FUZZ_SECONDS:-20}" >/dev/null
   cmake --build build/test-fuzz -j"$jobs" --target lt_fuzzers 2>&1 |
     grep -vE '^\[|^(Consolidate|Scanning|Built target)' || true
-  echo "== fuzz: ${LT_FUZZ_SECONDS:-30} s per target"
+  echo "== fuzz: ${LT_FUZZ_SECONDS:-20} s per target"
   start=$SECONDS
   (cd build/test-fuzz && ctest --output-on-failure -j"$jobs" -L fuzz "${user_args[@]}")
   echo "== fuzz: passed in $((SECONDS - start)) s"
