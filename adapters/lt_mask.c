@@ -332,7 +332,15 @@ static char *mask_text_n(const char *s, size_t n, size_t *ret_len)
             email_tried = j;
             size_t end;
             if (j < n && s[j] == '@' && email_domain(s, n, j + 1, &end)) {
-                emit_masked_email(&b, s, i, j, end);
+                /* "a@b.vn@c.vn": the first domain is also the next address's
+                 * local part; masking only the first left the second whole
+                 * (found by tests/fuzz/fuzz_mask: masking twice changed it). */
+                size_t at = j, more;
+                while (end < n && s[end] == '@' && email_domain(s, n, end + 1, &more)) {
+                    at = end;
+                    end = more;
+                }
+                emit_masked_email(&b, s, i, at, end);
                 i = end;
                 email_tried = end;
                 continue;

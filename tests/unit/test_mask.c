@@ -108,6 +108,9 @@ static void test_email(void **state)
     check_text("x@y.vn", "x***@y.vn");
     check_text("0912345678@gmail.com", "0***@gmail.com");
     check_unchanged("not an address: a@b, @home, user@localhost");
+    /* Chained: the first domain is the second address's local part. */
+    check_text("an@so.vn@gmail.com", "a***@gmail.com");
+    check_text("uHoSod@examkhanh.vSoGiayToChuHoSod@example.nTh.vd@x", "u***@example.nTh.vd@x");
 }
 
 static void test_vietnamese_intact(void **state)
