@@ -2,7 +2,7 @@
  *
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
- * readiness, the reader (the fronts' database reads), the ZAP handler when
+ * readiness, the reader and the report actor (the fronts' database reads), the ZAP handler when
  * zmq.curve is on (before the sockets it guards), the bus (PUB and
  * replay), the writer (the fronts' pushes), the delivery actor (outbound),
  * then the fronts. Stop order is the reverse, so a front
