@@ -275,7 +275,7 @@ void lt_push_on_transport_error(push *p, sender *s, bool timeout, int64_t now)
 /* Moves senders on: a due resend leaves; an idle sender takes its next
  * request and sends it now, later (--rate) or never (done). Returns -1 on
  * error. */
-int lt_push_dispatch(push *p, int64_t now)
+static int dispatch(push *p, int64_t now)
 {
     for (unsigned k = 0; k < p->o.senders; k++) {
         sender *s = &p->s[k];
@@ -354,7 +354,7 @@ long lt_push_wait_ms(const push *p, int64_t now)
 }
 
 /* The deadline: whatever is still in flight is abandoned. */
-void lt_push_cut_short(push *p)
+static void cut_short(push *p)
 {
     p->cut_short = true;
     for (unsigned k = 0; k < p->o.senders; k++) {
@@ -369,6 +369,17 @@ void lt_push_cut_short(push *p)
             give_up(p, s);
         s->state = S_DONE;
     }
+}
+
+int lt_push_turn(push *p, int64_t *ret_now)
+{
+    int64_t now = lt_push_now_ns();
+    *ret_now = now;
+    if (now >= p->deadline_ns) {
+        cut_short(p);
+        return 1;
+    }
+    return dispatch(p, now) < 0 ? -1 : 0;
 }
 
 /* --dry-run: the bodies the senders would send, one per line, each record

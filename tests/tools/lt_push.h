@@ -143,14 +143,14 @@ typedef struct push {
 
 /* The monotonic clock, in ns. */
 int64_t lt_push_now_ns(void);
-/* Moves senders on (sends what is due). Returns 0, or -1 on error. */
-__attribute__((warn_unused_result)) int lt_push_dispatch(push *p, int64_t now);
+/* The start of each turn of a transport's loop, at *ret_now: at the
+ * deadline whatever is in flight is abandoned and the run is over (1);
+ * else the senders that are due send (0). -1 on error. */
+__attribute__((warn_unused_result)) int lt_push_turn(push *p, int64_t *ret_now);
 /* Whether every sender is done. */
 bool lt_push_all_done(const push *p);
 /* Milliseconds until the nearest thing to do, at most 100. */
 long lt_push_wait_ms(const push *p, int64_t now);
-/* The deadline came: whatever is in flight is abandoned. */
-void lt_push_cut_short(push *p);
 /* s's answer (in s->answer) came: status is the HTTP status, 0 for ZeroMQ. */
 void lt_push_on_answer(push *p, sender *s, long status, int64_t now);
 /* s's request got no answer (timeout: within --timeout-ms). */

@@ -117,13 +117,12 @@ int lt_push_http_run(push *p)
         return -1;
     }
     while (!lt_push_all_done(p)) {
-        int64_t now = lt_push_now_ns();
-        if (now >= p->deadline_ns) {
-            lt_push_cut_short(p);
-            break;
-        }
-        if (lt_push_dispatch(p, now) < 0)
+        int64_t now;
+        int turn = lt_push_turn(p, &now);
+        if (turn < 0)
             return -1;
+        if (turn > 0)
+            break;
         int running = 0;
         curl_multi_perform(p->multi, &running);
         CURLMsg *msg;

@@ -92,13 +92,12 @@ int lt_push_zmq_run(push *p)
     if (!items || !owner)
         goto out;
     while (!lt_push_all_done(p)) {
-        int64_t now = lt_push_now_ns();
-        if (now >= p->deadline_ns) {
-            lt_push_cut_short(p);
-            break;
-        }
-        if (lt_push_dispatch(p, now) < 0)
+        int64_t now;
+        int turn = lt_push_turn(p, &now);
+        if (turn < 0)
             goto out;
+        if (turn > 0)
+            break;
         int n = 0;
         for (unsigned k = 0; k < p->o.senders; k++) {
             sender *s = &p->s[k];

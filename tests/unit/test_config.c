@@ -160,6 +160,28 @@ static void env_fails_each(const char *var, const char *const *values, size_t n,
     }
 }
 
+/* text, set through var, loads and reads as want through get. */
+static void env_reads(const char *var, const char *text, int64_t want,
+                      int64_t (*get)(const lt_config *))
+{
+    char a[160];
+    lt_config cfg;
+
+    snprintf(a, sizeof a, "%s=%s", var, text);
+    env_ok(a, &cfg);
+    if (get(&cfg) != want)
+        fail_msg("%s reads as %lld, want %lld", a, (long long)get(&cfg), (long long)want);
+    lt_config_free(&cfg);
+}
+
+static int64_t http_max_body(const lt_config *c)
+{
+    return (int64_t)c->http.max_body;
+}
+static int64_t auth_required(const lt_config *c)
+{
+    return c->auth.required;
+}
 static const char *http_listen(const lt_config *c)
 {
     return c->http.listen;
@@ -404,14 +426,8 @@ static void test_size(void **state)
         {"2KB", 2000},  {"3MB", 3000000}, {"1GB", 1000000000}, {"0001024", 1024},
     };
 
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_HTTP_MAX_BODY=%s", good[i].text);
-        env_ok(a, &cfg);
-        assert_int_equal(cfg.http.max_body, good[i].bytes);
-        lt_config_free(&cfg);
-    }
+    for (size_t i = 0; i < N_OF(good); i++)
+        env_reads("LIENTHONG_HTTP_MAX_BODY", good[i].text, good[i].bytes, http_max_body);
     /* JSON integers and digit strings are both bytes. */
     load_ok(f, "{\"http\": {\"max_body\": 2048}}", no_env, &cfg);
     assert_int_equal(cfg.http.max_body, 2048);
@@ -569,21 +585,14 @@ static void test_url(void **state)
 static void test_bool(void **state)
 {
     fixture *f = *state;
-    lt_config cfg;
     static const struct {
         const char *text;
         bool value;
     } good[] = {{"true", true}, {"false", false}, {"1", true},    {"0", false},  {"yes", true},
                 {"no", false},  {"on", true},     {"OFF", false}, {"TRUE", true}};
 
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_AUTH_REQUIRED=%s", good[i].text);
-        env_ok(a, &cfg);
-        assert_int_equal(cfg.auth.required, good[i].value);
-        lt_config_free(&cfg);
-    }
+    for (size_t i = 0; i < N_OF(good); i++)
+        env_reads("LIENTHONG_AUTH_REQUIRED", good[i].text, good[i].value, auth_required);
     env_fails("LIENTHONG_AUTH_REQUIRED=", "auth.required", "got \"\"");
     env_fails("LIENTHONG_AUTH_REQUIRED=2", "auth.required", "got \"2\"");
     /* In the file, booleans are JSON booleans. */
