@@ -225,10 +225,14 @@ lt_sim_start() {
 }
 
 # lt_portal_sim_start NAME [ARGS]: the provincial portal, with the login the
-# tests give the gateway (LIENTHONG_PORTAL_USERNAME=cong, _PASSWORD=matkhau).
+# tests give the gateway; LT_PORTAL_ENV holds the gateway's settings to reach
+# it (URL, that login, an agency, a 5 s timeout) for lt_gw_start.
 lt_portal_sim_start() {
   local name=$1; shift
   lt_sim_start "$name" portal --username cong --password matkhau "$@"
+  LT_PORTAL_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:${LT_SIM_PORT[$name]}"
+    LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau
+    LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s)
 }
 
 # lt_sim_control NAME JSON: a control command (fault switches, clear) that

@@ -25,14 +25,11 @@ lt_ingest_fixture
 token=$LT_PARENT_TOKEN
 
 lt_portal_sim_start p
-pport=${LT_SIM_PORT[p]}
 ctl() { lt_sim_control p "$1"; }
 view() { lt_sim_view p "$1"; }
 sync_calls() { view "/_received?since=0&limit=100000" | jq '[.calls[] | select(.path == "/sync")] | length'; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_LOG_LEVEL=debug LIENTHONG_DELIVERY_INFLIGHT=4
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_LOG_LEVEL=debug LIENTHONG_DELIVERY_INFLIGHT=4
   LIENTHONG_DELIVERY_CIRCUIT_FAILURES=3 LIENTHONG_DELIVERY_PROBE_INTERVAL=2s)
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"

@@ -18,11 +18,9 @@ parent=$LT_PARENT_TOKEN
 op=$LT_OPERATOR_TOKEN
 
 lt_portal_sim_start p
-pport=${LT_SIM_PORT[p]}
 ctl() { lt_sim_control p "$1"; }
 
-lt_gw_start gw LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong \
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s
+lt_gw_start gw "${LT_PORTAL_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 
 q() { lt_psql "$LT_PG_URL" "$1"; }

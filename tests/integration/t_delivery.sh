@@ -17,13 +17,11 @@ lt_ingest_fixture
 token=$LT_PARENT_TOKEN
 
 lt_portal_sim_start p
-pport=${LT_SIM_PORT[p]} cport=${LT_SIM_CTL[p]}
+cport=${LT_SIM_CTL[p]}
 ctl() { lt_sim_control p "$1"; }
 view() { lt_sim_view p "$1"; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_LOG_LEVEL=debug)
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_LOG_LEVEL=debug)
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 lt_wait 30 grep -q 'registered as gateway instance' "$LT_TMP/gw.log" ||

@@ -35,13 +35,10 @@ token=$LT_PARENT_TOKEN
 q() { lt_psql "$LT_PG_URL" "$1"; }
 
 lt_portal_sim_start p
-pport=${LT_SIM_PORT[p]}
 ctl() { lt_sim_control p "$1"; }
 view() { lt_sim_view p "$1" 30; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s)
+GW_ENV=("${LT_PORTAL_ENV[@]}")
 lt_gw_start gwa "${GW_ENV[@]}"
 lt_gw_start gwb "${GW_ENV[@]}"
 for gw in gwa gwb; do

@@ -27,9 +27,7 @@ lt_sim_start parent parent --token sesame-parent
 lt_sim_start ward ward
 lt_sim_start webhook webhook
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:${LT_SIM_PORT[portal]}" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_UNITS_TIMEOUT=5s
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_UNITS_TIMEOUT=5s
   LIENTHONG_UNITS_TOKENS="99999=wrong,243=sesame-parent,25=sesame-parent"
   LIENTHONG_WEBHOOK_URL="http://127.0.0.1:${LT_SIM_PORT[webhook]}/notify" LIENTHONG_LOG_LEVEL=debug)
 lt_gw_start gw "${GW_ENV[@]}"

@@ -48,13 +48,10 @@ token=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
 runs0=$(q "SELECT count(*) FROM catalog_sync_runs")
 
 lt_portal_sim_start p
-pport=${LT_SIM_PORT[p]}
 ctl() { lt_sim_control p "$1"; }
 view() { lt_sim_view p "$1" 30; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_CATALOG_URL="$caturl" LIENTHONG_CATALOG_INTERVAL=1s
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_CATALOG_URL="$caturl" LIENTHONG_CATALOG_INTERVAL=1s
   LIENTHONG_CATALOG_TIMEOUT=10s)
 lt_gw_start gwa "${GW_ENV[@]}"
 lt_gw_start gwb "${GW_ENV[@]}"

@@ -47,10 +47,9 @@ push() { # FILE [TOKEN]: the status
 
 # ---- a portal that refuses everything with 422 ----------------------------
 lt_portal_sim_start p
-pport=${LT_SIM_PORT[p]} cport=${LT_SIM_CTL[p]}
+cport=${LT_SIM_CTL[p]}
 lt_sim_control p '{"status": 422, "only_path": "/sync"}'
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s)
+GW_ENV=("${LT_PORTAL_ENV[@]}")
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 

@@ -13,15 +13,12 @@ ctl=${LT_PORTALCTL:?LT_PORTALCTL must name tests/tools lt_portalctl}
 record="$LT_SOURCE_DIR/adapters/dialects/examples/canonical/01-dang-xu-ly.canonical.json"
 
 lt_portal_sim_start p
-port=${LT_SIM_PORT[p]} cport=${LT_SIM_CTL[p]}
+cport=${LT_SIM_CTL[p]}
 
 ctlpost() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null; }
 view() { lt_sim_view p "$1" 5; }
 
-export LIENTHONG_PORTAL_URL="http://127.0.0.1:$port"
-export LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau
-export LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_LOG_LEVEL=debug
-export LIENTHONG_PORTAL_TIMEOUT=5s
+export "${LT_PORTAL_ENV[@]}" LIENTHONG_LOG_LEVEL=debug
 cd "$LT_TMP"
 
 # items FILE SEQ:CODE:KNOWN...: an items file with the example record under

@@ -158,10 +158,7 @@ ctl() { lt_sim_control p "$1"; }
 # The circuit breaker (delivery.circuit_failures, default 5) would turn the
 # portal's outage below into state circuit_open; this test is about "down"
 # (t_circuit.sh checks circuit_open), so the circuit stays closed here.
-lt_gw_start gw LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" \
-  LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau \
-  LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s \
-  LIENTHONG_DELIVERY_CIRCUIT_FAILURES=100000
+lt_gw_start gw "${LT_PORTAL_ENV[@]}" LIENTHONG_DELIVERY_CIRCUIT_FAILURES=100000
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 # The CLI finds the gateway where it listens.
 export LIENTHONG_HTTP_LISTEN="127.0.0.1:${LT_GW_PORT[gw]}"
