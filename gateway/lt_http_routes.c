@@ -38,7 +38,7 @@ enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c,
 }
 
 enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                    const char *verb, lt_http_parse_fn *parse,
+                                    lt_httpcall *to, const char *verb, lt_http_parse_fn *parse,
                                     lt_http_to_json_fn *to_json, void *q)
 {
     if (req->answer_status)
@@ -58,7 +58,7 @@ enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, 
     if (!srv->db.ready)
         return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
                                                           : "database state not yet known");
-    return lt_http_call_actor(srv, c, req, srv->reader, verb, to_json(q));
+    return lt_http_call_actor(srv, c, req, to, verb, to_json(q));
 }
 
 static int catalog_parse(const query_args *qa, void *q, char *field, size_t field_cap, char *msg,
@@ -77,7 +77,8 @@ static json_t *catalog_json(const void *q)
 enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     lt_catalog_query q;
-    return lt_http_route_query(srv, c, req, "catalog", catalog_parse, catalog_json, &q);
+    return lt_http_route_query(srv, c, req, srv->reader, "catalog", catalog_parse, catalog_json,
+                               &q);
 }
 
 /* ---- POST /v1/dossiers ----------------------------------------------------

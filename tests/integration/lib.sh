@@ -20,6 +20,8 @@ chmod 755 "$LT_TMP"
 LT_PIDS=()
 LT_PG_DIRS=()
 LT_FAILED=0
+# shellcheck source=../lib/acks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/acks.sh"
 
 lt_log() { printf '[%s %s] %s\n' "$(date +%T)" "$LT_TEST_NAME" "$*" >&2; }
 
@@ -277,15 +279,7 @@ JSON
 # lt_push ack log names a stored event of that dossier exactly once, and
 # that the event sequence has no gap.
 lt_acks_stored() {
-  psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 <<SQL >"$LT_TMP/acks-check.txt" || lt_fail "ack check query"
-CREATE TEMP TABLE acks (code text, seq bigint);
-\copy acks FROM '$1' WITH (FORMAT text, DELIMITER ' ')
-SELECT 'missing', count(*) FROM acks a
-  WHERE (SELECT count(*) FROM dossier_events e WHERE e.seq = a.seq AND e.dossier_code = a.code) <> 1;
-SELECT 'acked_twice', count(*) FROM (SELECT seq FROM acks GROUP BY seq HAVING count(*) > 1) x;
-SELECT 'gap', (SELECT max(seq) FROM dossier_events) - (SELECT count(*) FROM dossier_events);
-SELECT 'counter', (SELECT last_seq FROM event_counter) - (SELECT max(seq) FROM dossier_events);
-SQL
+  lt_acks_counts "$LT_PG_URL" "$1" >"$LT_TMP/acks-check.txt" || lt_fail "ack check query"
   local check
   for check in missing acked_twice gap counter; do
     lt_assert_eq "$check|0" "$(grep "^$check|" "$LT_TMP/acks-check.txt")" "acknowledged records: $check"
