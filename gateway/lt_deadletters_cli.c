@@ -170,14 +170,10 @@ static const char show_sql[] = "SELECT o.id, " LT_OPCLI_TS(
 static int dl_show(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
     (void)cfg;
-    char err[512] = "", id[24];
-    snprintf(id, sizeof(id), "%" PRId64, a->id);
-    const char *p[1] = {id};
-    PGresult *r = lt_db_exec(c, show_sql, 1, p, err, sizeof(err));
-    if (!r) {
-        fprintf(stderr, "lienthong deadletters show: %s\n", err);
+    char id[24];
+    PGresult *r = lt_opcli_by_id(c, show_sql, a, id);
+    if (!r)
         return EXIT_FAILED;
-    }
     int rc = EXIT_FAILED;
     char *error = NULL, *answer = NULL, *rec_text = NULL;
     json_t *record = NULL;

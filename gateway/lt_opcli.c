@@ -6,9 +6,11 @@
  * their messages. Each command now declares its actions, its noun and its
  * list filter, and says nothing about argv itself. */
 #include "lt_opcli.h"
+#include "lt_db.h"
 #include "lt_dbsession.h"
 #include "lt_read_query.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +57,8 @@ static void action_names(const lt_opcli_spec *spec, char *buf, size_t cap)
 
 static int parse(const lt_opcli_spec *spec, int argc, char **argv, bool json, lt_opcli_args *a)
 {
-    *a = (lt_opcli_args){.since = -1, .limit = DEFAULT_LIMIT, .json = json};
+    *a = (lt_opcli_args){
+        .command = spec->command, .since = -1, .limit = DEFAULT_LIMIT, .json = json};
     a->sub = argc > 1 ? argv[1] : NULL;
     if (!find_action(spec, a->sub)) {
         char names[128];
@@ -111,6 +114,17 @@ int lt_opcli_main(const lt_opcli_spec *spec, const lt_config *cfg, int argc, cha
     rc = find_action(spec, a.sub)->run(lt_dbsession_conn(db), cfg, &a);
     lt_dbsession_close(&db);
     return rc;
+}
+
+PGresult *lt_opcli_by_id(PGconn *conn, const char *sql, const lt_opcli_args *a, char id[24])
+{
+    char err[512] = "";
+    snprintf(id, 24, "%" PRId64, a->id);
+    const char *p[1] = {id};
+    PGresult *r = lt_db_exec(conn, sql, 1, p, err, sizeof(err));
+    if (!r)
+        fprintf(stderr, "lienthong %s %s: %s\n", a->command, a->sub, err);
+    return r;
 }
 
 const char *lt_opcli_col(const PGresult *r, int row, int c)

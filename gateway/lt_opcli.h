@@ -22,12 +22,13 @@
 
 /* The parsed command line of one action. */
 typedef struct lt_opcli_args {
-    const char *sub;    /* the action's name */
-    int64_t id;         /* actions that take an ID */
-    int64_t since;      /* list: -1 = the newest rows */
-    int64_t limit;      /* list: rows at most */
-    const char *filter; /* list: the filter option's value, NULL = none */
-    bool json;          /* --json anywhere */
+    const char *command; /* the spec's command */
+    const char *sub;     /* the action's name */
+    int64_t id;          /* actions that take an ID */
+    int64_t since;       /* list: -1 = the newest rows */
+    int64_t limit;       /* list: rows at most */
+    const char *filter;  /* list: the filter option's value, NULL = none */
+    bool json;           /* --json anywhere */
 } lt_opcli_args;
 
 typedef int lt_opcli_action_fn(PGconn *conn, const lt_config *cfg, const lt_opcli_args *a);
@@ -52,6 +53,10 @@ typedef struct lt_opcli_spec {
  * LT_OPCLI_EXIT_USAGE / _FAILED with the reason on stderr. */
 int lt_opcli_main(const lt_opcli_spec *spec, const lt_config *cfg, int argc, char **argv,
                   bool json);
+
+/* Runs sql with a's ID as its one parameter ($1), writing the ID's text to
+ * id. NULL, with the reason on stderr, when the statement fails. */
+PGresult *lt_opcli_by_id(PGconn *conn, const char *sql, const lt_opcli_args *a, char id[24]);
 
 /* A column's text, NULL when SQL NULL. */
 const char *lt_opcli_col(const PGresult *r, int row, int c);
