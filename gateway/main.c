@@ -16,6 +16,7 @@
 #include "lt_deadletters_cli.h"
 #include "lt_demo_cli.h"
 #include "lt_serve.h"
+#include "lt_serve_check.h"
 #include "lt_status_cli.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
@@ -123,6 +124,11 @@ static int cmd_serve(cli_ctx *cx)
     if (check_dialects(&cfg) < 0)
         goto out;
     if (check_only) {
+        char err[PATH_MAX + 512];
+        if (lt_serve_check_files(&cfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "lienthong: configuration error: %s\n", err);
+            goto out;
+        }
         if (cx->json)
             lt_config_print_json(&cfg, stdout);
         else
