@@ -178,13 +178,6 @@ static int dl_show(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
     char *error = NULL, *answer = NULL, *rec_text = NULL;
     json_t *record = NULL;
     bool oom = false;
-    if (PQntuples(r) == 0) {
-        fprintf(stderr,
-                "lienthong deadletters show: no dead letter with id %s (see lienthong "
-                "deadletters list)\n",
-                id);
-        goto out;
-    }
     error = masked(lt_opcli_col(r, 0, 7), &oom);
     answer = masked(lt_opcli_col(r, 0, 8), &oom);
     if (lt_opcli_col(r, 0, 11)) {
@@ -241,7 +234,7 @@ out:
 
 static const lt_opcli_action dl_actions[] = {{"list", dl_list}, {"show", dl_show}, {NULL, NULL}};
 static const lt_opcli_spec dl_spec = {.command = "deadletters",
-                                      .noun = "a dead letter",
+                                      .noun = "dead letter",
                                       .actions = dl_actions,
                                       .filter = "--destination"};
 

@@ -57,8 +57,11 @@ static void action_names(const lt_opcli_spec *spec, char *buf, size_t cap)
 
 static int parse(const lt_opcli_spec *spec, int argc, char **argv, bool json, lt_opcli_args *a)
 {
-    *a = (lt_opcli_args){
-        .command = spec->command, .since = -1, .limit = DEFAULT_LIMIT, .json = json};
+    *a = (lt_opcli_args){.command = spec->command,
+                         .noun = spec->noun,
+                         .since = -1,
+                         .limit = DEFAULT_LIMIT,
+                         .json = json};
     a->sub = argc > 1 ? argv[1] : NULL;
     if (!find_action(spec, a->sub)) {
         char names[128];
@@ -74,7 +77,7 @@ static int parse(const lt_opcli_spec *spec, int argc, char **argv, bool json, lt
             a->json = true;
         } else if (list && spec->since && strcmp(o, "--since") == 0 && has_value) {
             if (!lt_read_parse_count(argv[++i], 0, INT64_MAX, &a->since))
-                return usage(spec, "--since expects %s id (a whole number), not %s", spec->noun,
+                return usage(spec, "--since expects a %s id (a whole number), not %s", spec->noun,
                              argv[i]);
         } else if (list && strcmp(o, "--limit") == 0 && has_value) {
             if (!lt_read_parse_count(argv[++i], 1, MAX_LIMIT, &a->limit))
@@ -91,10 +94,10 @@ static int parse(const lt_opcli_spec *spec, int argc, char **argv, bool json, lt
     }
     if (!list) {
         if (!target)
-            return usage(spec, "%s needs the id of %s (see lienthong %s list)", a->sub, spec->noun,
-                         spec->command);
+            return usage(spec, "%s needs the id of a %s (see lienthong %s list)", a->sub,
+                         spec->noun, spec->command);
         if (!lt_read_parse_count(target, 1, INT64_MAX, &a->id))
-            return usage(spec, "%s id is a whole number, not %s", spec->noun, target);
+            return usage(spec, "a %s id is a whole number, not %s", spec->noun, target);
     }
     return 0;
 }
@@ -122,8 +125,16 @@ PGresult *lt_opcli_by_id(PGconn *conn, const char *sql, const lt_opcli_args *a, 
     snprintf(id, 24, "%" PRId64, a->id);
     const char *p[1] = {id};
     PGresult *r = lt_db_exec(conn, sql, 1, p, err, sizeof(err));
-    if (!r)
+    if (!r) {
         fprintf(stderr, "lienthong %s %s: %s\n", a->command, a->sub, err);
+        return NULL;
+    }
+    if (PQntuples(r) == 0) {
+        fprintf(stderr, "lienthong %s %s: no %s with id %s (see lienthong %s list)\n", a->command,
+                a->sub, a->noun, id, a->command);
+        PQclear(r);
+        return NULL;
+    }
     return r;
 }
 

@@ -23,6 +23,7 @@
 /* The parsed command line of one action. */
 typedef struct lt_opcli_args {
     const char *command; /* the spec's command */
+    const char *noun;    /* the spec's noun */
     const char *sub;     /* the action's name */
     int64_t id;          /* actions that take an ID */
     int64_t since;       /* list: -1 = the newest rows */
@@ -36,13 +37,13 @@ typedef int lt_opcli_action_fn(PGconn *conn, const lt_config *cfg, const lt_opcl
 /* One action; the list action (the only one taking options) is named
  * "list" and every other takes one ID. */
 typedef struct lt_opcli_action {
-    const char *name;
-    lt_opcli_action_fn *run;
+    const char *name;        /* as typed after the command */
+    lt_opcli_action_fn *run; /* returns the command's exit status */
 } lt_opcli_action;
 
 typedef struct lt_opcli_spec {
     const char *command;            /* "deadletters" */
-    const char *noun;               /* "a dead letter", for messages */
+    const char *noun;               /* "dead letter", for messages */
     const lt_opcli_action *actions; /* ended by {NULL, NULL} */
     const char *filter;             /* list's filter option ("--unit"), NULL = none */
     bool since;                     /* list takes --since ID */
@@ -55,7 +56,8 @@ int lt_opcli_main(const lt_opcli_spec *spec, const lt_config *cfg, int argc, cha
                   bool json);
 
 /* Runs sql with a's ID as its one parameter ($1), writing the ID's text to
- * id. NULL, with the reason on stderr, when the statement fails. */
+ * id. NULL, with the reason on stderr, when the statement fails or finds no
+ * row ("no reject with id 42"). */
 PGresult *lt_opcli_by_id(PGconn *conn, const char *sql, const lt_opcli_args *a, char id[24]);
 
 /* A column's text, NULL when SQL NULL. */

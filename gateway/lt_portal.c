@@ -356,7 +356,10 @@ static void set_result(lt_portal_result *r, lt_portal_verdict v, long status, co
             r->answer[n] = '\0';
         }
     }
-    snprintf(r->message, sizeof(r->message), "%s", why);
+    /* A longer reason is cut: the message is a bounded field of the result. */
+    size_t n = strnlen(why, sizeof(r->message) - 1);
+    memcpy(r->message, why, n);
+    r->message[n] = '\0';
 }
 
 /* Decides every item of calls[from..] the same way: a failed login or an

@@ -268,11 +268,6 @@ static int show(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
     unsigned char *payload = NULL;
     char *b64 = NULL;
     json_t *reason = NULL, *result = NULL;
-    if (PQntuples(r) == 0) {
-        fprintf(stderr,
-                "lienthong rejects show: no reject with id %s (see lienthong rejects list)\n", id);
-        goto out;
-    }
     size_t len = 0;
     payload = payload_of(r, 0, 9, &len);
     if (!payload) {
@@ -421,24 +416,16 @@ static void print_results(const json_t *answer)
 static int resubmit(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
     char err[768] = "", id[24];
-    snprintf(id, sizeof(id), "%" PRId64, a->id);
-    const char *p[1] = {id};
     int rc = EXIT_FAILED;
     unsigned char *payload = NULL;
     lt_dialects *dialects = NULL;
     lt_ingest_req *req = NULL;
     json_t *answer = NULL;
     PGresult *upd = NULL;
-    PGresult *r = lt_db_exec(c, "SELECT sender_unit, dialect, payload FROM rejects WHERE id = $1",
-                             1, p, err, sizeof(err));
+    PGresult *r =
+        lt_opcli_by_id(c, "SELECT sender_unit, dialect, payload FROM rejects WHERE id = $1", a, id);
     if (!r)
-        goto fail;
-    if (PQntuples(r) == 0) {
-        fprintf(stderr,
-                "lienthong rejects resubmit: no reject with id %s (see lienthong rejects list)\n",
-                id);
         goto out;
-    }
     size_t len = 0;
     if (!(payload = payload_of(r, 0, 2, &len)) ||
         !(req = request_of(payload, len, lt_opcli_col(r, 0, 0), lt_opcli_col(r, 0, 1)))) {
@@ -507,11 +494,8 @@ out:
 
 static const lt_opcli_action actions[] = {
     {"list", list}, {"show", show}, {"resubmit", resubmit}, {NULL, NULL}};
-static const lt_opcli_spec spec = {.command = "rejects",
-                                   .noun = "a reject",
-                                   .actions = actions,
-                                   .filter = "--unit",
-                                   .since = true};
+static const lt_opcli_spec spec = {
+    .command = "rejects", .noun = "reject", .actions = actions, .filter = "--unit", .since = true};
 
 int lt_rejects_main(const lt_config *cfg, int argc, char **argv, bool json)
 {
