@@ -228,6 +228,10 @@ const cf_key lt_cfkeys[] = {
              "used by due dates and on-time reports; empty = the shipped holidays/vn.json"},
     {"calendar.hours", STRING(calendar.hours), .def = "07:00-11:30,13:30-17:00",
      .flags = CF_NONEMPTY, .help = "working hours of a working day, as HH:MM-HH:MM,HH:MM-HH:MM"},
+    {"report.timeout", DURATION(report.timeout_ms), .def = "60s", .min = 1 * SECOND,
+     .max = 1 * HOUR,
+     .help = "how long one on-time report may take, its wait behind another included (the "
+             "statement's statement_timeout); longer gets 504. Other reads keep their 5 s"},
     /* retention and TLS (issue 9): keep this block together */
     {"retention.days", COUNT(retention.days), .def = "90", .min = 1, .max = 36500,
      .flags = CF_RELOAD,

@@ -74,18 +74,18 @@ bool lt_http_query_args(struct MHD_Connection *c, http_req *req, query_args *qa,
 }
 
 enum MHD_Result lt_http_query_send(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                   const char *verb, json_t *params)
+                                   lt_httpcall *to, const char *verb, json_t *params)
 {
     const char *why = unavailable(srv);
     if (why) {
         json_decref(params);
         return lt_http_reply_unavailable(c, why);
     }
-    return lt_http_call_actor(srv, c, req, srv->reader, verb, params);
+    return lt_http_call_actor(srv, c, req, to, verb, params);
 }
 
 enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                    const char *verb, lt_http_parse_fn *parse,
+                                    lt_httpcall *to, const char *verb, lt_http_parse_fn *parse,
                                     lt_http_to_json_fn *to_json, void *q)
 {
     query_args qa;
@@ -95,7 +95,7 @@ enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, 
     char field[80], msg[256];
     if (parse(&qa, q, field, sizeof(field), msg, sizeof(msg)) < 0)
         return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
-    return lt_http_query_send(srv, c, req, verb, to_json(q));
+    return lt_http_query_send(srv, c, req, to, verb, to_json(q));
 }
 
 /* GET /v1/catalog: parameters checked here (400 names the parameter), the
@@ -111,7 +111,7 @@ enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c
     if (lt_catalog_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
                                sizeof(msg)) < 0)
         return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
-    return lt_http_query_send(srv, c, req, "catalog", lt_catalog_query_json(&q));
+    return lt_http_query_send(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
 }
 
 /* ---- POST /v1/dossiers ----------------------------------------------------
