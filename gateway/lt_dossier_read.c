@@ -125,7 +125,9 @@ static const char events_all_sql[] =
  * sequences from each through the (unit_code, seq) index of 0006), those of
  * the dossiers competent in its scope and received outside it (a page from
  * each unit, through 0018's index of the dossiers competent elsewhere and
- * the events' (dossier_code, seq) index), and the catalog events, which are
+ * the events' (dossier_code, seq) index; OFFSET 0 keeps that order: on
+ * 100,000 events the planner otherwise walked the whole log by sequence,
+ * 85 ms instead of 2), and the catalog events, which are
  * public; only the page's events are then read whole. $3 since, $4 prefix,
  * $5 limit, $6 and $7 the audit row's actor and detail. A unit or a kind
  * whose topics ("dossier.<unit>.", "catalog.") cannot match the prefix is not
@@ -141,11 +143,11 @@ static const char events_scoped_sql[] = SCOPE_CTE
     "     OR starts_with('dossier.' || s.code || '.', $4::text))"
     "    ORDER BY e.seq LIMIT $5::int + 1) e"
     "   UNION ALL"
-    "   SELECT e.seq FROM scope s CROSS JOIN LATERAL (SELECT e.seq"
-    "    FROM dossiers d JOIN dossier_events e ON e.dossier_code = d.code"
+    "   SELECT e.seq FROM scope s CROSS JOIN LATERAL (SELECT d.code FROM dossiers d"
     "    WHERE d.competent_unit = s.code AND d.competent_unit <> d.receiving_unit"
-    "    AND d.last_seq > $3::bigint AND e.seq > $3::bigint AND e.kind = 'dossier'"
-    "    AND e.unit_code NOT IN (SELECT code FROM scope)"
+    "    AND d.last_seq > $3::bigint OFFSET 0) d CROSS JOIN LATERAL (SELECT e.seq"
+    "    FROM dossier_events e WHERE e.dossier_code = d.code AND e.seq > $3::bigint"
+    "    AND e.kind = 'dossier' AND e.unit_code NOT IN (SELECT code FROM scope)"
     "    AND ($4::text = '' OR starts_with(e.topic, $4::text))"
     "    ORDER BY e.seq LIMIT $5::int + 1) e"
     "   UNION ALL"
