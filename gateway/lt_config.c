@@ -139,11 +139,12 @@ const cf_key lt_cfkeys[] = {
      .help = "path of the national protocol's session call"},
     {"portal.sync_path", STRING(portal.sync_path), .def = "/sync",
      .help = "path of the DongBoHoSoMC / CapNhatTienDoHoSoMC call"},
-    {"portal.username", STRING(portal.username), .def = "", .help = "portal account name"},
+    {"portal.username", STRING(portal.username), .def = "",
+     .help = "portal account name; required when portal.url is set"},
     {"portal.password", STRING(portal.password), .def = "", .flags = CF_SECRET,
-     .help = "portal account password"},
+     .help = "portal account password; required when portal.url is set"},
     {"portal.agency", STRING(portal.agency), .def = "",
-     .help = "the province's agency id, sent as madonvi"},
+     .help = "the province's agency id, sent as madonvi; required when portal.url is set"},
     {"portal.batch_size", COUNT(portal.batch_size), .def = "1", .min = 1, .max = 100,
      .help = "records per DongBoHoSoMC call (one Idempotency-Key derived from their events)"},
     {"portal.timeout", DURATION(portal.timeout_ms), .def = "30s", .min = 100, .max = 10 * 60000,
@@ -310,6 +311,33 @@ int lt_config_copy(lt_config *dst, const lt_config *src)
 
 /* ---- loading -------------------------------------------------------------- */
 
+/* A portal URL without the account or the agency id cannot deliver: every
+ * login is refused and every event becomes a dead letter at once. Refused
+ * here, so that `serve -n` and the start say which key is missing. */
+static int check_portal(const lt_config *cfg, lt_config_error *err)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } need[] = {
+        {"portal.agency", offsetof(lt_config, portal.agency)},
+        {"portal.username", offsetof(lt_config, portal.username)},
+        {"portal.password", offsetof(lt_config, portal.password)},
+    };
+    if (!cfg->portal.url || cfg->portal.url[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        const char *v = *(char *const *)((const char *)cfg + need[i].off);
+        if (!v || v[0] == '\0') {
+            lt_config_set_err(err, need[i].key,
+                              "must be set when portal.url is (the portal's login and madonvi); "
+                              "leave portal.url empty for no portal delivery");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int lt_config_load(lt_config *cfg, const char *path, char *const *envp, lt_config_error *err,
                    char *ret_source, size_t source_cap)
 {
@@ -335,7 +363,7 @@ int lt_config_load(lt_config *cfg, const char *path, char *const *envp, lt_confi
         goto out;
     if (lt_cfsrc_apply_env(cfg, envp != NULL ? envp : environ, err) < 0)
         goto out;
-    if (lt_cfzmq_check(cfg, err) < 0)
+    if (lt_cfzmq_check(cfg, err) < 0 || check_portal(cfg, err) < 0)
         goto out;
     if (ret_source != NULL && source_cap > 0)
         snprintf(ret_source, source_cap, "%s", file != NULL ? file : "");

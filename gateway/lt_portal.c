@@ -528,7 +528,15 @@ static void plan_progress(lt_portal *self, const call *done)
     call *p = &self->calls[self->ncalls++];
     *p = (call){.service = SERVICE_PROGRESS, .data = entries, .nidx = done->nidx};
     memcpy(p->idx, done->idx, sizeof(p->idx));
-    memcpy(p->key, done->key, sizeof(p->key));
+    /* A key of its own, derived from the record's: a portal (or a proxy in
+     * front of it) that keeps answers by key alone would otherwise answer
+     * this second call, on the same URL, with the first one's answer. */
+    size_t klen = strnlen(done->key, sizeof(done->key));
+    static const char suffix[] = ".progress";
+    if (klen + sizeof(suffix) > sizeof(p->key))
+        klen = sizeof(p->key) - sizeof(suffix);
+    memcpy(p->key, done->key, klen);
+    memcpy(p->key + klen, suffix, sizeof(suffix));
 }
 
 static void on_sync(lt_curlm *m, const lt_curlm_response *resp, void *arg)

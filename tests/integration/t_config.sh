@@ -33,6 +33,15 @@ echo '{"http": ' >broken.json
 check 2 "broken.json" "$LIENTHONG_BIN" serve -n --config broken.json
 check 2 "missing.json" "$LIENTHONG_BIN" serve -n --config missing.json
 
+# A portal URL needs its account and agency id: without them every login
+# would be refused and every event dead-lettered.
+check 2 "portal.agency: must be set when portal.url is" env LIENTHONG_PORTAL_URL=http://127.0.0.1:9 \
+  "$LIENTHONG_BIN" serve -n
+check 2 "portal.password" env LIENTHONG_PORTAL_URL=http://127.0.0.1:9 LIENTHONG_PORTAL_AGENCY=000.00.00.H56 \
+  LIENTHONG_PORTAL_USERNAME=cong "$LIENTHONG_BIN" serve -n
+check 0 "configuration OK" env LIENTHONG_PORTAL_URL=http://127.0.0.1:9 LIENTHONG_PORTAL_AGENCY=000.00.00.H56 \
+  LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau "$LIENTHONG_BIN" serve -n
+
 # Environment overrides are checked the same way and win over the file.
 check 2 "LIENTHONG_DATABASE_HEALTH_INTERVAL" env LIENTHONG_DATABASE_HEALTH_INTERVAL=5 \
   "$LIENTHONG_BIN" serve -n

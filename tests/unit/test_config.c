@@ -291,17 +291,18 @@ static void test_file_overrides(void **state)
     char source[256];
     lt_config_error err;
 
-    write_text(f->path, "{\"data_dir\": \"/srv/lt\",\n"
-                        " \"database\": {\"url\": \"postgresql://a,b/lt\", "
-                        "\"connect_timeout\": \"30s\", \"health_interval\": \"250ms\"},\n"
-                        " \"postgres\": {\"bin_dir\": \"/usr/lib/postgresql/15/bin\"},\n"
-                        " \"http\": {\"listen\": \"[::1]:0\", \"max_body\": 65536},\n"
-                        " \"zmq\": {\"ingress\": \"ipc:///run/lt/in\", \"events\": "
-                        "\"inproc://ev\", \"replay\": \"tcp://*:6000\"},\n"
-                        " \"log\": {\"level\": \"warning\"}, \"auth\": {\"required\": false},\n"
-                        " \"portal\": {\"url\": \"https://portal.example.gov.vn/api\", "
-                        "\"password\": \"s3cret\", \"agency\": \"000.00.00.H12\"},\n"
-                        " \"routing\": {\"model\": \"2-tier\"}}\n");
+    write_text(f->path,
+               "{\"data_dir\": \"/srv/lt\",\n"
+               " \"database\": {\"url\": \"postgresql://a,b/lt\", "
+               "\"connect_timeout\": \"30s\", \"health_interval\": \"250ms\"},\n"
+               " \"postgres\": {\"bin_dir\": \"/usr/lib/postgresql/15/bin\"},\n"
+               " \"http\": {\"listen\": \"[::1]:0\", \"max_body\": 65536},\n"
+               " \"zmq\": {\"ingress\": \"ipc:///run/lt/in\", \"events\": "
+               "\"inproc://ev\", \"replay\": \"tcp://*:6000\"},\n"
+               " \"log\": {\"level\": \"warning\"}, \"auth\": {\"required\": false},\n"
+               " \"portal\": {\"url\": \"https://portal.example.gov.vn/api\", "
+               "\"username\": \"lt\", \"password\": \"s3cret\", \"agency\": \"000.00.00.H12\"},\n"
+               " \"routing\": {\"model\": \"2-tier\"}}\n");
     assert_int_equal(lt_config_load(&cfg, f->path, no_env, &err, source, sizeof source), 0);
     assert_string_equal(source, f->path);
     assert_string_equal(cfg.data_dir, "/srv/lt");
@@ -580,6 +581,8 @@ static void test_url(void **state)
     env_keeps("LIENTHONG_CATALOG_URL", good, N_OF(good), catalog_url);
     env_fails_each("LIENTHONG_PORTAL_URL", bad, N_OF(bad), "portal.url",
                    "expected an empty string or an http:// or https:// URL");
+    /* A good portal URL without its account and agency id cannot deliver. */
+    env_fails("LIENTHONG_PORTAL_URL=http://x", "portal.agency", "must be set when portal.url is");
 }
 
 static void test_bool(void **state)
@@ -783,7 +786,10 @@ static void test_copy_free(void **state)
     fixture *f = *state;
     lt_config a, b, zero;
 
-    load_ok(f, "{\"portal\": {\"password\": \"p\", \"url\": \"http://portal\"}}", no_env, &a);
+    load_ok(f,
+            "{\"portal\": {\"password\": \"p\", \"username\": \"u\", \"agency\": \"a\", "
+            "\"url\": \"http://portal\"}}",
+            no_env, &a);
     assert_int_equal(lt_config_copy(&b, &a), 0);
     assert_config_equal(&a, &b);
     assert_ptr_not_equal(a.portal.password, b.portal.password);
