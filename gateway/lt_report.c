@@ -24,7 +24,9 @@
  *   dossier not yet received; a withdrawn dossier only if it had been
  *   received (NgayTiepNhan set). online: the received with KenhThucHien 2.
  * - end of processing: for a dossier at 3, 8, 9 or 10, NgayKetThucXuLy, or
- *   when empty the first history step into a final state, or NgayTuChoi.
+ *   when empty the first history step into a final state, or NgayTuChoi;
+ *   for one re-opened since (9 -> 4...), that first history step: the end
+ *   is the first of the final states, and is not lost.
  *   resolved: the end in the period; early: on an earlier day than the due
  *   date; on time: not after it; late: after it.
  * - open at the period's end (received by then, not withdrawn, not ended
@@ -495,7 +497,10 @@ static void classify(const dossier *d, int64_t lo, int64_t hi, int64_t now, int6
             c[C_WITHDRAWN]++;
         return;
     }
-    bool final = d->status == 3 || d->status == 8 || d->status == 9 || d->status == 10;
+    /* Ended: at a final status, or re-opened after one (the end is kept,
+     * lt_report_end in 0020_report_first_end.sql). */
+    bool final =
+        d->fin >= 0 || d->status == 3 || d->status == 8 || d->status == 9 || d->status == 10;
     if (final && in(d->fin, lo, hi)) {
         c[C_RESOLVED]++;
         if (d->requests >= 2)

@@ -239,6 +239,29 @@ overlay 1.000105 --base 1.000105 --supplement restart
 lt_assert_eq "1.000102 2 0 2 0 1 1 0 0 0 50 50
 1.000103 1 0 1 1 0 0 0 0 0 100 100
 1.000105 1 0 1 1 0 0 0 0 0 100 100" "$(by_proc)" "due-date rules: same day, restart"
+# ---- the end of processing is the first final state (re-opened 9 -> 4) -----------
+# Procedure 1.000101 (1 working day), June 2025, both now back at status 4:
+#   X1 received Tue 10/6 08:00, due Wed 11/6 17:00, decided (9) Wed 10:00,
+#      re-opened Thu: resolved on time on Wed (it was overdue at the period's
+#      end while the re-opening erased the end). SQL sums it.
+#   X2 the same without NgayHenTra: due Wed 08:00 from the limit, decided Tue
+#      15:00: resolved on time (a computed due is never early). C classifies it.
+hist() { jq -nc --arg d "$1" '{QuaTrinhXuLy: [
+  {TrangThai: "2", ThoiDiemXuLy: "20250610080000"}, {TrangThai: "4", ThoiDiemXuLy: "20250610090000"},
+  {TrangThai: "9", ThoiDiemXuLy: $d}, {TrangThai: "4", ThoiDiemXuLy: "20250612090000"}]}'; }
+{
+  rec $A-250610-0105 4 1 20250610080000 20250611170000 "" 1.000101 "$(hist 20250611100000)"
+  rec $A-250610-0106 4 1 20250610080000 "" "" 1.000101 "$(hist 20250610150000)"
+} | jq -s . >"$LT_TMP/reopened.json"
+push "$T_A" "$LT_TMP/reopened.json"
+lt_assert_eq "1.000101 2 0 2 0 2 0 0 0 0 100 100" \
+  "$("$lt" report --from 2025-06-01 --to 2025-06-30 --group procedure --json |
+    jq -r ".rows[] | select(.key == \"1.000101\") | $fig")" "re-opened dossiers keep their first end"
+# Before their end (the period 1-10 June) they were open and in time.
+lt_assert_eq "1.000101 2 0 1 0 1 0 1 0 0 100 50" \
+  "$("$lt" report --from 2025-06-01 --to 2025-06-10 --group procedure --json |
+    jq -r ".rows[] | select(.key == \"1.000101\") | $fig")" "open before their first end"
+
 # Back to the defaults: the report reads the overlays when it runs.
 overlay 1.000102 --base 1.000102
 overlay 1.000103 --base 1.000103 --supplement pause
