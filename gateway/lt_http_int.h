@@ -107,10 +107,21 @@ enum MHD_Result lt_http_route_healthz(http_server *srv, struct MHD_Connection *c
 enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req);
 enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req);
 
-/* An open read with query parameters (the catalog feed, the on-time
- * report): parse checks them into q (400 names the parameter), then the
- * actor behind to (the reader, the report actor) answers verb with
- * to_json(q). */
+/* The two halves of a read with query parameters. lt_http_query_args:
+ * true, with *ret, when the route is done before parsing them (an actor's
+ * answer came back, the request still waits, or 400: too many parameters);
+ * else qa holds them. lt_http_query_send: hands verb and params (stolen) to
+ * the actor behind to (the reader, the report actor), or answers 503 while
+ * the database cannot be used. */
+bool lt_http_query_args(struct MHD_Connection *c, http_req *req, query_args *qa,
+                        enum MHD_Result *ret);
+enum MHD_Result lt_http_query_send(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                   lt_httpcall *to, const char *verb, json_t *params);
+
+/* The same with the parameters' parser behind void pointers: parse checks
+ * them into q (400 names the parameter), then the actor behind to answers
+ * verb with to_json(q). The on-time report's route still uses it; a route
+ * can call the two halves above and its typed parser directly instead. */
 typedef int(lt_http_parse_fn)(const query_args *qa, void *q, char *field, size_t field_cap,
                               char *msg, size_t msg_cap);
 typedef json_t *(lt_http_to_json_fn)(const void *q);

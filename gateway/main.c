@@ -16,6 +16,7 @@
 #include "lt_deadletters_cli.h"
 #include "lt_demo_cli.h"
 #include "lt_serve.h"
+#include "lt_serve_check.h"
 #include "lt_status_cli.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
@@ -128,6 +129,11 @@ static int cmd_serve(cli_ctx *cx)
     if (check_dialects(&cfg) < 0)
         goto out;
     if (check_only) {
+        char err[PATH_MAX + 512];
+        if (lt_serve_check_files(&cfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "lienthong: configuration error: %s\n", err);
+            goto out;
+        }
         if (cx->json)
             lt_config_print_json(&cfg, stdout);
         else
@@ -331,7 +337,9 @@ static const command commands[] = {
      "unreachable, /readyz and pushes answer 503 with Retry-After.\n"
      "\n"
      "  -n, --check-config  check the configuration and exit: 0 when valid,\n"
-     "                      2 with the offending key and why (with --json,\n"
+     "                      2 with the offending key and why, including a file\n"
+     "                      it names that serve could not use (http.tls_cert,\n"
+     "                      http.tls_key, the CurveZMQ server key) (with --json,\n"
      "                      print the effective configuration, secrets hidden)\n"
      "\n"
      "Signals: SIGINT/SIGTERM stop cleanly (requests in progress finish);\n"

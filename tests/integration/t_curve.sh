@@ -25,9 +25,16 @@ out=$(LIENTHONG_ZMQ_CURVE=false LIENTHONG_ZMQ_INGRESS=tcp://192.0.2.1:5570 \
 lt_assert_contains "$out" "zmq.curve" "the refusal names the key"
 LIENTHONG_ZMQ_CURVE=false LIENTHONG_ZMQ_REPLAY='tcp://[::1]:5572' "$LIENTHONG_BIN" serve -n \
   >/dev/null || lt_fail "curve=false on loopback refused"
-out=$(LIENTHONG_ZMQ_REPLAY=tcp://192.0.2.1:5572 "$LIENTHONG_BIN" serve -n --json) ||
-  lt_fail "serve -n with curve auto: $out"
+out=$("$LIENTHONG_BIN" serve -n --json) || lt_fail "serve -n with curve auto: $out"
 lt_assert_eq auto "$(jqv .zmq.curve "$out")" "zmq.curve defaults to auto"
+# auto is on off loopback, and the dry run reads the server key as serve
+# would: none yet, so exit 2 naming the key and the file.
+rc=0
+out=$(LIENTHONG_DATA_DIR=$LT_TMP/nokey LIENTHONG_ZMQ_REPLAY=tcp://192.0.2.1:5572 \
+  "$LIENTHONG_BIN" serve -n 2>&1) || rc=$?
+lt_assert_eq 2 "$rc" "serve -n with curve on and no server key: $out"
+lt_assert_contains "$out" "zmq.curve_key: cannot read $LT_TMP/nokey/curve/server.key" \
+  "serve -n names the key and the file"
 
 # auto is on off loopback: without the server key the gateway does not start.
 rc=0
@@ -45,6 +52,16 @@ lt_assert_eq 40 "${#spub}" "server public key (Z85)"
 lt_assert_eq 600 "$(stat -c %a "$data/curve/server.key")" "server secret key file mode"
 lt_assert_eq "$spub" "$(cat "$data/curve/server.pub")" "server.pub"
 grep -qF "$spub" "$data/curve/server.key" && lt_fail "the secret file holds the public key"
+out=$(LIENTHONG_DATA_DIR=$data LIENTHONG_ZMQ_REPLAY=tcp://192.0.2.1:5572 "$LIENTHONG_BIN" serve -n \
+  2>&1) || lt_fail "serve -n with curve on and the server key: $out"
+echo "not a key" >"$LT_TMP/bad.key"
+chmod 600 "$LT_TMP/bad.key"
+rc=0
+out=$(LIENTHONG_ZMQ_CURVE=true LIENTHONG_ZMQ_CURVE_KEY=$LT_TMP/bad.key "$LIENTHONG_BIN" serve -n \
+  2>&1) || rc=$?
+lt_assert_eq 2 "$rc" "serve -n with a server key file that is not a key: $out"
+lt_assert_contains "$out" "zmq.curve_key: $LT_TMP/bad.key: the first line is not a Z85" \
+  "serve -n names the key and the file"
 
 unitkey() { LIENTHONG_DATA_DIR=$data "$LIENTHONG_BIN" keygen --unit "$1" --json; }
 k244=$(unitkey 244) || lt_fail "keygen --unit 244"

@@ -49,11 +49,13 @@ pgaf_wait() {
   return 1
 }
 
-# A loopback port nothing answers on and no node of ours has taken.
+# A loopback port nothing answers on and no node of ours has taken, below
+# the ephemeral range (32768 up on Linux): a client connection's local port
+# there does not answer, yet makes the server's bind fail.
 pgaf_free_port() {
-  local p taken
+  local p taken q
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((16000 + RANDOM % 16000))
     taken=0
     for q in "${PGAF_PORT[@]}"; do [ "$q" = "$p" ] && taken=1; done
     [ $taken = 0 ] || continue

@@ -58,18 +58,10 @@ bench_name=soak
 . "$src/tests/bench/lib.sh"
 
 # ---- build (before the watchdog) ----------------------------------------------
-log "building Release in $build"
-mkdir -p "$build"
-timeout 1800 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build/bench-cmake.log" 2>&1 ||
-  die "cmake failed (see $build/bench-cmake.log)"
-timeout 1800 cmake --build "$build" -j2 --target lienthong lt_push lt_simpeer \
-  >"$build/bench-build.log" 2>&1 || die "build failed (see $build/bench-build.log)"
-build=$(cd "$build" && pwd)
+bench_build lienthong lt_push lt_simpeer
 bin=$build/gateway/lienthong
 push=$build/tests/lt_push
 peer=$build/tests/lt_simpeer
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-[ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs it)"
 command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh installs it)"
 command -v pg_autoctl >/dev/null || die "pg_autoctl is missing (deploy/install-deps.sh installs postgresql-15-auto-failover)"
