@@ -10,6 +10,11 @@
 #include <string.h>
 
 #include "lt_log.h"
+#include "lt_zap.h"
+
+/* The tokens' credentials ($1, their prefixes) and the CURVE keys of the
+ * pushes that came without a token ($2): one round trip for both. */
+static const char auth_sql[] = LT_AUTH_LOOKUP_SELECT " UNION ALL " LT_ZAP_PRINCIPAL_SQL("$2");
 
 /* One row per record that has a dossier code: its stored state, its
  * procedure and the unit owning its agency id with that unit's ancestors,
@@ -396,9 +401,25 @@ void lt_wbatch_query(lt_wbatch *self, const char **ret_sql, int *ret_nparams,
             free(one);
         }
         lt_sbuf_addc(&self->p1, '}');
+        /* The CURVE keys of the pushes without a token, quoted (Z85 has
+         * braces, no quote or backslash). */
+        lt_sbuf_reset(&self->p2);
+        lt_sbuf_addc(&self->p2, '{');
+        for (size_t i = 0; i < self->npushes; i++) {
+            const wpush *p = &self->pushes[i];
+            if (p->answered || p->resubmit || p->req->token[0] || !p->req->curve_key[0])
+                continue;
+            if (self->p2.len > 1)
+                lt_sbuf_addc(&self->p2, ',');
+            lt_sbuf_addc(&self->p2, '"');
+            lt_sbuf_add(&self->p2, p->req->curve_key, strlen(p->req->curve_key));
+            lt_sbuf_addc(&self->p2, '"');
+        }
+        lt_sbuf_addc(&self->p2, '}');
         self->params[0] = self->p1.data;
-        *ret_sql = LT_AUTH_LOOKUP_SQL;
-        *ret_nparams = 1;
+        self->params[1] = self->p2.data;
+        *ret_sql = auth_sql;
+        *ret_nparams = 2;
         return;
     }
     case LT_WB_READ:
