@@ -338,3 +338,20 @@ int64_t lt_calendar_pause(const lt_calendar *self, int64_t due, int64_t requeste
     int64_t paused = lt_calendar_working_between(self, requested, completed);
     return paused > 0 ? lt_calendar_add_working(self, due, paused) : due;
 }
+
+int64_t lt_calendar_due_same_day(const lt_calendar *self, int64_t received)
+{
+    int64_t day = floor_div(received, DAY), sod = received - day * DAY;
+    /* After the cut-off the receipt counts from the next day's opening; a
+     * non-working day rolls there anyway. */
+    int64_t start =
+        lt_calendar_roll(self, sod > LT_CAL_SAME_DAY_CUTOFF ? (day + 1) * DAY : received);
+    return floor_div(start, DAY) * DAY + self->seg[self->nseg - 1].end;
+}
+
+int64_t lt_calendar_restart(const lt_calendar *self, int64_t received, int64_t due,
+                            int64_t completed)
+{
+    return lt_calendar_add_working(self, completed,
+                                   lt_calendar_working_between(self, received, due));
+}

@@ -2,8 +2,9 @@
  * (DOMAIN.md, "Due dates and on-time figures"): working hours (default
  * 07:00-11:30 and 13:30-17:00, 8 hours a day), Saturdays and Sundays off,
  * a holiday table with days off and compensatory working days (a worked
- * Saturday), due dates for "Ngày làm việc", "Ngày" and "Giờ", the supplement
- * pause and the working time between two instants.
+ * Saturday), due dates for "Ngày làm việc", "Ngày" and "Giờ" and for
+ * same-day procedures, the supplement pause and its alternative, the
+ * restart, and the working time between two instants.
  *
  * Instants are local wall-clock seconds in Asia/Ho_Chi_Minh counted from
  * 1970-01-01 00:00 (the zone has no daylight saving, so this is a plain
@@ -90,6 +91,26 @@ int64_t lt_calendar_due(const lt_calendar *self, int64_t received, double amount
  * request and the completion of a supplement round. */
 int64_t lt_calendar_pause(const lt_calendar *self, int64_t due, int64_t requested,
                           int64_t completed);
+
+/* Same-day procedures (DOMAIN.md: "same day, next working day if received
+ * after 15:00"): a receipt up to this local time of day is due at the end
+ * of its working day. A clock time, not an offset from closing: the rule
+ * says 15:00 whatever calendar.hours are. */
+#define LT_CAL_SAME_DAY_CUTOFF (15 * 3600)
+
+/* The due date of a same-day procedure received at `received`: the end of
+ * that working day when received on a working day at or before
+ * LT_CAL_SAME_DAY_CUTOFF (a receipt before opening included), else the end
+ * of the next working day. */
+int64_t lt_calendar_due_same_day(const lt_calendar *self, int64_t received);
+
+/* The per-procedure alternative to the pause: when a supplement round
+ * completes at `completed`, the full duration runs again from there. The
+ * duration is the working time from `received` to `due` (the due date the
+ * round interrupted), for when the procedure's own limit is unknown;
+ * with a known limit use lt_calendar_due(completed, ...) instead. */
+int64_t lt_calendar_restart(const lt_calendar *self, int64_t received, int64_t due,
+                            int64_t completed);
 
 /* Parses a catalog DONVITINH ("Ngày làm việc", "Ngày", "Giờ", and the
  * overlays' "working_day", "day", "hour"). Returns 0, or -1 for anything

@@ -391,7 +391,13 @@ static const struct rule fees_rules[] = {
     {NULL, K_TEXT, 0, NULL, NULL, false},
 };
 
+/* A round's request and completion are what the on-time report reads (the
+ * pause, "a second request is late", waiting measured at the request), so
+ * they are checked like every other date; lt_dossier_validate adds that a
+ * completion needs its request and comes after it (check_round). */
 static const struct rule supplement_rules[] = {
+    {"NgayYeuCauBoSung", K_DATE, 14, NULL, NULL, false},
+    {"NgayTiepNhanBoSung", K_DATE, 14, NULL, NULL, false},
     {"NgayHenTraTruoc", K_DATE, 14, NULL, NULL, false},
     {"NgayHenTraMoi", K_DATE, 14, NULL, NULL, false},
     {NULL, K_TEXT, 0, NULL, NULL, false},
@@ -569,6 +575,50 @@ static void check_entry(struct vctx *cx, const struct rule *rules, const char *p
     }
 }
 
+/* A date member's value when it is a valid, non-empty date; else NULL. */
+static const char *valid_date(const json_t *obj, const char *name)
+{
+    const json_t *v = json_object_get(obj, name);
+    if (!json_is_string(v) || check_date(json_string_value(v), json_string_length(v)) != DATE_OK)
+        return NULL;
+    return json_string_value(v);
+}
+
+/* later must not be before earlier, both members of obj (the record, or a
+ * list entry at prefix); both are compared as text, which for valid
+ * yyyyMMddHHmmss dates is chronological order. */
+static void check_order(struct vctx *cx, const json_t *obj, const char *prefix, const char *later,
+                        const char *earlier)
+{
+    const char *a = valid_date(obj, later), *b = valid_date(obj, earlier);
+    if (!a || !b || strcmp(a, b) >= 0)
+        return;
+    char expected[160], path[160];
+    (void)join_path(path, sizeof(path), prefix, later);
+    snprintf(expected, sizeof(expected), "a date not before %s (%s)", earlier, b);
+    add_error(cx, path, later, expected, json_object_get(obj, later));
+}
+
+/* A supplement round that says when the citizen completed it must say when
+ * it was requested, and not later: the report measures the pause between
+ * the two, and a completion without its request would be dropped silently.
+ * A round with neither (a request not yet dated by the ward's system) is
+ * left alone. Malformed values were reported by check_entry already. */
+static void check_round(struct vctx *cx, const char *prefix, const json_t *round)
+{
+    if (!valid_date(round, "NgayTiepNhanBoSung"))
+        return;
+    const json_t *req = json_object_get(round, "NgayYeuCauBoSung");
+    if (!req || (json_is_string(req) && json_string_length(req) == 0)) {
+        char path[160];
+        (void)join_path(path, sizeof(path), prefix, "NgayYeuCauBoSung");
+        add_error(cx, path, "NgayYeuCauBoSung",
+                  "a real date yyyyMMddHHmmss (required when NgayTiepNhanBoSung is set)", req);
+        return;
+    }
+    check_order(cx, round, prefix, "NgayTiepNhanBoSung", "NgayYeuCauBoSung");
+}
+
 static void check_list(struct vctx *cx, const struct rule *r, const json_t *v)
 {
     if (!json_is_array(v)) {
@@ -599,29 +649,9 @@ static void check_list(struct vctx *cx, const struct rule *r, const json_t *v)
             continue;
         }
         check_entry(cx, r->sub, path, entry);
+        if (r->sub == supplement_rules)
+            check_round(cx, path, entry);
     }
-}
-
-/* A date field's value when it is a valid, non-empty date; else NULL. */
-static const char *valid_date(const json_t *record, const char *name)
-{
-    const json_t *v = json_object_get(record, name);
-    if (!json_is_string(v) || check_date(json_string_value(v), json_string_length(v)) != DATE_OK)
-        return NULL;
-    return json_string_value(v);
-}
-
-/* later must not be before earlier; both are compared as text, which for
- * valid yyyyMMddHHmmss dates is chronological order. */
-static void check_order(struct vctx *cx, const json_t *record, const char *later,
-                        const char *earlier)
-{
-    const char *a = valid_date(record, later), *b = valid_date(record, earlier);
-    if (!a || !b || strcmp(a, b) >= 0)
-        return;
-    char expected[160];
-    snprintf(expected, sizeof(expected), "a date not before %s (%s)", earlier, b);
-    add_error(cx, later, later, expected, json_object_get(record, later));
 }
 
 /* Which dates a status makes required (DOMAIN.md). */
@@ -665,9 +695,9 @@ int lt_dossier_validate(const json_t *record, lt_verrors *errs)
         check_string(&cx, r, r->name, v, required_why);
     }
     cx.personal = false;
-    check_order(&cx, record, "NgayHenTra", "NgayTiepNhan");
-    check_order(&cx, record, "NgayKetThucXuLy", "NgayTiepNhan");
-    check_order(&cx, record, "NgayTra", "NgayKetThucXuLy");
+    check_order(&cx, record, "", "NgayHenTra", "NgayTiepNhan");
+    check_order(&cx, record, "", "NgayKetThucXuLy", "NgayTiepNhan");
+    check_order(&cx, record, "", "NgayTra", "NgayKetThucXuLy");
     if (cx.oom)
         return -1;
     return errs->found > before ? 1 : 0;

@@ -1,6 +1,8 @@
 /* lt_overlay_cli: `lienthong catalog overlay set|rm|list`, the province's
- * local variants of national procedures (a shorter time limit, local fees)
- * in procedure_overlays, which no catalog sync ever touches.
+ * local variants of national procedures (a shorter time limit, local fees,
+ * and the due-date rules the catalog cannot say: same-day procedures, and
+ * a supplement round restarting the duration instead of pausing it) in
+ * procedure_overlays, which no catalog sync ever touches.
  *
  * Overlays are applied on read (catalog show, GET /v1/catalog), so a change
  * must reach the wards' delta feed like a catalog change does: when the
@@ -28,6 +30,8 @@
 
 typedef struct {
     const char *code, *base, *time, *unit, *fees_file, *owner, *note;
+    const char *supplement; /* "pause" (NULL: the default) or "restart" */
+    bool same_day;          /* --same-day */
 } overlay_args;
 
 static int usage(const char *what, const char *arg)
@@ -95,16 +99,25 @@ static int set_overlay(PGconn *c, const overlay_args *a, char *err, size_t cap)
     char *fees = NULL;
     if (a->fees_file && !(fees = read_fees(a->fees_file, err, cap)))
         return -1;
-    const char *p[7] = {a->code, a->base, a->owner, a->time, a->unit, fees, a->note};
+    const char *p[9] = {a->code,
+                        a->base,
+                        a->owner,
+                        a->time,
+                        a->unit,
+                        fees,
+                        a->note,
+                        a->same_day ? "true" : "false",
+                        a->supplement && strcmp(a->supplement, "restart") == 0 ? "true" : "false"};
     int rc = lt_db_exec_ok(
         c,
         "INSERT INTO procedure_overlays (local_code, base_code, unit_code, time_limit,"
-        " time_limit_unit, fees, note) VALUES ($1, $2, $3, $4::numeric, $5,"
-        " $6::jsonb, $7) ON CONFLICT (local_code) DO UPDATE SET"
-        " base_code = EXCLUDED.base_code, unit_code = EXCLUDED.unit_code,"
+        " time_limit_unit, fees, note, same_day, supplement_restart) VALUES ($1, $2, $3,"
+        " $4::numeric, $5, $6::jsonb, $7, $8::boolean, $9::boolean) ON CONFLICT (local_code)"
+        " DO UPDATE SET base_code = EXCLUDED.base_code, unit_code = EXCLUDED.unit_code,"
         " time_limit = EXCLUDED.time_limit, time_limit_unit = EXCLUDED.time_limit_unit,"
-        " fees = EXCLUDED.fees, note = EXCLUDED.note, updated_at = now()",
-        7, p, err, cap);
+        " fees = EXCLUDED.fees, note = EXCLUDED.note, same_day = EXCLUDED.same_day,"
+        " supplement_restart = EXCLUDED.supplement_restart, updated_at = now()",
+        9, p, err, cap);
     free(fees);
     return rc < 0 ? -1 : propagate(c, a->code, "overlay", err, cap);
 }
@@ -132,8 +145,10 @@ static int list_overlays(PGconn *c, bool json)
         lt_db_exec(c,
                    "SELECT coalesce(json_agg(json_build_object('local_code', local_code,"
                    " 'base_code', base_code, 'owner', unit_code, 'time_limit', time_limit,"
-                   " 'time_limit_unit', time_limit_unit, 'fees', fees, 'note', note,"
-                   " 'updated_at', updated_at) ORDER BY local_code), '[]') FROM procedure_overlays",
+                   " 'time_limit_unit', time_limit_unit, 'same_day', same_day, 'supplement',"
+                   " CASE WHEN supplement_restart THEN 'restart' ELSE 'pause' END,"
+                   " 'fees', fees, 'note', note, 'updated_at', updated_at)"
+                   " ORDER BY local_code), '[]') FROM procedure_overlays",
                    0, NULL, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "lienthong catalog overlay list: %s\n", err);
@@ -150,17 +165,22 @@ static int list_overlays(PGconn *c, bool json)
     }
     size_t i;
     json_t *o;
-    printf("%-28s %-10s %-12s %-16s %s\n", "local code", "base", "owner", "time limit", "fees");
+    printf("%-28s %-10s %-12s %-16s %-10s %s\n", "local code", "base", "owner", "time limit",
+           "supplement", "fees");
     json_array_foreach(arr, i, o)
     {
         char limit[48] = "-";
-        if (json_is_string(json_object_get(o, "time_limit_unit")))
+        if (json_is_true(json_object_get(o, "same_day")))
+            snprintf(limit, sizeof(limit), "same day");
+        else if (json_is_string(json_object_get(o, "time_limit_unit")))
             snprintf(limit, sizeof(limit), "%g %s",
                      json_number_value(json_object_get(o, "time_limit")),
                      json_string_value(json_object_get(o, "time_limit_unit")));
         const char *owner = json_string_value(json_object_get(o, "owner"));
-        printf("%-28s %-10s %-12s %-16s %s\n", json_string_value(json_object_get(o, "local_code")),
+        printf("%-28s %-10s %-12s %-16s %-10s %s\n",
+               json_string_value(json_object_get(o, "local_code")),
                json_string_value(json_object_get(o, "base_code")), owner ? owner : "-", limit,
+               json_string_value(json_object_get(o, "supplement")),
                json_is_array(json_object_get(o, "fees")) ? "local" : "-");
     }
     json_decref(arr);
@@ -172,15 +192,18 @@ static int parse_args(int argc, char **argv, overlay_args *a, bool *json)
     for (int i = 3; i < argc; i++) {
         const char *k = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **slot = strcmp(k, "--base") == 0    ? &a->base
-                            : strcmp(k, "--time") == 0  ? &a->time
-                            : strcmp(k, "--unit") == 0  ? &a->unit
-                            : strcmp(k, "--fees") == 0  ? &a->fees_file
-                            : strcmp(k, "--owner") == 0 ? &a->owner
-                            : strcmp(k, "--note") == 0  ? &a->note
-                                                        : NULL;
+        const char **slot = strcmp(k, "--base") == 0         ? &a->base
+                            : strcmp(k, "--time") == 0       ? &a->time
+                            : strcmp(k, "--unit") == 0       ? &a->unit
+                            : strcmp(k, "--fees") == 0       ? &a->fees_file
+                            : strcmp(k, "--owner") == 0      ? &a->owner
+                            : strcmp(k, "--note") == 0       ? &a->note
+                            : strcmp(k, "--supplement") == 0 ? &a->supplement
+                                                             : NULL;
         if (strcmp(k, "--json") == 0) {
             *json = true;
+        } else if (strcmp(k, "--same-day") == 0) {
+            a->same_day = true;
         } else if (slot && v) {
             *slot = v;
             i++;
@@ -211,7 +234,13 @@ int lt_overlay_main(const lt_config *cfg, int argc, char **argv, bool json)
     if (is_set && a.unit && strcmp(a.unit, "working_day") != 0 && strcmp(a.unit, "day") != 0 &&
         strcmp(a.unit, "hour") != 0)
         return usage("--unit must be working_day, day or hour, not ", a.unit);
-    if (!is_set && (a.base || a.time || a.fees_file || a.owner || a.note))
+    if (is_set && a.same_day && a.time)
+        return usage("--same-day is the time limit: no --time with it", NULL);
+    if (is_set && a.supplement && strcmp(a.supplement, "pause") != 0 &&
+        strcmp(a.supplement, "restart") != 0)
+        return usage("--supplement must be pause or restart, not ", a.supplement);
+    if (!is_set &&
+        (a.base || a.time || a.fees_file || a.owner || a.note || a.same_day || a.supplement))
         return usage("only set takes options", NULL);
 
     char err[1024] = "";

@@ -24,7 +24,9 @@
  *   dossier not yet received; a withdrawn dossier only if it had been
  *   received (NgayTiepNhan set). online: the received with KenhThucHien 2.
  * - end of processing: for a dossier at 3, 8, 9 or 10, NgayKetThucXuLy, or
- *   when empty the first history step into a final state, or NgayTuChoi.
+ *   when empty the first history step into a final state, or NgayTuChoi;
+ *   for one re-opened since (9 -> 4...), that first history step: the end
+ *   is the first of the final states, and is not lost.
  *   resolved: the end in the period; early: on an earlier day than the due
  *   date; on time: not after it; late: after it.
  * - open at the period's end (received by then, not withdrawn, not ended
@@ -35,11 +37,16 @@
  *   request, NgayTiepNhanBoSung the completion. The due date before the
  *   first round (its NgayHenTraTruoc, else NgayHenTra) moves by the working
  *   time of each completed round; the ward's own NgayHenTraMoi is not
- *   trusted, so a pause is never counted twice.
+ *   trusted, so a pause is never counted twice. A procedure whose overlay
+ *   says supplement_restart instead gets the full duration again from the
+ *   latest completion: its time limit (as below) when known, else the
+ *   working time from receipt to the due date before the first round.
  * - no due date: a procedure time limit (overlay, else the catalog's
  *   THOIGIANGIAIQUYET/DONVITINH for the dossier's channel) gives a due date
  *   computed from the receipt; within it is on time (never early); without
- *   any limit the dossier is on time / in progress.
+ *   any limit the dossier is on time / in progress. An overlay's same_day
+ *   replaces the limit: due at the receipt day's closing, or the next
+ *   working day's when received after 15:00 (lt_calendar_due_same_day).
  * - rates: (early + on time) / resolved and / received, in percent with two
  *   decimals, null when the denominator is 0. The total row is the whole
  *   period: the sum of the rows, except for months, where open dossiers are
@@ -186,7 +193,9 @@ int64_t lt_report_now_local(void)
  * for the table), 1 whole period (a) / unused, 2 key, 3 name (n),
  * 4-12 the counts (a); for 'd': 13 channel, 14 received, 15 NgayTiepNhan,
  * 16 status, 17 end, 18 due, 19 supplement rounds (json text), 20 time
- * limit, 21 its unit. A last row of kind 'u' says that $3 names no unit. */
+ * limit, 21 its unit, 22 a same-day procedure, 23 supplement rounds restart
+ * the duration (both from the overlay, 't'/'f'). A last row of kind 'u'
+ * says that $3 names no unit. */
 const char LT_REPORT_SQL[] =
     "WITH RECURSIVE scope AS ("
     "  SELECT code FROM units WHERE code = $3::text"
@@ -239,7 +248,7 @@ const char LT_REPORT_SQL[] =
     "   AND (d.fin > b.hi OR (d.fin IS NULL AND d.status NOT IN (3, 8, 9, 10)))"
     "   AND least(b.hi, $5::bigint) > d.due),"
     "  count(*) FILTER (WHERE d.status = 7 AND d.tn BETWEEN b.lo AND b.hi),"
-    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
     /* A month row sees only the dossiers that touch it: the join keeps the
      * per-row work near one bucket per dossier instead of one per month. */
     " FROM d JOIN b ON b.whole OR d.recvd BETWEEN b.lo AND b.hi OR d.fin BETWEEN b.lo AND b.hi"
@@ -252,21 +261,23 @@ const char LT_REPORT_SQL[] =
     "  CASE WHEN d.online THEN '2' ELSE '' END, d.recvd::text, d.tn::text, d.status, d.fin::text,"
     "  d.due::text, d.sup,"
     "  coalesce(trim_scale(o.time_limit)::text, l1.amount, l2.amount),"
-    "  coalesce(o.time_limit_unit, l1.unit, l2.unit)"
+    "  coalesce(o.time_limit_unit, l1.unit, l2.unit),"
+    "  coalesce(o.same_day, false), coalesce(o.supplement_restart, false)"
     " FROM d"
-    " LEFT JOIN procedure_overlays o ON d.due IS NULL AND o.local_code = d.proc"
-    "  AND o.time_limit IS NOT NULL"
-    " LEFT JOIN lim l1 ON d.due IS NULL AND l1.code = d.proc AND l1.kenh = d.channel"
-    " LEFT JOIN lim_any l2 ON d.due IS NULL AND l2.code = d.proc"
+    " LEFT JOIN procedure_overlays o ON o.local_code = d.proc"
+    /* The limit is needed for a due date to compute, or to restart. */
+    " LEFT JOIN lim l1 ON (d.due IS NULL OR o.supplement_restart) AND l1.code = d.proc"
+    "  AND l1.kenh = d.channel"
+    " LEFT JOIN lim_any l2 ON (d.due IS NULL OR o.supplement_restart) AND l2.code = d.proc"
     " WHERE d.calendar"
     " UNION ALL"
     " SELECT 'n', NULL, code, name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
     " FROM (SELECT code, name FROM units WHERE $4::text = 'unit'"
     "  UNION ALL SELECT code, name FROM procedures WHERE $4::text = 'procedure') n"
     " UNION ALL"
     " SELECT 'u', NULL, $3::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
     " WHERE $3::text <> '' AND NOT EXISTS (SELECT 1 FROM units WHERE code = $3::text)";
 
 void lt_report_params(const lt_report_query *q, int64_t now_local, lt_report_bufs *bufs,
@@ -389,8 +400,24 @@ static const char *member(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* Reads a detail row: the due date with its pauses, the rounds. Returns 0,
- * or -1 for a value that cannot be read. */
+/* The time limit a detail row carries: none, same day, or an amount. */
+typedef struct {
+    bool same_day;         /* overlay: same day, next working day after 15:00 */
+    bool amount_ok;        /* amount and unit below are a usable limit */
+    double amount;         /* THOIGIANGIAIQUYET, or the overlay's */
+    lt_calendar_unit unit; /* DONVITINH, or the overlay's */
+} limit;
+
+/* The due date of a limit counted from start; -1 when there is no limit. */
+static int64_t limit_due(const lt_calendar *cal, const limit *l, int64_t start)
+{
+    if (l->same_day)
+        return lt_calendar_due_same_day(cal, start);
+    return l->amount_ok ? lt_calendar_due(cal, start, l->amount, l->unit) : -1;
+}
+
+/* Reads a detail row: the due date with its pauses (or restarts), the
+ * rounds. Returns 0, or -1 for a value that cannot be read. */
 static int read_dossier(const PGresult *r, int i, const lt_calendar *cal, dossier *d)
 {
     *d = (dossier){.online = strcmp(PQgetvalue(r, i, 13), "2") == 0,
@@ -402,22 +429,23 @@ static int read_dossier(const PGresult *r, int i, const lt_calendar *cal, dossie
                    .waiting_at = -1};
     if (d->recvd < 0)
         return -1;
+    limit lim = {.same_day = strcmp(PQgetvalue(r, i, 22), "t") == 0};
+    if (!lim.same_day && !PQgetisnull(r, i, 20) && !PQgetisnull(r, i, 21)) {
+        lim.amount = strtod(PQgetvalue(r, i, 20), NULL);
+        lim.amount_ok =
+            lim.amount > 0 && lt_calendar_unit_parse(PQgetvalue(r, i, 21), &lim.unit) == 0;
+    }
+    bool restart = strcmp(PQgetvalue(r, i, 23), "t") == 0;
+    int64_t start = d->tn >= 0 ? d->tn : d->recvd;
     json_t *rounds = PQgetisnull(r, i, 19) ? NULL : json_loads(PQgetvalue(r, i, 19), 0, NULL);
-    int64_t paused_due = -1;
     if (d->due >= 0 && json_array_size(rounds) > 0) {
         int64_t before = lt_calendar_parse(member(json_array_get(rounds, 0), "NgayHenTraTruoc"));
         if (before >= 0)
             d->due = before;
     }
-    if (d->due < 0 && !PQgetisnull(r, i, 20) && !PQgetisnull(r, i, 21)) {
-        lt_calendar_unit unit;
-        double amount = strtod(PQgetvalue(r, i, 20), NULL);
-        if (amount > 0 && lt_calendar_unit_parse(PQgetvalue(r, i, 21), &unit) == 0) {
-            d->due = lt_calendar_due(cal, d->tn >= 0 ? d->tn : d->recvd, amount, unit);
-            d->computed_due = true;
-        }
-    }
-    paused_due = d->due;
+    if (d->due < 0 && (d->due = limit_due(cal, &lim, start)) >= 0)
+        d->computed_due = true;
+    int64_t paused_due = d->due, last_done = -1;
     size_t k;
     json_t *round;
     json_array_foreach(rounds, k, round)
@@ -429,13 +457,23 @@ static int read_dossier(const PGresult *r, int i, const lt_calendar *cal, dossie
         d->requests++;
         if (done < 0) {
             d->waiting_at = req;
-        } else {
-            d->waiting_at = -1;
-            if (paused_due >= 0)
-                paused_due = lt_calendar_pause(cal, paused_due, req, done);
+            continue;
         }
+        d->waiting_at = -1;
+        if (done > last_done)
+            last_done = done;
+        if (paused_due >= 0)
+            paused_due = lt_calendar_pause(cal, paused_due, req, done);
     }
-    d->due = paused_due;
+    if (restart && last_done >= 0 && d->due >= 0) {
+        /* The full duration again from the latest completion: the
+         * procedure's own limit when known, else the duration the dossier
+         * had (receipt to the due date before the first round). */
+        int64_t again = limit_due(cal, &lim, last_done);
+        d->due = again >= 0 ? again : lt_calendar_restart(cal, start, d->due, last_done);
+    } else {
+        d->due = paused_due;
+    }
     json_decref(rounds);
     return 0;
 }
@@ -459,7 +497,10 @@ static void classify(const dossier *d, int64_t lo, int64_t hi, int64_t now, int6
             c[C_WITHDRAWN]++;
         return;
     }
-    bool final = d->status == 3 || d->status == 8 || d->status == 9 || d->status == 10;
+    /* Ended: at a final status, or re-opened after one (the end is kept,
+     * lt_report_end in 0020_report_first_end.sql). */
+    bool final =
+        d->fin >= 0 || d->status == 3 || d->status == 8 || d->status == 9 || d->status == 10;
     if (final && in(d->fin, lo, hi)) {
         c[C_RESOLVED]++;
         if (d->requests >= 2)

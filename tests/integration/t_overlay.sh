@@ -55,8 +55,25 @@ before=$(q "SELECT max(seq) FROM dossier_events")
   lt_fail "overlay for a future procedure"
 lt_assert_eq "$before" "$(q "SELECT max(seq) FROM dossier_events")" "no event for an unknown code"
 
+# The due-date rules of the on-time report: stored, listed, carried by the
+# catalog event; `set` replaces the whole overlay, so leaving them out resets.
+"$LIENTHONG_BIN" catalog overlay set "$code" --base "${code:0:8}" --same-day --supplement restart \
+  >/dev/null || lt_fail "overlay set with due-date rules"
+lt_assert_eq "true restart" \
+  "$("$LIENTHONG_BIN" catalog overlay list --json | jq -r --arg c "$code" \
+    '.overlays[] | select(.local_code == $c) | "\(.same_day) \(.supplement)"')" "rules listed"
+lt_assert_contains "$("$LIENTHONG_BIN" catalog overlay list)" "same day" "listed as a table"
+lt_assert_eq "true true" \
+  "$(q "SELECT (record->'overlay'->>'same_day') || ' ' || (record->'overlay'->>'supplement_restart')
+        FROM dossier_events ORDER BY seq DESC LIMIT 1")" "the catalog event carries the rules"
+"$LIENTHONG_BIN" catalog overlay set "$code" --base "${code:0:8}" >/dev/null || lt_fail "overlay reset"
+lt_assert_eq "false pause" \
+  "$("$LIENTHONG_BIN" catalog overlay list --json | jq -r --arg c "$code" \
+    '.overlays[] | select(.local_code == $c) | "\(.same_day) \(.supplement)"')" "rules reset by set"
+
 for args in "set $code" "set $code --base 1.000000 --time 5" "set $code --base 1.000000 --time 5 --unit week" \
-  "rm" "list $code" "frob"; do
+  "set $code --base 1.000000 --same-day --time 1 --unit hour" "set $code --base 1.000000 --supplement wait" \
+  "rm $code --same-day" "rm" "list $code" "frob"; do
   rc=0
   # shellcheck disable=SC2086
   "$LIENTHONG_BIN" catalog overlay $args >/dev/null 2>&1 || rc=$?

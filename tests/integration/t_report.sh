@@ -20,7 +20,13 @@ cat >"$LT_TMP/limits.json" <<'JSON'
  {"MATTHC": "1.000100", "TENTTHC": "Thủ tục bốn giờ", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}],
   "CACHTHUCTHUCHIEN": [{"KENH": "1", "THOIGIAN": [{"THOIGIANGIAIQUYET": "4", "DONVITINH": "Giờ"}]}]},
  {"MATTHC": "1.000101", "TENTTHC": "Thủ tục một ngày", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}],
-  "CACHTHUCTHUCHIEN": [{"KENH": "1", "THOIGIAN": [{"THOIGIANGIAIQUYET": "1", "DONVITINH": "Ngày làm việc"}]}]}
+  "CACHTHUCTHUCHIEN": [{"KENH": "1", "THOIGIAN": [{"THOIGIANGIAIQUYET": "1", "DONVITINH": "Ngày làm việc"}]}]},
+ {"MATTHC": "1.000102", "TENTTHC": "Thủ tục trong ngày", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}],
+  "CACHTHUCTHUCHIEN": [{"KENH": "1", "THOIGIAN": [{"THOIGIANGIAIQUYET": "2", "DONVITINH": "Ngày làm việc"}]}]},
+ {"MATTHC": "1.000103", "TENTTHC": "Thủ tục tính lại thời hạn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}],
+  "CACHTHUCTHUCHIEN": [{"KENH": "1", "THOIGIAN": [{"THOIGIANGIAIQUYET": "1", "DONVITINH": "Ngày làm việc"}]}]},
+ {"MATTHC": "1.000105", "TENTTHC": "Thủ tục không ghi thời hạn", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}],
+  "CACHTHUCTHUCHIEN": [{"KENH": "1"}]}
 ]
 JSON
 "$lt" catalog sync --file "$LT_TMP/limits.json" >/dev/null 2>&1 || lt_fail "catalog sync (limits)"
@@ -192,6 +198,76 @@ out=$(lt_http_save gw "/v1/reports/ontime?from=2025-03-01&to=2025-04-30&unit=999
 lt_assert_eq "404 not_found" "${out%% *} $(jq -r .error.code <<<"${out#* }")" "route: unknown unit"
 rc=0; "$lt" report --from 2025-03-01 --to 2025-04-30 --unit 99999 >/dev/null 2>&1 || rc=$?
 lt_assert_eq 1 "$rc" "CLI: unknown unit"
+
+# ---- per-procedure due-date rules (overlays): same day, restart ------------------
+# June 2025 (no holiday), by procedure; only these three procedures' rows are
+# looked at (the open dossiers above show up in every later period).
+# 1.000102, limit 2 working days, no NgayHenTra, both ended Mon 9/6 16:00:
+#   S1 received Fri 6/6 14:59 -> due Tue 14:59 (on time); same day: Fri 17:00 (late).
+#   S2 received Fri 6/6 15:01 -> due Tue 15:01 (on time); same day, after
+#      15:00: next working day Mon 17:00 (on time).
+# 1.000103, limit 1 working day; R1 received Mon 2/6 08:00, due Tue 08:00; a
+#   supplement requested Tue 07:30 comes back Wed 09:00; ended Wed 15:00.
+#   pause: 9.5 h paused -> Wed 09:30 (late); restart: the limit again from
+#   Wed 09:00 -> Thu 09:00 (early: an earlier day).
+# 1.000105, no limit anywhere; R2 received Mon 2/6 08:00, due Wed 4/6 08:00
+#   (16 working hours); requested Wed 07:30, back Thu 09:00; ended Fri 14:00.
+#   pause: 9.5 h -> Thu 09:30 (late); restart: the 16 h the dossier had, from
+#   Thu 09:00 -> Mon 9/6 09:00 (early). 8 h (a wrong duration) would be late.
+one_round() { jq -nc --arg q "$1" --arg d "$2" --arg b "$3" \
+  '{DanhSachHoSoBoSung: [{NgayYeuCauBoSung: $q, NgayTiepNhanBoSung: $d, NgayHenTraTruoc: $b}]}'; }
+{
+  rec $A-250606-0101 9 1 20250606145900 "" 20250609160000 1.000102
+  rec $A-250606-0102 9 1 20250606150100 "" 20250609160000 1.000102
+  rec $A-250602-0103 9 1 20250602080000 20250604093000 20250604150000 1.000103 \
+    "$(one_round 20250603073000 20250604090000 20250603080000)"
+  rec $A-250602-0104 9 1 20250602080000 20250605093000 20250606140000 1.000105 \
+    "$(one_round 20250604073000 20250605090000 20250604080000)"
+} | jq -s . >"$LT_TMP/rules.json"
+push "$T_A" "$LT_TMP/rules.json"
+by_proc() {
+  "$lt" report --from 2025-06-01 --to 2025-06-30 --group procedure --json |
+    jq -r ".rows[] | select(.key | test(\"^1[.]00010[235]$\")) | $fig"
+}
+lt_assert_eq "1.000102 2 0 2 0 2 0 0 0 0 100 100
+1.000103 1 0 1 0 0 1 0 0 0 0 0
+1.000105 1 0 1 0 0 1 0 0 0 0 0" "$(by_proc)" "due-date rules: defaults (no same day, pause)"
+overlay() { "$lt" catalog overlay set "$@" >/dev/null 2>&1 || lt_fail "overlay set $*"; }
+overlay 1.000102 --base 1.000102 --same-day
+overlay 1.000103 --base 1.000103 --supplement restart
+overlay 1.000105 --base 1.000105 --supplement restart
+lt_assert_eq "1.000102 2 0 2 0 1 1 0 0 0 50 50
+1.000103 1 0 1 1 0 0 0 0 0 100 100
+1.000105 1 0 1 1 0 0 0 0 0 100 100" "$(by_proc)" "due-date rules: same day, restart"
+# ---- the end of processing is the first final state (re-opened 9 -> 4) -----------
+# Procedure 1.000101 (1 working day), June 2025, both now back at status 4:
+#   X1 received Tue 10/6 08:00, due Wed 11/6 17:00, decided (9) Wed 10:00,
+#      re-opened Thu: resolved on time on Wed (it was overdue at the period's
+#      end while the re-opening erased the end). SQL sums it.
+#   X2 the same without NgayHenTra: due Wed 08:00 from the limit, decided Tue
+#      15:00: resolved on time (a computed due is never early). C classifies it.
+hist() { jq -nc --arg d "$1" '{QuaTrinhXuLy: [
+  {TrangThai: "2", ThoiDiemXuLy: "20250610080000"}, {TrangThai: "4", ThoiDiemXuLy: "20250610090000"},
+  {TrangThai: "9", ThoiDiemXuLy: $d}, {TrangThai: "4", ThoiDiemXuLy: "20250612090000"}]}'; }
+{
+  rec $A-250610-0105 4 1 20250610080000 20250611170000 "" 1.000101 "$(hist 20250611100000)"
+  rec $A-250610-0106 4 1 20250610080000 "" "" 1.000101 "$(hist 20250610150000)"
+} | jq -s . >"$LT_TMP/reopened.json"
+push "$T_A" "$LT_TMP/reopened.json"
+lt_assert_eq "1.000101 2 0 2 0 2 0 0 0 0 100 100" \
+  "$("$lt" report --from 2025-06-01 --to 2025-06-30 --group procedure --json |
+    jq -r ".rows[] | select(.key == \"1.000101\") | $fig")" "re-opened dossiers keep their first end"
+# Before their end (the period 1-10 June) they were open and in time.
+lt_assert_eq "1.000101 2 0 1 0 1 0 1 0 0 100 50" \
+  "$("$lt" report --from 2025-06-01 --to 2025-06-10 --group procedure --json |
+    jq -r ".rows[] | select(.key == \"1.000101\") | $fig")" "open before their first end"
+
+# Back to the defaults: the report reads the overlays when it runs.
+overlay 1.000102 --base 1.000102
+overlay 1.000103 --base 1.000103 --supplement pause
+lt_assert_eq "1.000102 2 0 2 0 2 0 0 0 0 100 100
+1.000103 1 0 1 0 0 1 0 0 0 0 0
+1.000105 1 0 1 1 0 0 0 0 0 100 100" "$(by_proc)" "due-date rules: reset"
 
 lt_gw_stop gw
 lt_answers_check

@@ -163,6 +163,62 @@ static void test_elapsed_and_pause(void **state)
     lt_calendar_destroy(&c);
 }
 
+static void test_same_day(void **state)
+{
+    (void)state;
+    lt_calendar *c = shipped();
+    /* Fri 2026-02-13, the last working day before Tết (16-20/2 off): 14:59
+     * is due that evening; 15:01 counts from the next working day, Mon 23/2. */
+    assert_instant(lt_calendar_due_same_day(c, T("20260213145900")), "20260213170000");
+    assert_instant(lt_calendar_due_same_day(c, T("20260213150100")), "20260223170000");
+    /* 15:00:00 itself is not after 15:00. */
+    assert_instant(lt_calendar_due_same_day(c, T("20260213150000")), "20260213170000");
+    /* Fri 2025-04-04 before Giỗ Tổ (Mon 7/4 off): 15:01 -> Tue 8/4. */
+    assert_instant(lt_calendar_due_same_day(c, T("20250404150100")), "20250408170000");
+    /* Before opening counts as that day; after closing too is after 15:00. */
+    assert_instant(lt_calendar_due_same_day(c, T("20250303060000")), "20250303170000");
+    assert_instant(lt_calendar_due_same_day(c, T("20250303173000")), "20250304170000");
+    /* Received on a day off (Sun 2/3, morning): the next working day. */
+    assert_instant(lt_calendar_due_same_day(c, T("20250302090000")), "20250303170000");
+    /* Received on the compensatory Saturday 26/4/2025 at 10:00: that day. */
+    assert_instant(lt_calendar_due_same_day(c, T("20250426100000")), "20250426170000");
+    /* The cut-off is a clock time: with hours ending at 16:00, a 15:30
+     * receipt still moves to the next day, and the due is its closing. */
+    char err[128];
+    assert_int_equal(lt_calendar_set_hours(c, "07:00-11:00,13:00-16:00", err, sizeof(err)), 0);
+    assert_instant(lt_calendar_due_same_day(c, T("20250303153000")), "20250304160000");
+    assert_instant(lt_calendar_due_same_day(c, T("20250303145900")), "20250303160000");
+    lt_calendar_destroy(&c);
+}
+
+static void test_restart_vs_pause(void **state)
+{
+    (void)state;
+    lt_calendar *c = lt_calendar_new();
+    /* Received Mon 3/3 08:00 with 1 working day: due Tue 08:00. A supplement
+     * requested Tue 07:30 (half an hour left) comes back Wed 09:00. */
+    int64_t recv = T("20250303080000"), due = lt_calendar_due(c, recv, 1, LT_CAL_WORKING_DAY);
+    assert_instant(due, "20250304080000");
+    int64_t req = T("20250304073000"), done = T("20250305090000");
+    /* Pause: Tue 07:30-17:00 (7.5 h) and Wed 07:00-09:00 (2 h) were paused;
+     * Tue 08:00 + 9.5 h = Tue 17:00 (7 h), then 2.5 h on Wed -> 09:30. */
+    assert_instant(lt_calendar_pause(c, due, req, done), "20250305093000");
+    /* Restart: the full 8 h again from Wed 09:00: 6 h Wed, 2 h Thu -> 09:00. */
+    assert_instant(lt_calendar_restart(c, recv, due, done), "20250306090000");
+    /* The same as a due date computed from the completion with the limit. */
+    assert_instant(lt_calendar_due(c, done, 1, LT_CAL_WORKING_DAY), "20250306090000");
+    /* A dossier ending Wed 15:00 is late under the pause, on time under the
+     * restart: the restart never gives less than the pause. */
+    assert_true(T("20250305150000") > lt_calendar_pause(c, due, req, done));
+    assert_true(T("20250305150000") <= lt_calendar_restart(c, recv, due, done));
+    /* A receipt after hours adds nothing to the duration: received Mon
+     * 17:30, due Tue 17:00 (8 h); restarted Wed 07:00 -> Wed 17:00. */
+    assert_instant(
+        lt_calendar_restart(c, T("20250303173000"), T("20250304170000"), T("20250305070000")),
+        "20250305170000");
+    lt_calendar_destroy(&c);
+}
+
 static void test_configuration(void **state)
 {
     (void)state;
@@ -206,7 +262,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_format),      cmocka_unit_test(test_working_days),
         cmocka_unit_test(test_hours_and_days),    cmocka_unit_test(test_holidays),
-        cmocka_unit_test(test_elapsed_and_pause), cmocka_unit_test(test_configuration),
+        cmocka_unit_test(test_elapsed_and_pause), cmocka_unit_test(test_same_day),
+        cmocka_unit_test(test_restart_vs_pause),  cmocka_unit_test(test_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

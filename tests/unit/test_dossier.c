@@ -183,6 +183,73 @@ static void test_lists(void **state)
                "TaiLieuNop[0].DuocSoHoa");
 }
 
+/* Supplement rounds: the request and the completion are dates like any
+ * other (the on-time report reads them), named by the round's index; a
+ * completion needs its request and may not come before it; a round not yet
+ * dated, or still waiting for the citizen, passes. */
+static void expect_rounds(const char *rounds, const char *field, const char *path,
+                          const char *expected_part)
+{
+    json_error_t je;
+    json_t *v = json_loads(rounds, 0, &je);
+    assert_non_null(v);
+    if (!field) {
+        expect_ok("DanhSachHoSoBoSung", v);
+        return;
+    }
+    json_t *r = base();
+    json_object_set_new(r, "DanhSachHoSoBoSung", v);
+    lt_verrors *errs = judge(r, 1);
+    assert_int_equal(lt_verrors_count(errs), 1);
+    assert_string_equal(lt_verrors_field(errs, 0), field);
+    assert_string_equal(lt_verrors_path(errs, 0), path);
+    assert_non_null(strstr(lt_verrors_expected(errs, 0), expected_part));
+    lt_verrors_destroy(&errs);
+}
+
+static void test_supplement_rounds(void **state)
+{
+    (void)state;
+    /* Two complete rounds and one waiting: fine. */
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"20231027090000\","
+                  " \"NgayTiepNhanBoSung\": \"20231027160000\"},"
+                  " {\"NgayYeuCauBoSung\": \"20231028090000\", \"NgayTiepNhanBoSung\": \"\"},"
+                  " {\"NoiDungBoSung\": \"chưa ghi ngày\"}]",
+                  NULL, NULL, NULL);
+    /* A completion at the very instant of the request is not before it. */
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"20231027090000\","
+                  " \"NgayTiepNhanBoSung\": \"20231027090000\"}]",
+                  NULL, NULL, NULL);
+    /* The audit's case: a day-first date in the second round. */
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"20231027090000\"},"
+                  " {\"NgayYeuCauBoSung\": \"31/10/2023\"}]",
+                  "NgayYeuCauBoSung", "DanhSachHoSoBoSung[1].NgayYeuCauBoSung", "yyyyMMddHHmmss");
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"xx\"}]", "NgayYeuCauBoSung",
+                  "DanhSachHoSoBoSung[0].NgayYeuCauBoSung", "yyyyMMddHHmmss");
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"20231027090000\","
+                  " \"NgayTiepNhanBoSung\": \"20231031240000\"}]",
+                  "NgayTiepNhanBoSung", "DanhSachHoSoBoSung[0].NgayTiepNhanBoSung",
+                  "a real date and time");
+    expect_rounds("[{\"NgayYeuCauBoSung\": 20231027090000}]", "NgayYeuCauBoSung",
+                  "DanhSachHoSoBoSung[0].NgayYeuCauBoSung", "a string");
+    /* Completed before it was requested. */
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"20231027090000\"},"
+                  " {\"NgayYeuCauBoSung\": \"20231030090000\","
+                  " \"NgayTiepNhanBoSung\": \"20231029160000\"}]",
+                  "NgayTiepNhanBoSung", "DanhSachHoSoBoSung[1].NgayTiepNhanBoSung",
+                  "not before NgayYeuCauBoSung (20231030090000)");
+    /* Completed, but never requested: absent or empty. */
+    expect_rounds("[{\"NgayTiepNhanBoSung\": \"20231029160000\"}]", "NgayYeuCauBoSung",
+                  "DanhSachHoSoBoSung[0].NgayYeuCauBoSung", "required when NgayTiepNhanBoSung");
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"\", \"NgayTiepNhanBoSung\": \"20231029160000\"}]",
+                  "NgayYeuCauBoSung", "DanhSachHoSoBoSung[0].NgayYeuCauBoSung",
+                  "required when NgayTiepNhanBoSung");
+    /* A malformed request is reported once, not again as missing. */
+    expect_rounds("[{\"NgayYeuCauBoSung\": \"2023-10-27\","
+                  " \"NgayTiepNhanBoSung\": \"20231029160000\"}]",
+                  "NgayYeuCauBoSung", "DanhSachHoSoBoSung[0].NgayYeuCauBoSung", "yyyyMMddHHmmss");
+}
+
 static void test_id_list(void **state)
 {
     (void)state;
@@ -651,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_required_dates_by_status),
         cmocka_unit_test(test_not_a_string),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_supplement_rounds),
         cmocka_unit_test(test_id_list),
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_dates),
