@@ -74,6 +74,7 @@ report() {
 big_report() { report "$1" "$BIG"; }
 
 lt_gw_start gw
+lt_wait 30 status_is gw /readyz 200 || lt_fail "gw not ready"
 
 # ---- a report longer than 5 s completes ----------------------------------------
 n=0 step=20000 secs=0
@@ -126,6 +127,8 @@ lt_assert_eq 4 "$(grep -l '^200 ' "$LT_TMP"/small[1-5] | wc -l)" "queued reports
 # ---- over report.timeout: 504 naming it ---------------------------------------------
 lt_gw_stop gw
 lt_gw_start gw LIENTHONG_REPORT_TIMEOUT=2s
+# Ready first: a report sent before the database is connected is a 503.
+lt_wait 30 status_is gw /readyz 200 || lt_fail "gw not ready after the restart"
 big_report "$LT_TMP/late"
 read -r code secs <"$LT_TMP/late" || true
 lt_assert_eq 504 "$code" "a report over report.timeout=2s"
