@@ -206,6 +206,14 @@ for b in $batches; do
   cut=0
   deadline=$((SECONDS + drain_s))
   sleep 1
+  if [ -n "${LT_BENCH_PERF:-}" ]; then
+    # Profiles (perf record -g) of the gateway and of its database
+    # backends, LT_BENCH_PERF_SECONDS (20) from 1 s after the start.
+    mkdir -p "$LT_BENCH_PERF"
+    be=$(q "$db" "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = '$db' AND pid <> pg_backend_pid()")
+    timeout 120 perf record -q -g -o "$LT_BENCH_PERF/gw_$b.data" -p "$gw_pid" -- sleep "${LT_BENCH_PERF_SECONDS:-20}" >/dev/null 2>&1 &
+    [ -n "$be" ] && timeout 120 perf record -q -g -o "$LT_BENCH_PERF/pg_$b.data" -p "$be" -- sleep "${LT_BENCH_PERF_SECONDS:-20}" >/dev/null 2>&1 &
+  fi
   while [ "$(open_rows "$db")" != 0 ]; do
     kill -0 "$gw_pid" 2>/dev/null || die "the gateway exited mid-drain (see $tmp/drain_$b.log)"
     if [ $SECONDS -ge $deadline ]; then cut=1; break; fi
