@@ -67,7 +67,6 @@ typedef enum {
     Q_SETTLE,
     Q_HEARTBEAT,
     Q_ROUTE,
-    Q_CLAIM,
     Q_SYNC,
     Q_LIST,
     Q_ANALYZE,
@@ -120,9 +119,8 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     lt_deliv *self = arg;
     query q = self->q;
     self->q = Q_NONE;
-    lt_deliv_leg *claiming = self->claiming, *settling = self->settling,
-                 *unclaiming = self->unclaiming;
-    self->claiming = self->settling = self->unclaiming = NULL;
+    lt_deliv_leg *settling = self->settling, *unclaiming = self->unclaiming;
+    self->settling = self->unclaiming = NULL;
     ExecStatusType es = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     bool ok = es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK;
     if (!r) {
@@ -180,13 +178,6 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         if (ok)
             lt_deliv_apply_listing(self, r);
         break;
-    case Q_CLAIM:
-        if (claiming && ok) {
-            lt_deliv_leg_claimed(claiming, r); /* takes r */
-            r = NULL;
-        } else if (claiming)
-            claiming->need_claim = false;
-        break;
     case Q_UNCLAIM:
         if (unclaiming)
             unclaimed(unclaiming, self->nunclaiming, r, ok);
@@ -201,6 +192,8 @@ next:
     PQclear(r);
     lt_deliv_drive(self);
 }
+
+static void drive_main(lt_deliv *self);
 
 static bool run(lt_deliv *self, query q, const char *sql, int n, const char *const *p)
 {
@@ -266,25 +259,14 @@ static bool unclaim_next(lt_deliv *self)
     return false;
 }
 
-/* The next leg that may claim, round robin so that no leg starves, and
- * how many rows it wants. */
-static lt_deliv_leg *next_claimer(lt_deliv *self, size_t *ret_want)
+void lt_deliv_drive(lt_deliv *self)
 {
-    for (size_t k = 0; k < self->nlegs; k++) {
-        size_t i = (self->next_claim + k) % self->nlegs;
-        lt_deliv_leg *lg = self->legs[i];
-        size_t want;
-        if (lg->need_claim && lg->npend < LT_DELIV_PEND_MAX &&
-            (want = lt_deliv_claim_want(lg)) > 0) {
-            self->next_claim = i + 1;
-            *ret_want = want;
-            return lg;
-        }
-    }
-    return NULL;
+    lt_deliv_claim_next(self);
+    drive_main(self);
+    lt_deliv_claim_next(self); /* drive_main may have made the instance ready */
 }
 
-void lt_deliv_drive(lt_deliv *self)
+static void drive_main(lt_deliv *self)
 {
     if (self->q != Q_NONE || !self->pg || !lt_pgconn_up(self->pg)) {
         if (self->term && !lt_deliv_any_sending(self) && (!self->pg || !lt_pgconn_up(self->pg)))
@@ -339,11 +321,13 @@ void lt_deliv_drive(lt_deliv *self)
             return;
         }
     }
+    self->ready = true; /* registered, stale claims taken back: claims may run */
+    lt_deliv_claim_next(self);
     if (settle_next(self) || unclaim_next(self))
         return;
     if (self->term) {
-        if (lt_deliv_any_sending(self) || lt_deliv_any_pending(self))
-            return;
+        if (lt_deliv_any_sending(self) || lt_deliv_any_pending(self) || self->claiming)
+            return; /* a claim running would be ours after we left */
         if (!self->left) {
             /* Our claims become claimed_by NULL, which the next start (or
              * another gateway) takes back at once. */
@@ -386,21 +370,6 @@ void lt_deliv_drive(lt_deliv *self)
                   0, NULL);
         return;
     }
-    size_t want = 0;
-    lt_deliv_leg *lg = next_claimer(self, &want);
-    if (lg) {
-        char max[24], probe[48];
-        snprintf(max, sizeof(max), "%zu", want);
-        if (lt_outbox_delay_param(self->cfg.delivery.probe_interval_ms, probe, sizeof(probe)) < 0)
-            return;
-        const char *p[4] = {lg->name, self->instance, max, probe};
-        if (run(self, Q_CLAIM, LT_OUTBOX_CLAIM_DUE_SQL, 4, p)) {
-            self->claims++;
-            self->claiming = lg;
-            lg->lingered = false;
-        }
-        return;
-    }
 }
 
 /* The heartbeat's answer is not needed; a reclaim follows it. */
@@ -433,8 +402,8 @@ static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
                 reason);
         self->setup_step = S_REGISTER; /* LISTEN and the upsert again on the next one */
         self->upsert_i = 0;
-        self->claiming = NULL;
         self->unclaiming = NULL;
+        self->ready = false;
         if (self->settling)
             self->settling->nsettling = 0;
         self->settling = NULL;
@@ -515,6 +484,7 @@ void lt_delivery_actor(void *pipe, void *args)
         add_fixed_legs(&self) < 0 ||
         !(self.pg = lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms,
                                   "delivery", &cb)) ||
+        lt_deliv_claim_start(&self, a->conninfo) < 0 ||
         lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_timer(self.loop, TICK_MS, TICK_MS, on_tick, &self) < 0) {
         LT_ERROR("delivery cannot start");
@@ -535,6 +505,7 @@ out:
     for (size_t i = 0; i < self.nlegs; i++)
         lt_deliv_leg_free(self.legs[i]);
     free(self.legs);
+    lt_pgconn_destroy(&self.pgc);
     lt_pgconn_destroy(&self.pg);
     lt_loop_destroy(&self.loop);
     lt_config_free(&self.cfg);

@@ -98,7 +98,10 @@ typedef struct lt_deliv {
     lt_config cfg;
     const lt_dialects *dialects;
     lt_loop *loop;
-    lt_pgconn *pg;
+    lt_pgconn *pg;                   /* everything but claims, one statement at a time */
+    lt_pgconn *pgc;                  /* claims only (lt_deliv_claim.c) */
+    bool claim_async, claim_setting; /* pgc runs with synchronous_commit off / is being set so */
+    bool ready;                      /* the main connection's setup is done: claims may run */
     lt_deliv_leg **legs;
     size_t nlegs, cap_legs;
     size_t next_claim; /* round robin over the legs */
@@ -123,6 +126,11 @@ typedef struct lt_deliv {
 /* lt_delivery.c: runs whatever statement is due next, if the connection is
  * free. Called after every event that may have made one due. */
 void lt_deliv_drive(lt_deliv *self);
+
+/* lt_deliv_claim.c: opens the claim connection. Returns 0 or -1. */
+int lt_deliv_claim_start(lt_deliv *self, const char *conninfo) __attribute__((warn_unused_result));
+/* Sends the next claim on it, if it is free and a leg wants rows. */
+void lt_deliv_claim_next(lt_deliv *self);
 
 /* lt_deliv_leg.c */
 
