@@ -98,7 +98,6 @@ void lt_deliv_claim_next(lt_deliv *self)
         return;
     self->claims++;
     self->claiming = lg;
-    lg->lingered = false;
 }
 
 static void on_claim_state(lt_pgconn *pg, bool up, const char *reason, void *arg)

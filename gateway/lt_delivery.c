@@ -230,6 +230,7 @@ static bool settle_next(lt_deliv *self)
             self->settles++;
             self->settled += n;
             lg->nsettling = n;
+            lg->lingered = false; /* the next outcomes wait their own while */
             self->settling = lg;
         }
         return sent;
@@ -498,9 +499,9 @@ void lt_delivery_actor(void *pipe, void *args)
     lt_loop_run(self.loop);
     LT_INFO("delivery stopped: %" PRIu64 " delivered, %" PRIu64 " retries, %" PRIu64
             " dead letters; %" PRIu64 " rows in %" PRIu64 " claims, %" PRIu64
-            " outcomes in %" PRIu64 " statements",
+            " outcomes in %" PRIu64 " statements; a slot found nothing queued %" PRIu64 " time(s)",
             self.delivered, self.retried, self.dead, self.claimed, self.claims, self.settled,
-            self.settles);
+            self.settles, self.starved);
 out:
     for (size_t i = 0; i < self.nlegs; i++)
         lt_deliv_leg_free(self.legs[i]);

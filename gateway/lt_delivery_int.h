@@ -22,10 +22,11 @@
  * database is slow or away): memory stays bounded. */
 #define LT_DELIV_PEND_MAX 4096
 /* How long an outcome may wait for the other sends of its leg before it is
- * recorded alone. A round's statements cost about the same for one row as
- * for dozens, so outcomes are recorded when half a leg's slots are back,
- * when none is out, or after this. */
-#define LT_DELIV_LINGER_MS 5
+ * recorded. A statement costs about the same for one row as for dozens, so
+ * outcomes are recorded a round at a time (a batch per slot), when no send
+ * is out, or after this. Claims do not wait for it (their own connection,
+ * rows queued ahead): only the rows' inflight state lasts longer. */
+#define LT_DELIV_LINGER_MS 10
 
 /* What the actor remembers of a row at a driver. */
 typedef struct {
@@ -121,6 +122,7 @@ typedef struct lt_deliv {
     unsigned ticks;
     uint64_t delivered, retried, dead;          /* for the stop line */
     uint64_t claims, claimed, settles, settled; /* statements and rows, for the stop line */
+    uint64_t starved; /* sends that found the queue empty: claims fell behind */
 } lt_deliv;
 
 /* lt_delivery.c: runs whatever statement is due next, if the connection is
