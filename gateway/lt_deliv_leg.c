@@ -111,8 +111,6 @@ oom:
              lg->name);
 }
 
-static size_t free_slots(const lt_deliv_leg *lg);
-
 bool lt_deliv_settle_ready(const lt_deliv_leg *lg)
 {
     if (!lg->npend)
@@ -123,11 +121,14 @@ bool lt_deliv_settle_ready(const lt_deliv_leg *lg)
 
 size_t lt_deliv_claim_want(const lt_deliv_leg *lg)
 {
-    size_t f = free_slots(lg), round = lg->nslots * lg->batch;
+    size_t round = lg->nslots * lg->batch;
     if (!lg->usable || lg->ngiveback || lg->owner->term)
         return 0;
-    if (lg->open) /* lt_claim_due decides whether a probe is due: one row then */
-        return f > 0 && !lg->queued ? f * lg->batch : 0;
+    /* The same size with the circuit open: lt_claim_due then claims one
+     * row (the probe) or none. A smaller claim would look at fewer
+     * candidates, all of them locked by another gateway's larger claim
+     * running at the same time (t_delivery_multi: one gateway never
+     * claimed again after its circuit had opened). */
     size_t low = QUEUE_LOW * round > QUEUE_MIN ? QUEUE_LOW * round : QUEUE_MIN;
     return lg->queued < low ? 2 * low - lg->queued : 0;
 }
@@ -234,11 +235,18 @@ void lt_deliv_leg_claimed(lt_deliv_leg *lg, PGresult *r)
 void lt_deliv_leg_circuit(lt_deliv_leg *lg, bool open)
 {
     lg->open = open;
-    if (!open || !lg->queued)
+    if (open)
+        lt_deliv_leg_release(lg);
+}
+
+void lt_deliv_leg_release(lt_deliv_leg *lg)
+{
+    if (!lg->queued)
         return;
     int64_t *g = realloc(lg->giveback, (lg->ngiveback + lg->queued) * sizeof(*g));
     if (!g) {
-        /* They stay queued, unsent while the circuit is open. */
+        /* They stay queued (unsent while the circuit is open; after a
+         * stop, taken back by the next start). */
         LT_ERROR("delivery %s: out of memory giving back queued rows", lg->name);
         return;
     }
@@ -318,14 +326,6 @@ static void on_done(const lt_delivery_result *res, size_t n, void *arg)
             lg->lingered = true; /* no timer: no waiting either */
     }
     lt_deliv_drive(self);
-}
-
-static size_t free_slots(const lt_deliv_leg *lg)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < lg->nslots; i++)
-        n += !lg->slots[i].sending && lg->slots[i].drv.impl;
-    return n;
 }
 
 bool lt_deliv_leg_sending(const lt_deliv_leg *lg)

@@ -103,14 +103,18 @@ static void settled(lt_deliv *self, lt_deliv_leg *lg, PGresult *r, bool ok)
 }
 
 /* lt_unclaim's answer: the rows given back are no longer ours. */
-static void unclaimed(lt_deliv_leg *lg, size_t n, PGresult *r, bool ok)
+static void unclaimed(lt_deliv *self, lt_deliv_leg *lg, size_t n, PGresult *r, bool ok)
 {
-    if (!ok || PQntuples(r) != 1)
-        return; /* kept: the next round tries again */
+    if (!ok || PQntuples(r) != 1) {
+        /* Kept: the next round tries again; when stopping, leaving the
+         * instance row releases them too (claimed_by NULL). */
+        if (self->term)
+            lg->ngiveback = 0;
+        return;
+    }
     memmove(lg->giveback, lg->giveback + n, (lg->ngiveback - n) * sizeof(*lg->giveback));
     lg->ngiveback -= n;
-    LT_DEBUG("delivery %s: %s queued row(s) given back, the circuit is not closed", lg->name,
-             PQgetvalue(r, 0, 0));
+    LT_DEBUG("delivery %s: %s queued row(s) given back unsent", lg->name, PQgetvalue(r, 0, 0));
 }
 
 static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
@@ -180,7 +184,7 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         break;
     case Q_UNCLAIM:
         if (unclaiming)
-            unclaimed(unclaiming, self->nunclaiming, r, ok);
+            unclaimed(self, unclaiming, self->nunclaiming, r, ok);
         break;
     case Q_LEAVE:
         self->left = true;
@@ -329,6 +333,12 @@ static void drive_main(lt_deliv *self)
     if (self->term) {
         if (lt_deliv_any_sending(self) || lt_deliv_any_pending(self) || self->claiming)
             return; /* a claim running would be ours after we left */
+        /* Rows queued and never sent go back as they were (no attempt, no
+         * "reclaimed" error for the next start to write on them). */
+        for (size_t i = 0; i < self->nlegs; i++)
+            lt_deliv_leg_release(self->legs[i]);
+        if (unclaim_next(self))
+            return;
         if (!self->left) {
             /* Our claims become claimed_by NULL, which the next start (or
              * another gateway) takes back at once. */

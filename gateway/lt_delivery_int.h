@@ -161,6 +161,9 @@ void lt_deliv_leg_fill(lt_deliv_leg *lg);
 /* The circuit is not closed (open: true) or closed again: while it is not,
  * queued rows are not sent but given back (lg->giveback). */
 void lt_deliv_leg_circuit(lt_deliv_leg *lg, bool open);
+/* Moves every queued row to lg->giveback (the circuit opened, or the actor
+ * stops: they were never sent). */
+void lt_deliv_leg_release(lt_deliv_leg *lg);
 /* The waiting outcomes of lg as lt_settle's JSON (caller frees), or NULL. */
 char *lt_deliv_outcomes_json(const lt_deliv_leg *lg) __attribute__((warn_unused_result));
 /* Drops the first lg->nsettling outcomes: recorded. */
