@@ -29,7 +29,8 @@
 # delivered), everything started stopped by PID. Loopback only.
 #
 # Environment: LT_BUILD_DIR, LT_BENCH_COUNT (100000), LT_BENCH_BATCHES, LT_BENCH_INFLIGHT,
-# LT_BENCH_DRAIN_SECONDS, LT_BENCH_TIMEOUT, LT_BENCH_KEEP=1 keeps the logs.
+# LT_BENCH_DRAIN_SECONDS, LT_BENCH_TIMEOUT, LT_BENCH_KEEP=1 keeps the logs, LT_BENCH_PERF=DIR
+# profiles each drain (README).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../../.." && pwd)
