@@ -6,6 +6,7 @@
  * both exact and cheap. Holidays are kept as two sorted arrays of day
  * numbers searched by bisection. */
 #include "lt_calendar.h"
+#include "lt_civil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,62 +48,24 @@ void lt_calendar_destroy(lt_calendar **self_p)
     *self_p = NULL;
 }
 
-/* ---- civil dates (H. Hinnant's algorithms) -------------------------------- */
+/* ---- civil dates ---------------------------------------------------------- */
 
 int64_t lt_calendar_days(int y, int m, int d)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return lt_civil_days(y, m, d);
 }
 
 void lt_calendar_civil(int64_t z, int *ret_y, int *ret_m, int *ret_d)
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *ret_y = (int)(yoe + era * 400 + (m <= 2));
-    *ret_m = m;
-    *ret_d = d;
-}
-
-static int month_days(int y, int m)
-{
-    static const int n[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : n[m - 1];
-}
-
-static bool digits(const char *s, size_t n, int *ret)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *ret = v;
-    return true;
+    lt_civil_from_days(z, ret_y, ret_m, ret_d);
 }
 
 int64_t lt_calendar_parse(const char *text)
 {
-    int y, mo, d, h, mi, s;
-    if (!text || strlen(text) != 14 || !digits(text, 4, &y) || !digits(text + 4, 2, &mo) ||
-        !digits(text + 6, 2, &d) || !digits(text + 8, 2, &h) || !digits(text + 10, 2, &mi) ||
-        !digits(text + 12, 2, &s))
+    lt_civil_time t;
+    if (!lt_civil_parse_stamp(text, &t))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || s > 59)
-        return -1;
-    return lt_calendar_days(y, mo, d) * DAY + h * 3600 + mi * 60 + s;
+    return lt_civil_days(t.y, t.mo, t.d) * DAY + t.h * 3600 + t.mi * 60 + t.s;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -124,8 +87,8 @@ void lt_calendar_format(int64_t t, char *buf, size_t cap)
 static bool parse_hhmm(const char *s, int32_t *ret)
 {
     int h, m;
-    if (!digits(s, 2, &h) || s[2] != ':' || !digits(s + 3, 2, &m) || h > 24 || m > 59 ||
-        (h == 24 && m != 0))
+    if (!lt_civil_digits(s, 2, &h) || s[2] != ':' || !lt_civil_digits(s + 3, 2, &m) || h > 24 ||
+        m > 59 || (h == 24 && m != 0))
         return false;
     *ret = h * 3600 + m * 60;
     return true;
@@ -200,9 +163,9 @@ static int load_list(const json_t *list, const char *name, int64_t **arr, size_t
         const json_t *d = json_is_object(e) ? json_object_get(e, "date") : e;
         const char *s = json_string_value(d);
         int y, m, dd;
-        if (!s || strlen(s) != 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) ||
-            s[7] != '-' || !digits(s + 8, 2, &dd) || m < 1 || m > 12 || dd < 1 ||
-            dd > month_days(y, m)) {
+        if (!s || strlen(s) != 10 || !lt_civil_digits(s, 4, &y) || s[4] != '-' ||
+            !lt_civil_digits(s + 5, 2, &m) || s[7] != '-' || !lt_civil_digits(s + 8, 2, &dd) ||
+            m < 1 || m > 12 || dd < 1 || dd > lt_civil_month_days(y, m)) {
             snprintf(err, cap, "holidays: %s[%zu]: expected a date YYYY-MM-DD", name, i);
             return -1;
         }

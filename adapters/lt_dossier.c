@@ -11,6 +11,7 @@
  * Schema cannot say (one date not before another) only this file checks.
  * Decoding a request body into records is lt_dossier_decode.c. */
 #include "lt_dossier.h"
+#include "lt_civil.h"
 #include "lt_utf8.h"
 
 #include "lt_mask.h"
@@ -206,18 +207,9 @@ static int num(const char *s, size_t n)
     return v;
 }
 
-static bool is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 static bool real_day(int y, int m, int d)
 {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1)
-        return false;
-    int max = days[m - 1] + (m == 2 && is_leap(y) ? 1 : 0);
-    return d <= max;
+    return m >= 1 && m <= 12 && d >= 1 && d <= lt_civil_month_days(y, m);
 }
 
 /* Years a dossier date may carry: wide enough for archives and far-off due

@@ -306,7 +306,7 @@ static void rule_in(struct ctx *cx, const struct rule *r, const json_t *src, jso
         return;
     }
     case T_DATE: {
-        struct civil c;
+        lt_civil_time c;
         if (r->date.epoch_ms) {
             const char *s = scalar_text(v, num, sizeof(num));
             long long ms;
@@ -318,7 +318,7 @@ static void rule_in(struct ctx *cx, const struct rule *r, const json_t *src, jso
             int64_t secs = ms / 1000 - (ms % 1000 < 0) + VN_OFFSET_S;
             int64_t days = secs / 86400 - (secs % 86400 < 0);
             int64_t rem = secs - days * 86400;
-            lt_mapdate_civil_from_days(days, &c);
+            lt_civil_from_days(days, &c.y, &c.mo, &c.d);
             c.h = (int)(rem / 3600);
             c.mi = (int)(rem / 60 % 60);
             c.s = (int)(rem % 60);
@@ -403,7 +403,7 @@ static void rule_out(struct ctx *cx, const struct rule *r, const json_t *src, js
         return;
     }
     case T_DATE: {
-        struct civil c;
+        lt_civil_time c;
         if (!*s && r->fill_now) {
             if (!cx->now || !lt_mapdate_parse_canonical_date(cx->now, &c)) {
                 add_error(cx, w, r, "a time of sending (yyyyMMddHHmmss) from the caller", NULL);
@@ -420,8 +420,8 @@ static void rule_out(struct ctx *cx, const struct rule *r, const json_t *src, js
             return;
         }
         if (r->date.epoch_ms) {
-            int64_t secs = lt_mapdate_days_from_civil(c.y, c.mo, c.d) * 86400 + c.h * 3600 +
-                           c.mi * 60 + c.s - VN_OFFSET_S;
+            int64_t secs =
+                lt_civil_days(c.y, c.mo, c.d) * 86400 + c.h * 3600 + c.mi * 60 + c.s - VN_OFFSET_S;
             put(cx, dst, &r->vendor, json_integer((json_int_t)(secs * 1000)));
             return;
         }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lt_civil.h"
 #include "lt_mapping.h"
 
 /* What a rule does with its value. */
@@ -105,20 +106,13 @@ struct lt_dialect {
     size_t nfilters;        /* filter entry count */
 };
 
-/* Broken-down time; the canonical record's fields. */
-struct civil {
-    int y, mo, d, h, mi, s;
-};
-
 /* Asia/Ho_Chi_Minh has been UTC+7 without daylight saving since 1975. */
 #define VN_OFFSET_S (7 * 3600)
 
-int64_t lt_mapdate_days_from_civil(int y, int m, int d);
-void lt_mapdate_civil_from_days(int64_t z, struct civil *c);
-bool lt_mapdate_parse_canonical_date(const char *s, struct civil *c);
-void lt_mapdate_write_canonical_date(const struct civil *c, char out[15]);
-bool lt_mapdate_parse_date(const struct datefmt *f, const char *s, size_t len, struct civil *c);
-void lt_mapdate_format_date(const struct datefmt *f, const struct civil *c, char *out);
+bool lt_mapdate_parse_canonical_date(const char *s, lt_civil_time *c);
+void lt_mapdate_write_canonical_date(const lt_civil_time *c, char out[15]);
+bool lt_mapdate_parse_date(const struct datefmt *f, const char *s, size_t len, lt_civil_time *c);
+void lt_mapdate_format_date(const struct datefmt *f, const lt_civil_time *c, char *out);
 bool lt_mapping_is_integer_text(const char *s, long long *ret);
 
 #endif

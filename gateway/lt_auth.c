@@ -7,11 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char LT_AUTH_LOOKUP_SQL[] =
-    "SELECT c.token_prefix, c.token_hash, c.role, c.unit_code, u.dialect, c.id"
-    " FROM credentials c LEFT JOIN units u ON u.code = c.unit_code"
-    " WHERE c.token_prefix = ANY($1::text[]) AND c.revoked_at IS NULL"
-    " AND (c.expires_at IS NULL OR c.expires_at > now())";
+const char LT_AUTH_LOOKUP_SQL[] = LT_AUTH_LOOKUP_SELECT;
 
 int lt_auth_bearer(const char *header, char *ret_token, size_t cap)
 {

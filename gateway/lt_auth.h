@@ -49,6 +49,13 @@ typedef enum {
  * be NULL), 4 the unit's dialect (may be NULL), 5 id. Revoked and expired
  * rows are left out. */
 extern const char LT_AUTH_LOOKUP_SQL[];
+/* The same text as a literal, for statements that extend it (the writer adds
+ * the CURVE keys' rows, lt_zap.h). */
+#define LT_AUTH_LOOKUP_SELECT                                                                      \
+    "SELECT c.token_prefix, c.token_hash, c.role, c.unit_code, u.dialect, c.id"                    \
+    " FROM credentials c LEFT JOIN units u ON u.code = c.unit_code"                                \
+    " WHERE c.token_prefix = ANY($1::text[]) AND c.revoked_at IS NULL"                             \
+    " AND (c.expires_at IS NULL OR c.expires_at > now())"
 
 /* The Bearer token of an Authorization header value, copied into ret_token
  * (cap >= LT_TOKEN_MAX). Returns 0, or -1 when header is NULL or not

@@ -119,6 +119,10 @@ typedef struct lt_config {
         char *holidays; /* holiday table (JSON); empty = the shipped holidays/vn.json */
         char *hours;    /* working hours "HH:MM-HH:MM,..." */
     } calendar;
+    /* The on-time report's actor (lt_reportd.c). */
+    struct {
+        int64_t timeout_ms; /* a report's whole time at the gateway; its statement_timeout */
+    } report;
     /* Retention (issue 9, lt_retention.c): rejected payloads and audit rows
      * older than days are purged, batch rows at a time, every interval. */
     struct {

@@ -18,6 +18,7 @@
 #include "lt_db.h"
 #include "lt_dbsession.h"
 #include "lt_mask.h"
+#include "lt_opcli.h"
 #include "lt_outbox.h"
 #include "lt_read_query.h"
 
@@ -27,10 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_FAILED   1
-#define EXIT_USAGE    2
-#define DEFAULT_LIMIT 50
-#define MAX_LIMIT     10000
+#define EXIT_FAILED LT_OPCLI_EXIT_FAILED
+#define EXIT_USAGE  LT_OPCLI_EXIT_USAGE
 
 const char lt_deadletters_help[] =
     "usage: lienthong deadletters list [--destination D] [--limit N] [--json]\n"
@@ -85,23 +84,6 @@ const char lt_replay_help[] =
     "  lienthong replay --destination portal --all\n"
     "  lienthong replay --destination unit:243 --id 42\n";
 
-/* ---- shared helpers ---------------------------------------------------- */
-
-static const char *col(const PGresult *r, int row, int c)
-{
-    return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
-}
-
-static json_t *text_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static json_t *int_or_null(const char *s)
-{
-    return s ? json_integer(strtoll(s, NULL, 10)) : json_null();
-}
-
 /* Masked copy of s (NULL stays NULL); *ret_oom set when out of memory. */
 static char *masked(const char *s, bool *ret_oom)
 {
@@ -113,84 +95,20 @@ static char *masked(const char *s, bool *ret_oom)
     return m;
 }
 
-static void print_json(json_t *doc)
-{
-    json_dumpf(doc, stdout, JSON_COMPACT);
-    putchar('\n');
-}
-
-static lt_dbsession *open_db(const lt_config *cfg, const char *what)
-{
-    char err[1024];
-    lt_dbsession *db = lt_dbsession_open(cfg, LT_SCHEMA_APPLY, err, sizeof(err));
-    if (!db)
-        fprintf(stderr, "lienthong %s: %s\n", what, err);
-    return db;
-}
-
-#define TS(c) "to_char(" c " AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD\"T\"HH24:MI:SS+07:00')"
-
 /* ---- deadletters --------------------------------------------------------- */
 
-typedef struct {
-    const char *sub;         /* list or show */
-    int64_t id;              /* show */
-    int64_t limit;           /* list */
-    const char *destination; /* list: NULL = all */
-    bool json;
-} dl_args;
-
-static int dl_usage(const char *what, const char *arg)
-{
-    fprintf(stderr, "lienthong deadletters: %s%s (see lienthong deadletters --help)\n", what,
-            arg ? arg : "");
-    return EXIT_USAGE;
-}
-
-static int dl_parse(int argc, char **argv, bool json, dl_args *a)
-{
-    *a = (dl_args){.limit = DEFAULT_LIMIT, .json = json};
-    a->sub = argc > 1 ? argv[1] : NULL;
-    if (!a->sub || (strcmp(a->sub, "list") != 0 && strcmp(a->sub, "show") != 0))
-        return dl_usage("which action? list or show", NULL);
-    bool list = strcmp(a->sub, "list") == 0;
-    const char *target = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *o = argv[i];
-        if (strcmp(o, "--json") == 0) {
-            a->json = true;
-        } else if (list && strcmp(o, "--limit") == 0 && i + 1 < argc) {
-            if (!lt_read_parse_count(argv[++i], 1, MAX_LIMIT, &a->limit))
-                return dl_usage("--limit expects a number from 1 to 10000, not ", argv[i]);
-        } else if (list && strcmp(o, "--destination") == 0 && i + 1 < argc && argv[i + 1][0]) {
-            a->destination = argv[++i];
-        } else if (!list && o[0] != '-' && !target) {
-            target = o;
-        } else {
-            return dl_usage("unexpected argument ", o);
-        }
-    }
-    if (!list) {
-        if (!target)
-            return dl_usage("show needs the id of a dead letter (see lienthong deadletters list)",
-                            NULL);
-        if (!lt_read_parse_count(target, 1, INT64_MAX, &a->id))
-            return dl_usage("a dead letter id is a whole number, not ", target);
-    }
-    return 0;
-}
-
-static const char list_sql[] = "SELECT id, " TS(
+static const char list_sql[] = "SELECT id, " LT_OPCLI_TS(
     "updated_at") ", destination, event_seq, dossier_code, attempts,"
                   " last_status, last_error FROM outbox"
                   " WHERE state = 'dead' AND ($1::text IS NULL OR destination = $1)"
                   " ORDER BY updated_at DESC, id DESC LIMIT $2";
 
-static int dl_list(PGconn *c, const dl_args *a)
+static int dl_list(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
+    (void)cfg;
     char err[512] = "", limit[24];
     snprintf(limit, sizeof(limit), "%" PRId64, a->limit);
-    const char *p[2] = {a->destination, limit};
+    const char *p[2] = {a->filter, limit};
     PGresult *r = lt_db_exec(c, list_sql, 2, p, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "lienthong deadletters list: %s\n", err);
@@ -203,7 +121,7 @@ static int dl_list(PGconn *c, const dl_args *a)
                "event", "dossier code", "attempts", "status", "error");
     for (int i = 0; i < PQntuples(r); i++) {
         bool oom = false;
-        char *error = masked(col(r, i, 7), &oom);
+        char *error = masked(lt_opcli_col(r, i, 7), &oom);
         if (oom) {
             fprintf(stderr, "lienthong deadletters list: out of memory\n");
             rc = EXIT_FAILED;
@@ -212,24 +130,26 @@ static int dl_list(PGconn *c, const dl_args *a)
         if (a->json) {
             json_array_append_new(
                 arr, json_pack("{s:I, s:s, s:s, s:I, s:o, s:I, s:o, s:o}", "id",
-                               (json_int_t)strtoll(col(r, i, 0), NULL, 10), "dead_at", col(r, i, 1),
-                               "destination", col(r, i, 2), "event_seq",
-                               (json_int_t)strtoll(col(r, i, 3), NULL, 10), "dossier_code",
-                               text_or_null(col(r, i, 4)), "attempts",
-                               (json_int_t)strtoll(col(r, i, 5), NULL, 10), "status",
-                               int_or_null(col(r, i, 6)), "error", text_or_null(error)));
+                               (json_int_t)strtoll(lt_opcli_col(r, i, 0), NULL, 10), "dead_at",
+                               lt_opcli_col(r, i, 1), "destination", lt_opcli_col(r, i, 2),
+                               "event_seq", (json_int_t)strtoll(lt_opcli_col(r, i, 3), NULL, 10),
+                               "dossier_code", lt_opcli_text_or_null(lt_opcli_col(r, i, 4)),
+                               "attempts", (json_int_t)strtoll(lt_opcli_col(r, i, 5), NULL, 10),
+                               "status", lt_opcli_int_or_null(lt_opcli_col(r, i, 6)), "error",
+                               lt_opcli_text_or_null(error)));
         } else {
             char when[20];
-            snprintf(when, sizeof(when), "%.10s %.8s", col(r, i, 1), col(r, i, 1) + 11);
-            printf("%-8s %-19s %-14s %-10s %-28s %-8s %-6s %s\n", col(r, i, 0), when, col(r, i, 2),
-                   col(r, i, 3), col(r, i, 4) ? col(r, i, 4) : "-", col(r, i, 5),
-                   col(r, i, 6) ? col(r, i, 6) : "-", error ? error : "-");
+            lt_opcli_table_time(lt_opcli_col(r, i, 1), when);
+            printf("%-8s %-19s %-14s %-10s %-28s %-8s %-6s %s\n", lt_opcli_col(r, i, 0), when,
+                   lt_opcli_col(r, i, 2), lt_opcli_col(r, i, 3),
+                   lt_opcli_col(r, i, 4) ? lt_opcli_col(r, i, 4) : "-", lt_opcli_col(r, i, 5),
+                   lt_opcli_col(r, i, 6) ? lt_opcli_col(r, i, 6) : "-", error ? error : "-");
         }
         free(error);
     }
     if (a->json && rc == 0) {
         json_t *doc = json_pack("{s:O}", "deadletters", arr);
-        print_json(doc);
+        lt_opcli_print_json(doc);
         json_decref(doc);
     }
     json_decref(arr);
@@ -239,39 +159,29 @@ static int dl_list(PGconn *c, const dl_args *a)
 
 /* The event's record comes from dossier_events (the outbox keeps only its
  * sequence). */
-static const char show_sql[] = "SELECT o.id, " TS(
+static const char show_sql[] = "SELECT o.id, " LT_OPCLI_TS(
     "o.updated_at") ", o.destination, o.event_seq, o.dossier_code,"
-                    " o.attempts, o.last_status, o.last_error, o.answer, " TS(
+                    " o.attempts, o.last_status, o.last_error, o.answer, " LT_OPCLI_TS(
                         "o.created_at") ","
                                         " o.idempotency_key, (SELECT e.record::text FROM "
                                         "dossier_events e WHERE e.seq = o.event_seq)"
                                         " FROM outbox o WHERE o.id = $1 AND o.state = 'dead'";
 
-static int dl_show(PGconn *c, const dl_args *a)
+static int dl_show(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
-    char err[512] = "", id[24];
-    snprintf(id, sizeof(id), "%" PRId64, a->id);
-    const char *p[1] = {id};
-    PGresult *r = lt_db_exec(c, show_sql, 1, p, err, sizeof(err));
-    if (!r) {
-        fprintf(stderr, "lienthong deadletters show: %s\n", err);
+    (void)cfg;
+    char id[24];
+    PGresult *r = lt_opcli_by_id(c, show_sql, a, id);
+    if (!r)
         return EXIT_FAILED;
-    }
     int rc = EXIT_FAILED;
     char *error = NULL, *answer = NULL, *rec_text = NULL;
     json_t *record = NULL;
     bool oom = false;
-    if (PQntuples(r) == 0) {
-        fprintf(stderr,
-                "lienthong deadletters show: no dead letter with id %s (see lienthong "
-                "deadletters list)\n",
-                id);
-        goto out;
-    }
-    error = masked(col(r, 0, 7), &oom);
-    answer = masked(col(r, 0, 8), &oom);
-    if (col(r, 0, 11)) {
-        record = json_loads(col(r, 0, 11), 0, NULL);
+    error = masked(lt_opcli_col(r, 0, 7), &oom);
+    answer = masked(lt_opcli_col(r, 0, 8), &oom);
+    if (lt_opcli_col(r, 0, 11)) {
+        record = json_loads(lt_opcli_col(r, 0, 11), 0, NULL);
         if (!record || lt_mask_json(record) < 0)
             oom = true;
     }
@@ -282,29 +192,32 @@ static int dl_show(PGconn *c, const dl_args *a)
     if (a->json) {
         json_t *doc = json_pack(
             "{s:I, s:s, s:s, s:I, s:o, s:I, s:o, s:o, s:o, s:s, s:s, s:o}", "id", (json_int_t)a->id,
-            "dead_at", col(r, 0, 1), "destination", col(r, 0, 2), "event_seq",
-            (json_int_t)strtoll(col(r, 0, 3), NULL, 10), "dossier_code", text_or_null(col(r, 0, 4)),
-            "attempts", (json_int_t)strtoll(col(r, 0, 5), NULL, 10), "status",
-            int_or_null(col(r, 0, 6)), "error", text_or_null(error), "answer", text_or_null(answer),
-            "created_at", col(r, 0, 9), "idempotency_key", col(r, 0, 10), "record",
+            "dead_at", lt_opcli_col(r, 0, 1), "destination", lt_opcli_col(r, 0, 2), "event_seq",
+            (json_int_t)strtoll(lt_opcli_col(r, 0, 3), NULL, 10), "dossier_code",
+            lt_opcli_text_or_null(lt_opcli_col(r, 0, 4)), "attempts",
+            (json_int_t)strtoll(lt_opcli_col(r, 0, 5), NULL, 10), "status",
+            lt_opcli_int_or_null(lt_opcli_col(r, 0, 6)), "error", lt_opcli_text_or_null(error),
+            "answer", lt_opcli_text_or_null(answer), "created_at", lt_opcli_col(r, 0, 9),
+            "idempotency_key", lt_opcli_col(r, 0, 10), "record",
             record ? json_incref(record) : json_null());
         if (!doc) {
             fprintf(stderr, "lienthong deadletters show: out of memory\n");
             goto out;
         }
-        print_json(doc);
+        lt_opcli_print_json(doc);
         json_decref(doc);
     } else {
         rec_text = record ? json_dumps(record, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         printf("dead letter %s\n", id);
-        printf("  %-16s %s\n", "destination", col(r, 0, 2));
-        printf("  %-16s %s\n", "event", col(r, 0, 3));
-        printf("  %-16s %s\n", "dossier code", col(r, 0, 4) ? col(r, 0, 4) : "-");
-        printf("  %-16s %s\n", "queued", col(r, 0, 9));
-        printf("  %-16s %s\n", "dead at", col(r, 0, 1));
-        printf("  %-16s %s\n", "attempts", col(r, 0, 5));
-        printf("  %-16s %s\n", "HTTP status", col(r, 0, 6) ? col(r, 0, 6) : "- (no answer)");
-        printf("  %-16s %s\n", "idempotency key", col(r, 0, 10));
+        printf("  %-16s %s\n", "destination", lt_opcli_col(r, 0, 2));
+        printf("  %-16s %s\n", "event", lt_opcli_col(r, 0, 3));
+        printf("  %-16s %s\n", "dossier code", lt_opcli_col(r, 0, 4) ? lt_opcli_col(r, 0, 4) : "-");
+        printf("  %-16s %s\n", "queued", lt_opcli_col(r, 0, 9));
+        printf("  %-16s %s\n", "dead at", lt_opcli_col(r, 0, 1));
+        printf("  %-16s %s\n", "attempts", lt_opcli_col(r, 0, 5));
+        printf("  %-16s %s\n", "HTTP status",
+               lt_opcli_col(r, 0, 6) ? lt_opcli_col(r, 0, 6) : "- (no answer)");
+        printf("  %-16s %s\n", "idempotency key", lt_opcli_col(r, 0, 10));
         printf("  %-16s %s\n", "error", error ? error : "-");
         printf("answer (as the receiver sent it, masked):\n%s\n", answer ? answer : "-");
         printf("record (personal data masked):\n%s\n", rec_text ? rec_text : "-");
@@ -319,19 +232,15 @@ out:
     return rc;
 }
 
+static const lt_opcli_action dl_actions[] = {{"list", dl_list}, {"show", dl_show}, {NULL, NULL}};
+static const lt_opcli_spec dl_spec = {.command = "deadletters",
+                                      .noun = "dead letter",
+                                      .actions = dl_actions,
+                                      .filter = "--destination"};
+
 int lt_deadletters_main(const lt_config *cfg, int argc, char **argv, bool json)
 {
-    dl_args a;
-    int rc = dl_parse(argc, argv, json, &a);
-    if (rc != 0)
-        return rc;
-    lt_dbsession *db = open_db(cfg, "deadletters");
-    if (!db)
-        return EXIT_FAILED;
-    PGconn *c = lt_dbsession_conn(db);
-    rc = strcmp(a.sub, "list") == 0 ? dl_list(c, &a) : dl_show(c, &a);
-    lt_dbsession_close(&db);
-    return rc;
+    return lt_opcli_main(&dl_spec, cfg, argc, argv, json);
 }
 
 /* ---- replay -------------------------------------------------------------- */
@@ -370,10 +279,13 @@ int lt_replay_main(const lt_config *cfg, int argc, char **argv, bool json)
     if (all == (id != 0))
         return replay_usage("give either --all or --id N", NULL);
 
-    lt_dbsession *db = open_db(cfg, "replay");
-    if (!db)
+    char err[1024] = "";
+    lt_dbsession *db = lt_dbsession_open(cfg, LT_SCHEMA_APPLY, err, sizeof(err));
+    if (!db) {
+        fprintf(stderr, "lienthong replay: %s\n", err);
         return EXIT_FAILED;
-    char err[512] = "", idtext[24];
+    }
+    char idtext[24];
     snprintf(idtext, sizeof(idtext), "%" PRId64, id);
     char actor[96];
     lt_audit_cli_actor(actor, sizeof(actor));
@@ -398,7 +310,7 @@ int lt_replay_main(const lt_config *cfg, int argc, char **argv, bool json)
         json_t *doc = json_pack("{s:s, s:I, s:I}", "destination", dest, "replayed",
                                 (json_int_t)replayed, "superseded", (json_int_t)superseded);
         if (doc)
-            print_json(doc);
+            lt_opcli_print_json(doc);
         json_decref(doc);
     } else {
         printf("%lld replayed, %lld superseded by a newer delivery (destination %s)\n", replayed,

@@ -17,6 +17,7 @@
 #include "lt_loop.h"
 #include "lt_read_query.h"
 #include "lt_reader.h"
+#include "lt_reportd.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -42,6 +43,11 @@
 #define CALL_LIMIT      256
 #define CALL_TIMEOUT_MS 5000
 #define CALL_EXPIRE_MS  250
+/* Reports waiting for the report actor, which runs one and queues
+ * LT_REPORTD_MAX_WAITING: a few more here only reach its own 503. They wait
+ * report.timeout + LT_REPORTD_FRONT_MARGIN_MS, past DRAIN_LIMIT_MS: a stop
+ * answers them 503 when the drain ends. */
+#define REPORT_CALL_LIMIT 16
 /* Pushes wait for the writer's commit; the writer gives up on a statement
  * after 10 s (and answers 503), so this only catches a writer that died. */
 #define PUSH_TIMEOUT_MS 15000
@@ -221,6 +227,19 @@ static void on_call_expired(void *cookie, void *arg)
     resume_with(cookie, MHD_HTTP_SERVICE_UNAVAILABLE,
                 strdup("{\"error\":{\"code\":\"timeout\",\"message\":\"the database did not "
                        "answer in time; try again shortly\"}}"));
+}
+
+/* The report actor answers 504 itself when report.timeout runs out; this is
+ * for a report whose build outlasted the margin, or an actor that died. */
+static void on_report_expired(void *cookie, void *arg)
+{
+    http_server *srv = arg;
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"error\":{\"code\":\"timeout\",\"message\":\"the report took longer than "
+             "report.timeout (%lld ms) and its margin; ask for a shorter period or one unit\"}}",
+             (long long)srv->cfg.report.timeout_ms);
+    resume_with(cookie, MHD_HTTP_GATEWAY_TIMEOUT, strdup(body));
 }
 
 enum MHD_Result lt_http_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -496,6 +515,23 @@ static int on_reader(lt_loop *loop, void *sock, void *arg)
     return 0;
 }
 
+static int on_reports(lt_loop *loop, void *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    http_server *srv = arg;
+    int status = 0;
+    char *body = NULL;
+    http_req *req = lt_httpcall_recv(srv->reports, &status, &body);
+    if (!req) {
+        free(body);
+        return 0; /* late: that request already timed out */
+    }
+    resume_with(req, status, body);
+    run_mhd(srv);
+    return 0;
+}
+
 static int on_writer(lt_loop *loop, void *sock, void *arg)
 {
     (void)loop;
@@ -525,9 +561,11 @@ static int on_call_expire(lt_loop *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     http_server *srv = arg;
-    if (lt_httpcall_pending(srv->reader) == 0 && lt_ingest_client_pending(srv->writer) == 0)
+    if (lt_httpcall_pending(srv->reader) == 0 && lt_ingest_client_pending(srv->writer) == 0 &&
+        lt_httpcall_pending(srv->reports) == 0)
         return 0;
     lt_httpcall_expire(srv->reader, lt_loop_now_ms(), on_call_expired, srv);
+    lt_httpcall_expire(srv->reports, lt_loop_now_ms(), on_report_expired, srv);
     lt_ingest_client_expire(srv->writer, lt_loop_now_ms(), on_call_expired, srv);
     run_mhd(srv);
     return 0;
@@ -655,11 +693,14 @@ void lt_http_actor(void *pipe, void *args)
         zmq_connect(srv.dbstate, LT_DBSTATE_ENDPOINT) < 0 ||
         !(srv.reader =
               lt_httpcall_new(a->zmq_ctx, LT_READER_ENDPOINT, CALL_LIMIT, CALL_TIMEOUT_MS)) ||
+        !(srv.reports = lt_httpcall_new(a->zmq_ctx, LT_REPORTD_ENDPOINT, REPORT_CALL_LIMIT,
+                                        srv.cfg.report.timeout_ms + LT_REPORTD_FRONT_MARGIN_MS)) ||
         !(srv.writer =
               lt_ingest_client_new(a->zmq_ctx, (size_t)srv.cfg.limits.queue, PUSH_TIMEOUT_MS)) ||
         !(srv.rate = lt_limits_new(RATE_KEYS)) || start_mhd(&srv) < 0 ||
         lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reader), on_reader, &srv) < 0 ||
+        lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reports), on_reports, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, lt_ingest_client_socket(srv.writer), on_writer, &srv) < 0 ||
         lt_loop_add_timer(srv.loop, CALL_EXPIRE_MS, CALL_EXPIRE_MS, on_call_expire, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, srv.dbstate, on_dbstate, &srv) < 0 ||
@@ -672,10 +713,13 @@ void lt_http_actor(void *pipe, void *args)
     lt_loop_run(srv.loop);
 out:
     if (srv.mhd && ((srv.reader && lt_httpcall_pending(srv.reader) > 0) ||
+                    (srv.reports && lt_httpcall_pending(srv.reports) > 0) ||
                     (srv.writer && lt_ingest_client_pending(srv.writer) > 0))) {
         /* MHD cannot stop with suspended connections: answer them first. */
         if (srv.reader)
             lt_httpcall_expire(srv.reader, INT64_MAX, on_call_expired, &srv);
+        if (srv.reports)
+            lt_httpcall_expire(srv.reports, INT64_MAX, on_call_expired, &srv);
         if (srv.writer)
             lt_ingest_client_expire(srv.writer, INT64_MAX, on_call_expired, &srv);
         MHD_run(srv.mhd);
@@ -683,6 +727,7 @@ out:
     if (srv.mhd)
         MHD_stop_daemon(srv.mhd);
     lt_httpcall_destroy(&srv.reader);
+    lt_httpcall_destroy(&srv.reports);
     lt_ingest_client_destroy(&srv.writer);
     lt_limits_destroy(&srv.rate);
     if (srv.quiesced_fd != MHD_INVALID_SOCKET)

@@ -38,6 +38,7 @@ typedef struct {
     MHD_socket quiesced_fd; /* the listener MHD handed back on quiesce */
     db_view db;
     lt_httpcall *reader;      /* requests to the reader actor */
+    lt_httpcall *reports;     /* on-time reports to their actor (lt_reportd), report.timeout */
     lt_ingest_client *writer; /* pushes to the writer actor */
     lt_limits *rate;          /* token buckets of the senders (limits.rate) */
     int64_t refused_logged;   /* lt_loop_now_ms of the last rate-limit warning */
@@ -106,14 +107,26 @@ enum MHD_Result lt_http_route_healthz(http_server *srv, struct MHD_Connection *c
 enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req);
 enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req);
 
-/* An open read with query parameters (the catalog feed, the on-time
- * report): parse checks them into q (400 names the parameter), then the
- * reader answers verb with to_json(q). */
+/* The two halves of a read with query parameters. lt_http_query_args:
+ * true, with *ret, when the route is done before parsing them (an actor's
+ * answer came back, the request still waits, or 400: too many parameters);
+ * else qa holds them. lt_http_query_send: hands verb and params (stolen) to
+ * the actor behind to (the reader, the report actor), or answers 503 while
+ * the database cannot be used. */
+bool lt_http_query_args(struct MHD_Connection *c, http_req *req, query_args *qa,
+                        enum MHD_Result *ret);
+enum MHD_Result lt_http_query_send(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                   lt_httpcall *to, const char *verb, json_t *params);
+
+/* The same with the parameters' parser behind void pointers: parse checks
+ * them into q (400 names the parameter), then the actor behind to answers
+ * verb with to_json(q). The on-time report's route still uses it; a route
+ * can call the two halves above and its typed parser directly instead. */
 typedef int(lt_http_parse_fn)(const query_args *qa, void *q, char *field, size_t field_cap,
                               char *msg, size_t msg_cap);
 typedef json_t *(lt_http_to_json_fn)(const void *q);
 enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                    const char *verb, lt_http_parse_fn *parse,
+                                    lt_httpcall *to, const char *verb, lt_http_parse_fn *parse,
                                     lt_http_to_json_fn *to_json, void *q);
 enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connection *c,
                                             http_req *req);

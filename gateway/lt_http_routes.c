@@ -16,6 +16,30 @@
 #include "lt_read_query.h"
 #include "lt_reader.h"
 
+/* A request already handed to an actor comes back here when the actor
+ * answers (or MHD polls it again while it waits): true, with *ret, when
+ * that is so and the route has nothing more to do. */
+static bool resumed(struct MHD_Connection *c, http_req *req, enum MHD_Result *ret)
+{
+    if (req->answer_status)
+        *ret = lt_http_reply_answer(c, req);
+    else if (req->waiting)
+        *ret = MHD_YES;
+    else
+        return false;
+    return true;
+}
+
+/* Why a request that needs the database cannot be taken now, or NULL. */
+static const char *unavailable(const http_server *srv)
+{
+    if (srv->draining)
+        return "gateway is stopping";
+    if (!srv->db.ready)
+        return srv->db.known ? srv->db.reason : "database state not yet known";
+    return NULL;
+}
+
 enum MHD_Result lt_http_route_healthz(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     (void)srv;
@@ -26,58 +50,68 @@ enum MHD_Result lt_http_route_healthz(http_server *srv, struct MHD_Connection *c
 enum MHD_Result lt_http_route_readyz(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     (void)req;
-    if (srv->draining)
-        return lt_http_reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
-                                                          : "database state not yet known");
+    const char *why = unavailable(srv);
+    if (why)
+        return lt_http_reply_unavailable(c, why);
     return lt_http_reply_json(c, MHD_HTTP_OK,
                               json_pack("{s:s, s:{s:I, s:I}}", "status", "ready", "migrations",
                                         "applied", srv->db.applied, "known", srv->db.migrations),
                               NULL, NULL);
 }
 
+bool lt_http_query_args(struct MHD_Connection *c, http_req *req, query_args *qa,
+                        enum MHD_Result *ret)
+{
+    if (resumed(c, req, ret))
+        return true;
+    *qa = (query_args){.n = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, qa);
+    if (!qa->overflow)
+        return false;
+    *ret = lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters",
+                               NULL);
+    return true;
+}
+
+enum MHD_Result lt_http_query_send(http_server *srv, struct MHD_Connection *c, http_req *req,
+                                   lt_httpcall *to, const char *verb, json_t *params)
+{
+    const char *why = unavailable(srv);
+    if (why) {
+        json_decref(params);
+        return lt_http_reply_unavailable(c, why);
+    }
+    return lt_http_call_actor(srv, c, req, to, verb, params);
+}
+
 enum MHD_Result lt_http_route_query(http_server *srv, struct MHD_Connection *c, http_req *req,
-                                    const char *verb, lt_http_parse_fn *parse,
+                                    lt_httpcall *to, const char *verb, lt_http_parse_fn *parse,
                                     lt_http_to_json_fn *to_json, void *q)
 {
-    if (req->answer_status)
-        return lt_http_reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    query_args qa = {.n = 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, &qa);
+    query_args qa;
+    enum MHD_Result done;
+    if (lt_http_query_args(c, req, &qa, &done))
+        return done;
     char field[80], msg[256];
-    if (qa.overflow)
-        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                                   "too many query parameters", NULL);
     if (parse(&qa, q, field, sizeof(field), msg, sizeof(msg)) < 0)
         return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
-    if (srv->draining)
-        return lt_http_reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
-                                                          : "database state not yet known");
-    return lt_http_call_actor(srv, c, req, srv->reader, verb, to_json(q));
-}
-
-static int catalog_parse(const query_args *qa, void *q, char *field, size_t field_cap, char *msg,
-                         size_t msg_cap)
-{
-    return lt_catalog_query_parse(qa->keys, qa->values, qa->n, q, field, field_cap, msg, msg_cap);
-}
-
-static json_t *catalog_json(const void *q)
-{
-    return lt_catalog_query_json(q);
+    return lt_http_query_send(srv, c, req, to, verb, to_json(q));
 }
 
 /* GET /v1/catalog: parameters checked here (400 names the parameter), the
  * page read by the reader actor. */
 enum MHD_Result lt_http_route_catalog(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
+    query_args qa;
+    enum MHD_Result done;
+    if (lt_http_query_args(c, req, &qa, &done))
+        return done;
     lt_catalog_query q;
-    return lt_http_route_query(srv, c, req, "catalog", catalog_parse, catalog_json, &q);
+    char field[80], msg[256];
+    if (lt_catalog_query_parse(qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
+                               sizeof(msg)) < 0)
+        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
+    return lt_http_query_send(srv, c, req, srv->reader, "catalog", lt_catalog_query_json(&q));
 }
 
 /* ---- POST /v1/dossiers ----------------------------------------------------
@@ -96,21 +130,28 @@ static bool is_json_type(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The start of a route taking a JSON body: true, with *ret, when the
+ * request was resumed (see resumed) or its body is not JSON (415). */
+static bool json_body_refused(struct MHD_Connection *c, http_req *req, enum MHD_Result *ret)
+{
+    if (resumed(c, req, ret))
+        return true;
+    if (is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
+        return false;
+    *ret = lt_http_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                               "Content-Type must be application/json", NULL);
+    return true;
+}
+
 enum MHD_Result lt_http_route_dossiers_post(http_server *srv, struct MHD_Connection *c,
                                             http_req *req)
 {
-    if (req->answer_status)
-        return lt_http_reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
-        return lt_http_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                                   "Content-Type must be application/json", NULL);
-    if (srv->draining)
-        return lt_http_reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
-                                                          : "database state not yet known");
+    enum MHD_Result done;
+    if (json_body_refused(c, req, &done))
+        return done;
+    const char *why = unavailable(srv);
+    if (why)
+        return lt_http_reply_unavailable(c, why);
     lt_ingest_req *push = lt_ingest_req_new(LT_CHANNEL_HTTP);
     if (!push)
         return MHD_NO;
@@ -175,11 +216,9 @@ static enum MHD_Result send_to_reader(http_server *srv, struct MHD_Connection *c
     if (auth && lt_auth_bearer(auth, token, sizeof(token)) < 0)
         return lt_http_reply_text(c, MHD_HTTP_UNAUTHORIZED, lt_auth_refusal_text(LT_AUTH_INVALID),
                                   MHD_HTTP_HEADER_WWW_AUTHENTICATE, lt_http_bearer_challenge(req));
-    if (srv->draining)
-        return lt_http_reply_unavailable(c, "gateway is stopping");
-    if (!srv->db.ready)
-        return lt_http_reply_unavailable(c, srv->db.known ? srv->db.reason
-                                                          : "database state not yet known");
+    const char *why = unavailable(srv);
+    if (why)
+        return lt_http_reply_unavailable(c, why);
     json_t *params = lt_read_query_json(q, token);
     sodium_memzero(token, sizeof(token));
     return lt_http_call_actor(srv, c, req, srv->reader, lt_read_verb_name(q->verb), params);
@@ -190,17 +229,12 @@ static enum MHD_Result send_to_reader(http_server *srv, struct MHD_Connection *c
 static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, http_req *req,
                                   lt_read_verb verb)
 {
-    if (req->answer_status)
-        return lt_http_reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    query_args qa = {.n = 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, lt_http_collect_arg, &qa);
+    query_args qa;
+    enum MHD_Result done;
+    if (lt_http_query_args(c, req, &qa, &done))
+        return done;
     lt_read_query q;
     char field[80], msg[256];
-    if (qa.overflow)
-        return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                                   "too many query parameters", NULL);
     if (lt_read_query_parse(verb, qa.keys, qa.values, qa.n, &q, field, sizeof(field), msg,
                             sizeof(msg)) < 0)
         return lt_http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg, field);
@@ -215,13 +249,9 @@ static enum MHD_Result route_read(http_server *srv, struct MHD_Connection *c, ht
  * connection it already holds, with the token checked there first. */
 enum MHD_Result lt_http_route_replay(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
-    if (req->answer_status)
-        return lt_http_reply_answer(c, req);
-    if (req->waiting)
-        return MHD_YES;
-    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
-        return lt_http_reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                                   "Content-Type must be application/json", NULL);
+    enum MHD_Result done;
+    if (json_body_refused(c, req, &done))
+        return done;
     lt_read_query q;
     char field[80], msg[256];
     if (lt_read_replay_parse(req->body, req->len, &q, field, sizeof(field), msg, sizeof(msg)) < 0)

@@ -45,6 +45,9 @@ typedef struct lt_ingest_req {
     /* ZeroMQ with CURVE: the unit the connection's key belongs to (lt_zap);
      * a token sent along must be of this unit. "" = no CURVE. */
     char curve_unit[64];
+    /* And the key (Z85): without a token, the writer looks up whom it
+     * stands for (curve_keys.role, the unit's dialect). */
+    char curve_key[41];
     /* ---- filled by the writer ---- */
     int status;      /* HTTP status of the answer (200, 400, 401, 403, 409, 422, 503...) */
     char *answer;    /* the JSON body, owned: {"results": [...]} and/or {"error": {...}} */

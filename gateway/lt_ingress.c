@@ -11,8 +11,11 @@
  * With zmq.curve on, the ROUTER is a CURVE server: only connections whose
  * key the ZAP handler knows get here, each message names its unit (User-Id)
  * and key. A key replaced since the connection was made is refused here
- * (lt_zap_revoked); the unit goes with the push, and the writer checks it
- * against the token's unit when it looks the token up. */
+ * (lt_zap_revoked); the unit and key go with the push. The key is a
+ * credential (DESIGN.md: "the key identifies the unit and [JSON] is
+ * enough"): without a token frame the writer acts as the key's ward or
+ * parent (curve_keys.role); with one, it checks the token's unit against the
+ * key's. */
 #include "lt_ingress.h"
 
 #include <stdio.h>
@@ -133,8 +136,9 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
     if (n < 1 || n > MAX_FRAMES) {
         char msg[160];
         snprintf(msg, sizeof(msg),
-                 "%d frames; at most %d: [token, JSON] (or [JSON] where no token is required)", n,
-                 MAX_FRAMES);
+                 "%d frames; at most %d: [token, JSON] (or [JSON] with a CURVE key or where no "
+                 "token is required)",
+                 n, MAX_FRAMES);
         reply_error(self, env, "malformed", msg);
         return;
     }
@@ -161,6 +165,8 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
     if (!push)
         return;
     snprintf(push->curve_unit, sizeof(push->curve_unit), "%s", unit);
+    if (unit[0])
+        snprintf(push->curve_key, sizeof(push->curve_key), "%s", key);
     if (n == 2) {
         size_t tl = zmq_msg_size(&frames[0]);
         if (tl >= sizeof(push->token)) {
@@ -173,7 +179,7 @@ static void handle(ingress *self, envelope *env, zmq_msg_t *frames, int n)
         }
         memcpy(push->token, zmq_msg_data(&frames[0]), tl);
         push->token[tl] = '\0';
-    } else if (self->cfg.auth.required) {
+    } else if (self->cfg.auth.required && !unit[0]) {
         lt_ingest_req_destroy(&push);
         char *t = lt_auth_refusal_text(LT_AUTH_MISSING);
         if (t)

@@ -9,7 +9,8 @@
  * gateway sharing a database may use its own server key.
  *
  * With --unit: a key pair for a unit's system. Only the public key is
- * stored (curve_keys, one per unit); the secret is printed once and never
+ * stored (curve_keys, one per unit, with the role it stands for: ward by
+ * default, or parent, like a token's); the secret is printed once and never
  * kept, like a token. Running it again replaces the unit's key: the ZAP
  * handlers of every running gateway reload on the table's NOTIFY and the
  * old key stops working at once (lt_zap.h). Each replacement is one
@@ -31,7 +32,7 @@
 
 const char lt_keygen_help[] =
     "usage: lienthong keygen [--json]\n"
-    "       lienthong keygen --unit CODE [--json]\n"
+    "       lienthong keygen --unit CODE [--role ward|parent] [--json]\n"
     "\n"
     "CurveZMQ key pairs for the ZeroMQ ingress and replay sockets (zmq.curve).\n"
     "\n"
@@ -46,10 +47,15 @@ const char lt_keygen_help[] =
     "               \"server_public\"}) and never stored. Running it again\n"
     "               replaces the unit's key: the old one is refused at once by\n"
     "               every gateway on this database, open connections included.\n"
+    "  --role R     what the unit's key stands for, like a token of that role\n"
+    "               and unit: ward (the default: the unit's own dossiers) or\n"
+    "               parent (its subtree too).\n"
     "\n"
-    "A CURVE client connects with its key pair and the server's public key;\n"
-    "the key names its unit (the bearer token, still required on ingress,\n"
-    "must be of the same unit). See schemas/zmq.md.\n"
+    "A CURVE client connects with its key pair and the server's public key.\n"
+    "The key is its credential: a message [JSON] on ingress, or a replay\n"
+    "without a token, acts as the key's ward or parent. A bearer token may\n"
+    "still go along ([token, JSON]); it must then be of the key's unit.\n"
+    "See schemas/zmq.md.\n"
     "\n"
     "Exit status: 0 done, 1 refused (unknown unit) or file/database failure,\n"
     "2 usage error.\n"
@@ -91,7 +97,7 @@ static int server_keygen(const lt_config *cfg, bool json)
     return 0;
 }
 
-static int unit_keygen(const lt_config *cfg, const char *unit, bool json)
+static int unit_keygen(const lt_config *cfg, const char *unit, const char *role, bool json)
 {
     char err[1024] = "", actor[96], pub[LT_ZAP_KEY_LEN + 1], sec[LT_ZAP_KEY_LEN + 1] = "";
     char path[PATH_MAX], server_sec[LT_ZAP_KEY_LEN + 1], server_pub[LT_ZAP_KEY_LEN + 1] = "";
@@ -108,15 +114,15 @@ static int unit_keygen(const lt_config *cfg, const char *unit, bool json)
     }
     if (lt_db_exec_ok(c, "BEGIN", 0, NULL, err, sizeof(err)) < 0)
         goto fail;
-    const char *p[2] = {unit, pub};
+    const char *p[3] = {unit, pub, role};
     r = lt_db_exec(c,
                    "WITH old AS (SELECT public_key FROM curve_keys WHERE unit_code = $1) "
-                   "INSERT INTO curve_keys (unit_code, public_key) "
-                   "SELECT code, $2 FROM units WHERE code = $1 "
+                   "INSERT INTO curve_keys (unit_code, public_key, role) "
+                   "SELECT code, $2, $3 FROM units WHERE code = $1 "
                    "ON CONFLICT (unit_code) DO UPDATE SET public_key = EXCLUDED.public_key, "
-                   "created_at = now() "
+                   "role = EXCLUDED.role, created_at = now() "
                    "RETURNING (SELECT public_key FROM old)",
-                   2, p, err, sizeof(err));
+                   3, p, err, sizeof(err));
     if (!r)
         goto rollback;
     if (PQntuples(r) == 0) {
@@ -124,7 +130,7 @@ static int unit_keygen(const lt_config *cfg, const char *unit, bool json)
                  "unit %s is not in the unit tree; load it with lienthong units import", unit);
         goto rollback;
     }
-    json_t *detail = json_pack("{s:s, s:s?}", "public_key", pub, "replaced",
+    json_t *detail = json_pack("{s:s, s:s, s:s?}", "public_key", pub, "role", role, "replaced",
                                PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0));
     lt_audit_cli_actor(actor, sizeof(actor));
     int arc = lt_audit_record(c, actor, "curve.keygen", unit, detail, err, sizeof(err));
@@ -140,13 +146,14 @@ static int unit_keygen(const lt_config *cfg, const char *unit, bool json)
         server_pub[0] = '\0';
     sodium_memzero(server_sec, sizeof(server_sec));
     if (json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s?}", "unit", unit, "public", pub, "secret", sec,
-                              "server_public", server_pub[0] ? server_pub : NULL);
+        json_t *j =
+            json_pack("{s:s, s:s, s:s, s:s, s:s?}", "unit", unit, "role", role, "public", pub,
+                      "secret", sec, "server_public", server_pub[0] ? server_pub : NULL);
         json_dumpf(j, stdout, JSON_COMPACT);
         putchar('\n');
         json_decref(j);
     } else {
-        printf("CURVE key pair for unit %s %s\npublic key: %s\n", unit,
+        printf("CURVE key pair for unit %s (%s) %s\npublic key: %s\n", unit, role,
                replaced ? "made; the previous key is refused from now on" : "made", pub);
         if (server_pub[0])
             printf("server public key: %s\n", server_pub);
@@ -167,14 +174,20 @@ out:
 
 int lt_keygen_main(const lt_config *cfg, int argc, char **argv, bool json)
 {
-    const char *unit = NULL;
+    const char *unit = NULL, *role = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--unit") == 0 && i + 1 < argc && argv[i + 1][0])
             unit = argv[++i];
+        else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+            role = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
         else
             return usage("unexpected argument ", argv[i]);
     }
-    return unit ? unit_keygen(cfg, unit, json) : server_keygen(cfg, json);
+    if (role && strcmp(role, "ward") != 0 && strcmp(role, "parent") != 0)
+        return usage("--role must be ward or parent, not ", role);
+    if (role && !unit)
+        return usage("--role needs --unit", NULL);
+    return unit ? unit_keygen(cfg, unit, role ? role : "ward", json) : server_keygen(cfg, json);
 }

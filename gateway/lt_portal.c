@@ -356,7 +356,10 @@ static void set_result(lt_portal_result *r, lt_portal_verdict v, long status, co
             r->answer[n] = '\0';
         }
     }
-    snprintf(r->message, sizeof(r->message), "%s", why);
+    /* A longer reason is cut: the message is a bounded field of the result. */
+    size_t n = strnlen(why, sizeof(r->message) - 1);
+    memcpy(r->message, why, n);
+    r->message[n] = '\0';
 }
 
 /* Decides every item of calls[from..] the same way: a failed login or an
@@ -408,48 +411,43 @@ static void finish(lt_portal *self)
 static void on_login(lt_curlm *m, const lt_curlm_response *resp, void *arg);
 static void on_sync(lt_curlm *m, const lt_curlm_response *resp, void *arg);
 
-static void login(lt_portal *self)
+/* Posts body (taken) to url. The text holds the password or the session,
+ * so our copy is wiped once libcurl has its own (freed with the request).
+ * When the call cannot even start, the current call and those after it are
+ * decided retry with why, and the batch finishes. */
+static void post_json(lt_portal *self, const char *url, json_t *body, const char *const *headers,
+                      lt_curlm_done_fn *done, const char *why)
 {
-    json_t *b = json_pack("{s:s, s:s}", "username", self->username, "password", self->password);
-    char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
-    int rc =
-        text ? lt_curlm_post(self->curl, self->login_url, text, strlen(text), NULL, on_login, self)
-             : -1;
-    /* The copy libcurl got is freed with the request; ours goes now. */
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int rc = text ? lt_curlm_post(self->curl, url, text, strlen(text), headers, done, self) : -1;
     if (text) {
         sodium_memzero(text, strlen(text));
         free(text);
     }
-    json_decref(b);
+    json_decref(body);
     if (rc < 0) {
-        decide_rest(self, self->cur, LT_PORTAL_RETRY, 0, "", NULL, 0,
-                    "out of memory before logging in to the portal");
+        decide_rest(self, self->cur, LT_PORTAL_RETRY, 0, "", NULL, 0, why);
         finish(self);
     }
+}
+
+static void login(lt_portal *self)
+{
+    post_json(self, self->login_url,
+              json_pack("{s:s, s:s}", "username", self->username, "password", self->password), NULL,
+              on_login, "out of memory before logging in to the portal");
 }
 
 static void post_call(lt_portal *self)
 {
     call *c = &self->calls[self->cur];
-    json_t *b =
-        lt_portal_sync_body(self, self->session, c->service, c->updating, json_incref(c->data));
-    char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
     char header[KEY_LEN + 32];
     snprintf(header, sizeof(header), "Idempotency-Key: %s", c->key);
     const char *headers[] = {header, NULL};
-    int rc =
-        text ? lt_curlm_post(self->curl, self->sync_url, text, strlen(text), headers, on_sync, self)
-             : -1;
-    if (text) {
-        sodium_memzero(text, strlen(text));
-        free(text);
-    }
-    json_decref(b);
-    if (rc < 0) {
-        decide_rest(self, self->cur, LT_PORTAL_RETRY, 0, "", NULL, 0,
-                    "out of memory before calling the portal");
-        finish(self);
-    }
+    post_json(
+        self, self->sync_url,
+        lt_portal_sync_body(self, self->session, c->service, c->updating, json_incref(c->data)),
+        headers, on_sync, "out of memory before calling the portal");
 }
 
 static void next_call(lt_portal *self)

@@ -15,7 +15,6 @@
 #include "lt_pgconn.h"
 #include "lt_procedure.h"
 #include "lt_read_query.h"
-#include "lt_report.h"
 #include "lt_status_doc.h"
 
 #include <inttypes.h>
@@ -106,9 +105,6 @@ typedef struct {
     size_t route_len;
     char id[MAX_FRAME];       /* the caller's request id */
     bool catalog;             /* the catalog verb (public: no token, one query) */
-    bool report;              /* the on-time report (public: no token, one query) */
-    lt_report_query rpq;      /* its parameters */
-    int64_t now;              /* the report's clock, the same for query and build */
     bool status, metrics;     /* "status" or "metrics" (public: lt_status_doc) */
     lt_catalog_query cq;      /* its parameters */
     lt_read_query rq;         /* a dossier read's parameters */
@@ -221,7 +217,6 @@ static const char *verb_of(const request *r)
 {
     return r->status    ? (r->metrics ? "metrics" : "status")
            : r->catalog ? "catalog"
-           : r->report  ? "report"
                         : lt_read_verb_name(r->rq.verb);
 }
 
@@ -232,27 +227,6 @@ static void answer_text(reader *self, const request *r, int status, char *text)
     else
         answer_error(self, r, 500, "internal", "out of memory");
     free(text);
-}
-
-/* The on-time report: the calendar is read for each report (a small file),
- * so an edited holiday table counts at the next call. */
-static void answer_report(reader *self, const request *req, const PGresult *r)
-{
-    char err[512] = "";
-    if (lt_report_unknown_unit(r)) {
-        answer_error(self, req, 404, "not_found", "no such unit");
-        return;
-    }
-    lt_calendar *cal = lt_report_calendar(&self->cfg, err, sizeof(err));
-    json_t *doc = cal ? lt_report_build(&req->rpq, r, cal, req->now, NULL, err, sizeof(err)) : NULL;
-    lt_calendar_destroy(&cal);
-    if (!doc) {
-        LT_WARN("reader: report: %s", err);
-        answer_error(self, req, 500, "internal", "the report could not be built");
-        return;
-    }
-    answer_text(self, req, 200, lt_report_dumps(doc));
-    json_decref(doc);
 }
 
 /* The head request is answered: the next one may go. */
@@ -285,8 +259,6 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         answer_error(self, req, 500, "internal", "the database could not be read");
     } else if (req->catalog) {
         answer_text(self, req, 200, catalog_body(r, &req->cq));
-    } else if (req->report) {
-        answer_report(self, req, r);
     } else if (!req->authed) {
         /* The token step: the same request goes on to its read. */
         lt_auth_rc rc = lt_auth_match(req->token, r, &req->who);
@@ -331,16 +303,6 @@ static int start_step(reader *self, request *req)
         snprintf(limit, sizeof(limit), "%" PRId64, req->cq.limit);
         const char *p[4] = {since, level, req->cq.after, limit};
         return lt_pgconn_query(self->pg, catalog_sql, 4, p, QUERY_TIMEOUT_MS, on_result, self) < 0
-                   ? -1
-                   : 1;
-    }
-    if (req->report) {
-        lt_report_bufs bufs = {0};
-        const char *p[LT_REPORT_NPARAMS];
-        req->now = lt_report_now_local();
-        lt_report_params(&req->rpq, req->now, &bufs, p);
-        return lt_pgconn_query(self->pg, LT_REPORT_SQL, LT_REPORT_NPARAMS, p, QUERY_TIMEOUT_MS,
-                               on_result, self) < 0
                    ? -1
                    : 1;
     }
@@ -448,15 +410,13 @@ static int on_request(lt_loop *loop, void *sock, void *arg)
     free(params);
     lt_read_verb rv;
     req.catalog = strcmp(verb, "catalog") == 0;
-    req.report = strcmp(verb, "report") == 0;
     req.metrics = strcmp(verb, "metrics") == 0;
     req.status = req.metrics || strcmp(verb, "status") == 0;
     bool ok = j && (req.status    ? true
                     : req.catalog ? lt_catalog_query_from_json(j, &req.cq) == 0
-                    : req.report  ? lt_report_query_from_json(j, &req.rpq) == 0
                                   : lt_read_verb_parse(verb, &rv) == 0 &&
-                                       lt_read_query_from_json(rv, j, &req.rq, req.token,
-                                                               sizeof(req.token)) == 0);
+                                        lt_read_query_from_json(rv, j, &req.rq, req.token,
+                                                                sizeof(req.token)) == 0);
     json_decref(j);
     if (!ok) {
         answer_error(self, &req, 500, "internal", "malformed request to the reader");

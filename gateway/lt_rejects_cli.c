@@ -17,13 +17,12 @@
  * harmless duplicate (ingest is idempotent), so no lock is taken. */
 #include "lt_rejects_cli.h"
 #include "lt_audit.h"
-#include "lt_read_query.h"
 #include "lt_db.h"
-#include "lt_dbsession.h"
 #include "lt_dialects.h"
 #include "lt_dossier.h"
 #include "lt_ingest.h"
 #include "lt_mask.h"
+#include "lt_opcli.h"
 #include "lt_utf8.h"
 #include "lt_writer.h"
 
@@ -35,10 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_FAILED   1
-#define EXIT_USAGE    2
-#define DEFAULT_LIMIT 50
-#define MAX_LIMIT     10000
+#define EXIT_FAILED LT_OPCLI_EXIT_FAILED
 
 const char lt_rejects_help[] =
     "usage: lienthong rejects list [--since ID] [--limit N] [--unit CODE] [--json]\n"
@@ -91,83 +87,14 @@ const char lt_rejects_help[] =
     "  lienthong rejects show 42\n"
     "  lienthong catalog sync --file export.json && lienthong rejects resubmit 42\n";
 
-typedef struct {
-    const char *sub;  /* list, show or resubmit */
-    int64_t id;       /* show, resubmit */
-    int64_t since;    /* list: -1 = the newest */
-    int64_t limit;    /* list */
-    const char *unit; /* list: NULL = every unit */
-    bool json;
-} rejects_args;
-
-static int usage(const char *what, const char *arg)
-{
-    fprintf(stderr, "lienthong rejects: %s%s (see lienthong rejects --help)\n", what,
-            arg ? arg : "");
-    return EXIT_USAGE;
-}
-
-/* Fills a from argv; returns 0 or the usage exit code. */
-static int parse_args(int argc, char **argv, bool json, rejects_args *a)
-{
-    *a = (rejects_args){.since = -1, .limit = DEFAULT_LIMIT, .json = json};
-    a->sub = argc > 1 ? argv[1] : NULL;
-    if (!a->sub || (strcmp(a->sub, "list") != 0 && strcmp(a->sub, "show") != 0 &&
-                    strcmp(a->sub, "resubmit") != 0))
-        return usage("which action? list, show or resubmit", NULL);
-    bool list = strcmp(a->sub, "list") == 0;
-    const char *target = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *o = argv[i];
-        if (strcmp(o, "--json") == 0) {
-            a->json = true;
-        } else if (list && strcmp(o, "--since") == 0 && i + 1 < argc) {
-            if (!lt_read_parse_count(argv[++i], 0, INT64_MAX, &a->since))
-                return usage("--since expects a reject id (a whole number), not ", argv[i]);
-        } else if (list && strcmp(o, "--limit") == 0 && i + 1 < argc) {
-            if (!lt_read_parse_count(argv[++i], 1, MAX_LIMIT, &a->limit))
-                return usage("--limit expects a number from 1 to 10000, not ", argv[i]);
-        } else if (list && strcmp(o, "--unit") == 0 && i + 1 < argc) {
-            a->unit = argv[++i];
-        } else if (!list && o[0] != '-' && !target) {
-            target = o;
-        } else {
-            return usage("unexpected argument ", o);
-        }
-    }
-    if (!list) {
-        if (!target)
-            return usage(a->sub, " needs the id of a reject (see lienthong rejects list)");
-        if (!lt_read_parse_count(target, 1, INT64_MAX, &a->id))
-            return usage("a reject id is a whole number, not ", target);
-    }
-    return 0;
-}
-
 /* ---- output helpers -------------------------------------------------------- */
-
-static const char *col(const PGresult *r, int row, int c)
-{
-    return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
-}
-
-static json_t *json_text_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
 
 /* A column holding JSON text (jsonb::text), as a value; null when NULL. */
 static json_t *json_col(const PGresult *r, int row, int c)
 {
-    const char *s = col(r, row, c);
+    const char *s = lt_opcli_col(r, row, c);
     json_t *j = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
     return j ? j : json_null();
-}
-
-static void print_json(json_t *doc)
-{
-    json_dumpf(doc, stdout, JSON_COMPACT);
-    putchar('\n');
 }
 
 /* A scalar JSON value as text for a table: strings bare, numbers as
@@ -184,11 +111,8 @@ static void scalar_text(const json_t *v, char *buf, size_t cap)
 
 /* ---- list ------------------------------------------------------------------ */
 
-/* Times as ISO 8601 in Asia/Ho_Chi_Minh (UTC+7 all year, no DST). */
-#define RECEIVED_AT                                                                                \
-    "to_char(received_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD\"T\"HH24:MI:SS+07:00')"
-#define RESUBMITTED_AT                                                                             \
-    "to_char(resubmitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD\"T\"HH24:MI:SS+07:00')"
+#define RECEIVED_AT    LT_OPCLI_TS("received_at")
+#define RESUBMITTED_AT LT_OPCLI_TS("resubmitted_at")
 /* The outcome of the last resubmission in one word: "rejected" when its
  * answer refused anything, else the first record's result. */
 #define RESUBMIT_OUTCOME                                                                           \
@@ -211,12 +135,13 @@ static const char list_after_sql[] = LIST_COLUMNS " ORDER BY id LIMIT $3";
 static const char list_newest_sql[] =
     "SELECT * FROM (" LIST_COLUMNS " ORDER BY id DESC LIMIT $3) r ORDER BY id";
 
-static int list(PGconn *c, const rejects_args *a)
+static int list(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
+    (void)cfg;
     char err[512] = "", since[24], limit[24];
     snprintf(since, sizeof(since), "%" PRId64, a->since);
     snprintf(limit, sizeof(limit), "%" PRId64, a->limit);
-    const char *p[3] = {a->since >= 0 ? since : NULL, a->unit, limit};
+    const char *p[3] = {a->since >= 0 ? since : NULL, a->filter, limit};
     PGresult *r =
         lt_db_exec(c, a->since >= 0 ? list_after_sql : list_newest_sql, 3, p, err, sizeof(err));
     if (!r) {
@@ -230,7 +155,7 @@ static int list(PGconn *c, const rejects_args *a)
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *code = json_col(r, i, 6);
         /* A parser's message may quote what it choked on. */
-        char *msg = lt_mask_text(col(r, i, 7) ? col(r, i, 7) : "");
+        char *msg = lt_mask_text(lt_opcli_col(r, i, 7) ? lt_opcli_col(r, i, 7) : "");
         if (!msg) {
             json_decref(code);
             json_decref(arr);
@@ -240,30 +165,32 @@ static int list(PGconn *c, const rejects_args *a)
         }
         if (a->json) {
             json_array_append_new(
-                arr,
-                json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:I}", "id",
-                          (json_int_t)strtoll(col(r, i, 0), NULL, 10), "received_at", col(r, i, 1),
-                          "unit", json_text_or_null(col(r, i, 2)), "channel", col(r, i, 3),
-                          "dialect", json_text_or_null(col(r, i, 4)), "dossier_code",
-                          json_text_or_null(col(r, i, 5)), "code", json_incref(code), "message",
-                          msg, "resubmitted_at", json_text_or_null(col(r, i, 8)), "resubmit",
-                          json_text_or_null(col(r, i, 9)), "payload_bytes",
-                          (json_int_t)strtoll(col(r, i, 10), NULL, 10)));
+                arr, json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:I}", "id",
+                               (json_int_t)strtoll(lt_opcli_col(r, i, 0), NULL, 10), "received_at",
+                               lt_opcli_col(r, i, 1), "unit",
+                               lt_opcli_text_or_null(lt_opcli_col(r, i, 2)), "channel",
+                               lt_opcli_col(r, i, 3), "dialect",
+                               lt_opcli_text_or_null(lt_opcli_col(r, i, 4)), "dossier_code",
+                               lt_opcli_text_or_null(lt_opcli_col(r, i, 5)), "code",
+                               json_incref(code), "message", msg, "resubmitted_at",
+                               lt_opcli_text_or_null(lt_opcli_col(r, i, 8)), "resubmit",
+                               lt_opcli_text_or_null(lt_opcli_col(r, i, 9)), "payload_bytes",
+                               (json_int_t)strtoll(lt_opcli_col(r, i, 10), NULL, 10)));
         } else {
             char codebuf[32], when[20];
             scalar_text(code, codebuf, sizeof(codebuf));
-            snprintf(when, sizeof(when), "%.10s %.8s", col(r, i, 1), col(r, i, 1) + 11);
-            printf("%-6s %-19s %-8s %-7s %-28s %-10s %-9s %s\n", col(r, i, 0), when,
-                   col(r, i, 2) ? col(r, i, 2) : "-", col(r, i, 3),
-                   col(r, i, 5) ? col(r, i, 5) : "-", codebuf, col(r, i, 9) ? col(r, i, 9) : "-",
-                   msg);
+            lt_opcli_table_time(lt_opcli_col(r, i, 1), when);
+            printf("%-6s %-19s %-8s %-7s %-28s %-10s %-9s %s\n", lt_opcli_col(r, i, 0), when,
+                   lt_opcli_col(r, i, 2) ? lt_opcli_col(r, i, 2) : "-", lt_opcli_col(r, i, 3),
+                   lt_opcli_col(r, i, 5) ? lt_opcli_col(r, i, 5) : "-", codebuf,
+                   lt_opcli_col(r, i, 9) ? lt_opcli_col(r, i, 9) : "-", msg);
         }
         free(msg);
         json_decref(code);
     }
     if (a->json) {
         json_t *doc = json_pack("{s:o}", "rejects", arr);
-        print_json(doc);
+        lt_opcli_print_json(doc);
         json_decref(doc);
     }
     PQclear(r);
@@ -330,25 +257,17 @@ static const char show_sql[] =
     ", sender_unit, channel, dialect, dossier_code, reason::text, " RESUBMITTED_AT
     ", resubmit_result::text, payload FROM rejects WHERE id = $1";
 
-static int show(PGconn *c, const rejects_args *a)
+static int show(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
-    char err[512] = "", id[24];
-    snprintf(id, sizeof(id), "%" PRId64, a->id);
-    const char *p[1] = {id};
-    PGresult *r = lt_db_exec(c, show_sql, 1, p, err, sizeof(err));
-    if (!r) {
-        fprintf(stderr, "lienthong rejects show: %s\n", err);
+    (void)cfg;
+    char id[24];
+    PGresult *r = lt_opcli_by_id(c, show_sql, a, id);
+    if (!r)
         return EXIT_FAILED;
-    }
     int rc = EXIT_FAILED;
     unsigned char *payload = NULL;
     char *b64 = NULL;
     json_t *reason = NULL, *result = NULL;
-    if (PQntuples(r) == 0) {
-        fprintf(stderr,
-                "lienthong rejects show: no reject with id %s (see lienthong rejects list)\n", id);
-        goto out;
-    }
     size_t len = 0;
     payload = payload_of(r, 0, 9, &len);
     if (!payload) {
@@ -365,10 +284,11 @@ static int show(PGconn *c, const rejects_args *a)
     if (a->json) {
         json_t *doc = json_pack(
             "{s:I, s:s, s:o, s:s, s:o, s:o, s:O, s:o, s:O, s:o, s:I}", "id", (json_int_t)a->id,
-            "received_at", col(r, 0, 1), "unit", json_text_or_null(col(r, 0, 2)), "channel",
-            col(r, 0, 3), "dialect", json_text_or_null(col(r, 0, 4)), "dossier_code",
-            json_text_or_null(col(r, 0, 5)), "reason", reason, "resubmitted_at",
-            json_text_or_null(col(r, 0, 7)), "resubmit_result", result, "payload",
+            "received_at", lt_opcli_col(r, 0, 1), "unit",
+            lt_opcli_text_or_null(lt_opcli_col(r, 0, 2)), "channel", lt_opcli_col(r, 0, 3),
+            "dialect", lt_opcli_text_or_null(lt_opcli_col(r, 0, 4)), "dossier_code",
+            lt_opcli_text_or_null(lt_opcli_col(r, 0, 5)), "reason", reason, "resubmitted_at",
+            lt_opcli_text_or_null(lt_opcli_col(r, 0, 7)), "resubmit_result", result, "payload",
             text ? json_stringn((const char *)payload, len) : json_null(), "payload_bytes",
             (json_int_t)len);
         if (doc && b64)
@@ -377,19 +297,19 @@ static int show(PGconn *c, const rejects_args *a)
             fprintf(stderr, "lienthong rejects show: out of memory\n");
             goto out;
         }
-        print_json(doc);
+        lt_opcli_print_json(doc);
         json_decref(doc);
     } else {
         printf("reject %s\n", id);
-        print_kv("received", col(r, 0, 1));
-        print_kv("unit", col(r, 0, 2));
-        print_kv("channel", col(r, 0, 3));
-        print_kv("dialect", col(r, 0, 4) ? col(r, 0, 4) : "canonical");
-        print_kv("dossier code", col(r, 0, 5));
+        print_kv("received", lt_opcli_col(r, 0, 1));
+        print_kv("unit", lt_opcli_col(r, 0, 2));
+        print_kv("channel", lt_opcli_col(r, 0, 3));
+        print_kv("dialect", lt_opcli_col(r, 0, 4) ? lt_opcli_col(r, 0, 4) : "canonical");
+        print_kv("dossier code", lt_opcli_col(r, 0, 5));
         print_reason(reason);
-        if (col(r, 0, 7)) {
+        if (lt_opcli_col(r, 0, 7)) {
             char *res = json_dumps(result, JSON_COMPACT);
-            print_kv("resubmitted", col(r, 0, 7));
+            print_kv("resubmitted", lt_opcli_col(r, 0, 7));
             print_kv("result", res);
             free(res);
         } else {
@@ -493,30 +413,22 @@ static void print_results(const json_t *answer)
     }
 }
 
-static int resubmit(PGconn *c, const lt_config *cfg, const rejects_args *a)
+static int resubmit(PGconn *c, const lt_config *cfg, const lt_opcli_args *a)
 {
     char err[768] = "", id[24];
-    snprintf(id, sizeof(id), "%" PRId64, a->id);
-    const char *p[1] = {id};
     int rc = EXIT_FAILED;
     unsigned char *payload = NULL;
     lt_dialects *dialects = NULL;
     lt_ingest_req *req = NULL;
     json_t *answer = NULL;
     PGresult *upd = NULL;
-    PGresult *r = lt_db_exec(c, "SELECT sender_unit, dialect, payload FROM rejects WHERE id = $1",
-                             1, p, err, sizeof(err));
+    PGresult *r =
+        lt_opcli_by_id(c, "SELECT sender_unit, dialect, payload FROM rejects WHERE id = $1", a, id);
     if (!r)
-        goto fail;
-    if (PQntuples(r) == 0) {
-        fprintf(stderr,
-                "lienthong rejects resubmit: no reject with id %s (see lienthong rejects list)\n",
-                id);
         goto out;
-    }
     size_t len = 0;
     if (!(payload = payload_of(r, 0, 2, &len)) ||
-        !(req = request_of(payload, len, col(r, 0, 0), col(r, 0, 1)))) {
+        !(req = request_of(payload, len, lt_opcli_col(r, 0, 0), lt_opcli_col(r, 0, 1)))) {
         snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
@@ -557,7 +469,7 @@ static int resubmit(PGconn *c, const lt_config *cfg, const rejects_args *a)
             json_pack("{s:I, s:s, s:s, s:i, s:O}", "id", (json_int_t)a->id, "resubmitted_at", when,
                       "outcome", outcome, "status", req->status, "answer", answer);
         if (doc)
-            print_json(doc);
+            lt_opcli_print_json(doc);
         json_decref(doc);
     } else {
         printf("reject %s resubmitted at %s for unit %s (dialect %s): %s\n", id, when,
@@ -580,22 +492,12 @@ out:
     return rc;
 }
 
+static const lt_opcli_action actions[] = {
+    {"list", list}, {"show", show}, {"resubmit", resubmit}, {NULL, NULL}};
+static const lt_opcli_spec spec = {
+    .command = "rejects", .noun = "reject", .actions = actions, .filter = "--unit", .since = true};
+
 int lt_rejects_main(const lt_config *cfg, int argc, char **argv, bool json)
 {
-    rejects_args a;
-    int rc = parse_args(argc, argv, json, &a);
-    if (rc != 0)
-        return rc;
-    char err[1024];
-    lt_dbsession *db = lt_dbsession_open(cfg, LT_SCHEMA_APPLY, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "lienthong rejects %s: %s\n", a.sub, err);
-        return EXIT_FAILED;
-    }
-    PGconn *c = lt_dbsession_conn(db);
-    rc = strcmp(a.sub, "list") == 0   ? list(c, &a)
-         : strcmp(a.sub, "show") == 0 ? show(c, &a)
-                                      : resubmit(c, cfg, &a);
-    lt_dbsession_close(&db);
-    return rc;
+    return lt_opcli_main(&spec, cfg, argc, argv, json);
 }

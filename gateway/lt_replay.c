@@ -66,7 +66,8 @@ typedef struct {
     int row;               /* next row of page to send */
     int64_t stalled_since; /* lt_loop_now_ms when the peer's queue filled, 0 = flowing */
     char deny[160];        /* R_DENIED: the refusal to send */
-    char curve_unit[LT_AUTH_MAX_UNIT]; /* the unit of the peer's CURVE key; "" = plain text */
+    char curve_unit[LT_AUTH_MAX_UNIT];  /* the unit of the peer's CURVE key; "" = plain text */
+    char curve_key[LT_ZAP_KEY_LEN + 1]; /* that key; R_LOOKUP without a token looks it up */
     bool audit; /* its pages write dossier.read rows (not reader, not catalog) */
     char actor[LT_AUTH_MAX_UNIT + 8]; /* the audit rows' actor: token:<prefix>, curve:<unit> */
     char detail[256];                 /* the audit rows' detail, JSON */
@@ -352,7 +353,17 @@ static void on_lookup(replay_slot *s, const PGresult *r)
 {
     lt_principal who;
     char why[160] = "the token is not valid (unknown, revoked, expired or mistyped)";
-    lt_auth_rc rc = lt_auth_match(s->req.token, r, &who);
+    lt_auth_rc rc = LT_AUTH_OK;
+    if (s->req.token[0]) {
+        rc = lt_auth_match(s->req.token, r, &who);
+    } else if (lt_zap_principal(s->curve_key, r, &who) < 0) {
+        /* A key with no token: it stands for its ward or parent (0018). */
+        snprintf(s->deny, sizeof(s->deny),
+                 "the CURVE key of this connection was replaced (lienthong keygen); "
+                 "reconnect with the unit's new key");
+        s->state = R_DENIED;
+        return;
+    }
     sodium_memzero(s->req.token, sizeof(s->req.token));
     if (rc == LT_AUTH_OK && s->curve_unit[0] && strcmp(who.unit, s->curve_unit) != 0) {
         snprintf(s->deny, sizeof(s->deny),
@@ -366,11 +377,17 @@ static void on_lookup(replay_slot *s, const PGresult *r)
         return;
     }
     /* The unit code names an office, not a person: it may be logged. */
-    LT_INFO("replay: credential %" PRId64 " (%s%s%s) from %" PRId64 " with prefix \"%s\"",
-            who.credential_id, lt_auth_role_name(who.role), who.unit[0] ? " of unit " : "",
-            who.unit, s->req.from, s->req.prefix);
+    if (who.credential_id)
+        LT_INFO("replay: credential %" PRId64 " (%s%s%s) from %" PRId64 " with prefix \"%s\"",
+                who.credential_id, lt_auth_role_name(who.role), who.unit[0] ? " of unit " : "",
+                who.unit, s->req.from, s->req.prefix);
+    else
+        LT_INFO("replay: from %" PRId64 " with prefix \"%s\" by the CURVE key of unit %s (%s)",
+                s->req.from, s->req.prefix, who.unit, lt_auth_role_name(who.role));
     s->audit = lt_audit_read_params(&who, "zmq replay", s->actor, sizeof(s->actor), s->detail,
                                     sizeof(s->detail));
+    if (!who.credential_id)
+        snprintf(s->actor, sizeof(s->actor), "curve:%s", who.unit);
     s->state = R_START;
 }
 
@@ -421,15 +438,22 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 static const char page_sql_catalog[] =
     PAGE_COLUMNS " WHERE kind = 'catalog' AND" PAGE_RANGE PAGE_ORDER;
 static const char page_sql_all[] = PAGE_AUDITED("WITH", "");
+/* A scope sees what GET /v1/events shows it: the events received in it and
+ * those of the dossiers competent in it and received elsewhere (the few
+ * dossiers 0018's partial index holds, read once per page). */
+#define COMPETENT_IN(UNITS)                                                                        \
+    " OR dossier_code IN (SELECT d.code FROM dossiers d WHERE d.competent_unit " UNITS             \
+    " AND d.competent_unit <> d.receiving_unit AND d.last_seq >= $1)"
 static const char page_sql_unit[] =
-    PAGE_AUDITED("WITH", " AND (kind = 'catalog' OR unit_code = $6)");
+    PAGE_AUDITED("WITH", " AND (kind = 'catalog' OR unit_code = $6" COMPETENT_IN("= $6::text") ")");
 /* The subtree is read again for each page: a unit moved meanwhile counts
  * from the next page on, which is what a running gateway promises for units
  * (`units import` takes effect at once). */
 static const char page_sql_subtree[] =
     PAGE_AUDITED("WITH RECURSIVE sub (code) AS (SELECT $6::text UNION"
                  " SELECT u.code FROM units u JOIN sub ON u.parent = sub.code),",
-                 " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub))");
+                 " AND (kind = 'catalog' OR unit_code IN (SELECT code FROM sub)" COMPETENT_IN(
+                     "IN (SELECT code FROM sub)") ")");
 
 static int page_query(lt_replay *self, replay_slot *s)
 {
@@ -456,7 +480,13 @@ static int page_query(lt_replay *self, replay_slot *s)
 static bool start_query(lt_replay *self, replay_slot *s)
 {
     int rc;
-    if (s->state == R_LOOKUP) {
+    if (s->state == R_LOOKUP && !s->req.token[0]) {
+        char keys[LT_ZAP_KEY_LEN + 8];
+        snprintf(keys, sizeof(keys), "{\"%s\"}", s->curve_key);
+        const char *p[1] = {keys};
+        rc = lt_pgconn_query(self->pg, LT_ZAP_PRINCIPAL_SQL("$1"), 1, p, QUERY_TIMEOUT_MS,
+                             on_result, self);
+    } else if (s->state == R_LOOKUP) {
         const char *tokens[1] = {s->req.token};
         char *prefixes = lt_auth_prefix_array(tokens, 1);
         if (!prefixes) {
@@ -546,21 +576,20 @@ void lt_replay_on_request(lt_replay *self)
         goto refuse;
     }
     lt_replay_access access;
-    char key[LT_ZAP_KEY_LEN + 1];
     if (self->revoked) {
-        if (lt_zap_peer(&body, peer.curve_unit, key) < 0) {
+        if (lt_zap_peer(&body, peer.curve_unit, peer.curve_key) < 0) {
             snprintf(err, sizeof(err), "this connection has no CURVE identity");
             goto refuse;
         }
-        if (lt_zap_revoked_has(self->revoked, key)) {
+        if (lt_zap_revoked_has(self->revoked, peer.curve_key)) {
             snprintf(err, sizeof(err),
                      "the CURVE key of this connection was replaced (lienthong keygen); "
                      "reconnect with the unit's new key");
             goto refuse;
         }
     }
-    /* With CURVE the key names the unit: no token is needed (OPEN below
-     * becomes that unit's scope). */
+    /* With CURVE the key is a credential: no token is needed (OPEN below
+     * becomes a lookup of the key's role and unit). */
     if (lt_replay_parse_request(zmq_msg_data(&body), zmq_msg_size(&body), &req, err, sizeof(err)) <
             0 ||
         lt_replay_authorize(&req, peer.curve_unit[0] ? false : self->cfg->auth.required, &access,
@@ -590,7 +619,7 @@ void lt_replay_on_request(lt_replay *self)
     slot->req = req;
     slot->next = req.from;
     slot->end = -1;
-    if (access == LT_REPLAY_LOOKUP) {
+    if (access == LT_REPLAY_LOOKUP || (access == LT_REPLAY_OPEN && peer.curve_unit[0])) {
         slot->state = R_LOOKUP;
     } else {
         /* Public data needs no credential, and a token sent along with a
@@ -598,26 +627,15 @@ void lt_replay_on_request(lt_replay *self)
         sodium_memzero(slot->req.token, sizeof(slot->req.token));
         slot->scope.kind =
             access == LT_REPLAY_PUBLIC ? LT_REPLAY_SCOPE_CATALOG : LT_REPLAY_SCOPE_ALL;
-        if (access == LT_REPLAY_OPEN && peer.curve_unit[0]) {
-            slot->scope.kind = LT_REPLAY_SCOPE_UNIT;
-            snprintf(slot->scope.unit, sizeof(slot->scope.unit), "%s", peer.curve_unit);
-        }
         if (access == LT_REPLAY_OPEN) {
-            /* Whole records go out: audited, by the CURVE key's unit when
-             * there is one (its scope is that of a ward). */
-            lt_principal who = {.role = peer.curve_unit[0] ? LT_ROLE_WARD : LT_ROLE_NONE};
-            snprintf(who.unit, sizeof(who.unit), "%s", peer.curve_unit);
+            /* Whole records go out: audited. */
+            lt_principal who = {.role = LT_ROLE_NONE};
             slot->audit = lt_audit_read_params(&who, "zmq replay", slot->actor, sizeof(slot->actor),
                                                slot->detail, sizeof(slot->detail));
-            if (peer.curve_unit[0])
-                snprintf(slot->actor, sizeof(slot->actor), "curve:%s", peer.curve_unit);
         }
         slot->state = R_START;
-        LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s%s", req.from, req.prefix,
-                access != LT_REPLAY_OPEN ? ""
-                : peer.curve_unit[0]     ? " by the CURVE key of unit "
-                                         : " without a token (auth.required is false)",
-                access == LT_REPLAY_OPEN ? peer.curve_unit : "");
+        LT_INFO("replay: from %" PRId64 " with prefix \"%s\"%s", req.from, req.prefix,
+                access == LT_REPLAY_OPEN ? " without a token (auth.required is false)" : "");
     }
     self->kick(self->kick_arg);
     goto out;

@@ -24,7 +24,18 @@ const char lt_report_help[] =
     "received, online, resolved (early, on time, late), open at the period's end (in\n"
     "progress, overdue), withdrawn, and the share resolved early or on time of the\n"
     "resolved and of the received (percent). --unit keeps that unit and its subtree.\n"
-    "Rules: README.md, \"On-time report\". --json is --format json.\n"
+    "Rules: README.md, \"On-time report\".\n"
+    "\n"
+    "  --format table  aligned columns for a terminal (default)\n"
+    "  --format csv    one header line, then a line per row and the total\n"
+    "  --format json   (or --json) {\"from\", \"to\", \"group\", \"rows\": [{\"key\",\n"
+    "                  \"received\", \"online\", \"resolved\", \"early\", \"on_time\",\n"
+    "                  \"late\", \"in_progress\", \"overdue\", \"withdrawn\",\n"
+    "                  \"rate_of_resolved\", \"rate_of_received\"}], \"total\": {the\n"
+    "                  same counts and rates}}; a rate is null when its divisor is 0\n"
+    "\n"
+    "Exit status: 0, 1 when the database cannot be reached or the report fails,\n"
+    "2 on a usage error.\n"
     "\n"
     "Example: lienthong report --from 2025-01-01 --to 2025-12-31 --group month\n";
 
@@ -204,10 +215,11 @@ char *lt_report_csv(const json_t *doc)
 
 int lt_report_main(const lt_config *cfg, int argc, char **argv, bool json)
 {
-    const char *keys[4], *values[4], *format = json ? "json" : "table";
+    const char *keys[4], *values[4], *format = json ? "json" : "table", *bad = NULL;
     size_t n = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
+        bad = a;
         char name[16];
         if (strncmp(a, "--", 2) != 0)
             goto usage;
@@ -280,6 +292,8 @@ int lt_report_main(const lt_config *cfg, int argc, char **argv, bool json)
     free(text);
     return 0;
 usage:
+    fprintf(stderr, "lienthong report: unknown, repeated or incomplete option %s\n\n",
+            bad ? bad : "");
     fputs(lt_report_help, stderr);
     return EXIT_USAGE;
 }

@@ -1,8 +1,8 @@
 /* lt_report_http: GET /v1/reports/ontime (DESIGN.md, HTTP; open, no
  * personal data). The front only checks the parameters and hands the query
- * to the reader actor, which owns a database connection and answers with
- * the finished JSON (lt_report via lt_reader): the HTTP thread never waits
- * on libpq. */
+ * to the report actor, which owns a database connection of its own and
+ * answers with the finished JSON (lt_report via lt_reportd): the HTTP thread
+ * never waits on libpq, and a long report never holds up the reader. */
 #include "lt_http_int.h"
 #include "lt_report.h"
 
@@ -20,5 +20,5 @@ static json_t *report_json(const void *q)
 enum MHD_Result lt_http_route_report(http_server *srv, struct MHD_Connection *c, http_req *req)
 {
     lt_report_query q;
-    return lt_http_route_query(srv, c, req, "report", report_parse, report_json, &q);
+    return lt_http_route_query(srv, c, req, srv->reports, "report", report_parse, report_json, &q);
 }

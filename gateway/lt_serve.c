@@ -2,7 +2,7 @@
  *
  * Start order follows the arrows of the design: the database target first
  * (the embedded cluster may need starting), then the watcher that publishes
- * readiness, the reader (the fronts' database reads), the ZAP handler when
+ * readiness, the reader and the report actor (the fronts' database reads), the ZAP handler when
  * zmq.curve is on (before the sockets it guards), the bus (PUB and
  * replay), the writer (the fronts' pushes), the delivery actor (outbound),
  * then the fronts. Stop order is the reverse, so a front
@@ -24,6 +24,7 @@
 #include "lt_migrate.h"
 #include "lt_paths.h"
 #include "lt_reader.h"
+#include "lt_reportd.h"
 #include "lt_retention.h"
 #include "lt_stats.h"
 #include "lt_writer.h"
@@ -39,7 +40,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define MAX_ACTORS 11
+#define MAX_ACTORS 12
 
 typedef struct {
     lt_config *cfg;               /* the running configuration (the caller's) */
@@ -194,6 +195,8 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
                               .cfg = cfg,
                               .zmq_ctx = ctx};
     lt_reader_args readerargs = {.conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
+    lt_reportd_args reportargs = {
+        .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .zmq_ctx = ctx};
     lt_writer_args writerargs = {
         .conninfo = lt_db_target_conninfo(db), .cfg = cfg, .dialects = dialects, .zmq_ctx = ctx};
     lt_bus_args busargs = {.conninfo = lt_db_target_conninfo(db),
@@ -217,6 +220,9 @@ int lt_serve_run(lt_config *cfg, const char *config_path)
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "db", lt_dbwatch_actor, &dbargs)))
         goto stop;
     if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reader", lt_reader_actor, &readerargs)))
+        goto stop;
+    /* Reports apart from the reader: a long one must not hold up reads. */
+    if (!(sv.actors[sv.nactors++] = lt_actor_new(ctx, "reportd", lt_reportd_actor, &reportargs)))
         goto stop;
     /* Before the sockets it guards: libzmq lets every CURVE client in while
      * no ZAP handler is bound. */

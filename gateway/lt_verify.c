@@ -79,26 +79,29 @@ typedef struct {
     char message[512];
 } verify_result;
 
-static int usage(const char *msg)
+static int usage(const char *msg, const char *arg)
 {
-    fprintf(stderr, "lienthong verify: %s\n%s", msg, lt_verify_help);
+    fprintf(stderr, "lienthong verify: %s%s\n%s", msg, arg, lt_verify_help);
     return EXIT_USAGE;
 }
 
+/* Returns 0, or the usage exit code after saying which argument is wrong. */
 static int parse_opts(int argc, char **argv, verify_opts *o)
 {
     *o = (verify_opts){.from = 1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             o->json = true;
-        } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--from") == 0) {
+            if (i + 1 >= argc)
+                return usage("--from needs a value", "");
             char *end;
             long long v = strtoll(argv[++i], &end, 10);
             if (*end || end == argv[i] || v < 1)
-                return -1;
+                return usage("--from: expected a sequence number of 1 or more, got ", argv[i]);
             o->from = v;
         } else {
-            return -1;
+            return usage("unknown option ", argv[i]);
         }
     }
     return 0;
@@ -361,8 +364,9 @@ int lt_verify_main(const lt_config *cfg, int argc, char **argv, bool json)
         fputs(lt_verify_help, stdout);
         return 0;
     }
-    if (parse_opts(argc, argv, &o) < 0)
-        return usage("unknown option or bad value");
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc;
     o.json = o.json || json;
     if (sodium_init() < 0) {
         fprintf(stderr, "lienthong verify: libsodium cannot start\n");

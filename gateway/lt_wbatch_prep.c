@@ -15,6 +15,7 @@
 #include "lt_log.h"
 #include "lt_mapping.h"
 #include "lt_status.h"
+#include "lt_zap.h"
 
 /* ---- the dialect cache ------------------------------------------------- */
 
@@ -322,8 +323,8 @@ lt_wbatch_phase lt_wbatch_start(lt_wbatch *self)
             snprintf(p->who.unit, sizeof(p->who.unit), "%s", req->act_for_unit);
             snprintf(p->who.dialect, sizeof(p->who.dialect), "%s", req->act_dialect);
             p->resubmit = true;
-        } else if (req->token[0]) {
-            tokens = true;
+        } else if (req->token[0] || req->curve_key[0]) {
+            tokens = true; /* a CURVE key alone is a credential too (lt_ingress.c) */
         } else if (self->auth_required) {
             char *t = lt_auth_refusal_text(LT_AUTH_MISSING);
             lt_wbatch_answer_push(p, 401, t, true);
@@ -340,8 +341,20 @@ lt_wbatch_phase lt_wbatch_auth_result(lt_wbatch *self, const PGresult *rows)
 {
     for (size_t i = 0; i < self->npushes; i++) {
         wpush *p = &self->pushes[i];
-        if (p->answered || p->resubmit || !p->req->token[0])
+        if (p->answered || p->resubmit)
             continue;
+        if (!p->req->token[0]) {
+            /* [JSON] on a CURVE connection: the key's ward or parent. No row:
+             * keygen replaced the key after this message left the front. */
+            if (p->req->curve_key[0] && lt_zap_principal(p->req->curve_key, rows, &p->who) < 0)
+                lt_wbatch_answer_push(
+                    p, 401,
+                    lt_wbatch_error_text("unauthorized",
+                                         "the CURVE key of this connection was replaced "
+                                         "(lienthong keygen); reconnect with the unit's new key"),
+                    false);
+            continue;
+        }
         lt_auth_rc rc = lt_auth_match(p->req->token, rows, &p->who);
         if (rc != LT_AUTH_OK)
             lt_wbatch_answer_push(p, 401, lt_auth_refusal_text(rc), true);

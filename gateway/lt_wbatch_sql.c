@@ -10,6 +10,11 @@
 #include <string.h>
 
 #include "lt_log.h"
+#include "lt_zap.h"
+
+/* The tokens' credentials ($1, their prefixes) and the CURVE keys of the
+ * pushes that came without a token ($2): one round trip for both. */
+static const char auth_sql[] = LT_AUTH_LOOKUP_SELECT " UNION ALL " LT_ZAP_PRINCIPAL_SQL("$2");
 
 /* One row per record that has a dossier code: its stored state, its
  * procedure and the unit owning its agency id with that unit's ancestors,
@@ -58,6 +63,47 @@ static lt_wbatch_phase to_apply(lt_wbatch *self);
 
 /* ---- the read ----------------------------------------------------------- */
 
+/* ---- the statements' JSON parameters -----------------------------------
+ * Written by hand into an lt_sbuf, not through jansson trees: a batch has
+ * thousands of rows and each would otherwise be a tree built to be dumped. */
+
+/* The comma before every element of a list but the first. */
+static void item_sep(lt_sbuf *b, bool *first)
+{
+    if (!*first)
+        lt_sbuf_addc(b, ',');
+    *first = false;
+}
+
+/* "k": before a member's value, after a comma unless it opens its object. */
+static void key(lt_sbuf *b, const char *k)
+{
+    if (!b->failed && b->len > 0 && b->data[b->len - 1] != '{')
+        lt_sbuf_addc(b, ',');
+    lt_sbuf_addc(b, '"');
+    lt_sbuf_adds(b, k);
+    lt_sbuf_adds(b, "\":");
+}
+
+/* A string member; NULL writes null. */
+static void member_str(lt_sbuf *b, const char *k, const char *v)
+{
+    key(b, k);
+    lt_sbuf_json_str(b, v);
+}
+
+/* A string member that is null when empty: an unset field of fixed size. */
+static void member_opt(lt_sbuf *b, const char *k, const char *v)
+{
+    member_str(b, k, v && v[0] ? v : NULL);
+}
+
+static void member_int(lt_sbuf *b, const char *k, long long v)
+{
+    key(b, k);
+    lt_sbuf_addi(b, v);
+}
+
 static lt_wbatch_phase build_read(lt_wbatch *self)
 {
     lt_sbuf *b = &self->p1;
@@ -71,16 +117,12 @@ static lt_wbatch_phase build_read(lt_wbatch *self)
             continue;
         r->read_row = (int)n;
         const char *proc = r->canon ? json_string_value(json_object_get(r->canon, "MaTTHC")) : NULL;
-        lt_sbuf_adds(b, n ? ",{\"i\":" : "{\"i\":");
-        lt_sbuf_addi(b, (long long)n);
-        lt_sbuf_adds(b, ",\"c\":");
-        lt_sbuf_json_str(b, r->mahoso);
-        lt_sbuf_adds(b, ",\"p\":");
-        lt_sbuf_json_str(b, proc ? proc : "");
-        lt_sbuf_adds(b, ",\"a\":");
-        lt_sbuf_json_str(b, r->agency);
-        lt_sbuf_adds(b, ",\"d\":");
-        lt_sbuf_json_str(b, r->day[0] ? r->day : NULL);
+        lt_sbuf_adds(b, n ? ",{" : "{");
+        member_int(b, "i", (long long)n);
+        member_str(b, "c", r->mahoso);
+        member_str(b, "p", proc ? proc : "");
+        member_str(b, "a", r->agency);
+        member_opt(b, "d", r->day);
         lt_sbuf_addc(b, '}');
         n++;
     }
@@ -181,18 +223,17 @@ static void add_reject(lt_sbuf *b, bool *first, const wpush *p, const char *code
                        const char *payload, size_t plen, const char *reason)
 {
     static const char *const channels[] = {"http", "zmq", "cli"};
-    lt_sbuf_adds(b, *first ? "{\"u\":" : ",{\"u\":");
-    *first = false;
-    lt_sbuf_json_str(b, p->who.unit[0] ? p->who.unit : NULL);
-    lt_sbuf_adds(b, ",\"ch\":");
-    lt_sbuf_json_str(b, channels[p->req->channel]);
-    lt_sbuf_adds(b, ",\"d\":");
-    lt_sbuf_json_str(b, p->who.dialect[0] ? p->who.dialect : NULL);
-    lt_sbuf_adds(b, ",\"c\":");
-    lt_sbuf_json_str(b, code && code[0] ? code : NULL);
-    lt_sbuf_adds(b, ",\"p\":\"");
+    item_sep(b, first);
+    lt_sbuf_addc(b, '{');
+    member_opt(b, "u", p->who.unit);
+    member_str(b, "ch", channels[p->req->channel]);
+    member_opt(b, "d", p->who.dialect);
+    member_opt(b, "c", code);
+    key(b, "p");
+    lt_sbuf_addc(b, '"');
     lt_sbuf_hex(b, payload, plen);
-    lt_sbuf_adds(b, "\",\"r\":");
+    lt_sbuf_addc(b, '"');
+    key(b, "r");
     lt_sbuf_adds(b, reason);
     lt_sbuf_addc(b, '}');
 }
@@ -257,22 +298,16 @@ static void build_events(lt_wbatch *self, lt_sbuf *b)
         const char *proc = json_string_value(json_object_get(r->canon, "MaTTHC"));
         char topic[160];
         snprintf(topic, sizeof(topic), "dossier.%s.%d", r->recv, r->status);
-        lt_sbuf_adds(b, e ? ",{\"t\":" : "{\"t\":");
-        lt_sbuf_json_str(b, topic);
-        lt_sbuf_adds(b, ",\"c\":");
-        lt_sbuf_json_str(b, r->mahoso);
-        lt_sbuf_adds(b, ",\"p\":");
-        lt_sbuf_json_str(b, proc);
-        lt_sbuf_adds(b, ",\"u\":");
-        lt_sbuf_json_str(b, r->recv);
-        lt_sbuf_adds(b, ",\"s\":");
-        lt_sbuf_addi(b, r->status);
+        lt_sbuf_adds(b, e ? ",{" : "{");
+        member_str(b, "t", topic);
+        member_str(b, "c", r->mahoso);
+        member_str(b, "p", proc);
+        member_str(b, "u", r->recv);
+        member_int(b, "s", r->status);
         /* The sender's unit: delivery routes a status change made at the
          * competent unit back down to the receiving ward (0009). */
-        const char *su = self->pushes[r->push].who.unit;
-        lt_sbuf_adds(b, ",\"su\":");
-        lt_sbuf_json_str(b, su[0] ? su : NULL);
-        lt_sbuf_adds(b, ",\"r\":");
+        member_opt(b, "su", self->pushes[r->push].who.unit);
+        key(b, "r");
         lt_sbuf_adds(b, r->text);
         lt_sbuf_addc(b, '}');
     }
@@ -291,29 +326,19 @@ static void build_states(lt_wbatch *self, lt_sbuf *b)
         const wrec *r = &self->recs[s->last_rec];
         const char *proc = json_string_value(json_object_get(r->canon, "MaTTHC"));
         const char *pu = json_string_value(json_object_get(r->canon, "DonViXuLy"));
-        lt_sbuf_adds(b, first ? "{\"c\":" : ",{\"c\":");
-        first = false;
-        lt_sbuf_json_str(b, s->code);
-        lt_sbuf_adds(b, ",\"e\":");
-        lt_sbuf_addi(b, s->last_event + 1);
-        lt_sbuf_adds(b, ",\"x\":");
-        lt_sbuf_addi(b, s->expect);
-        lt_sbuf_adds(b, ",\"p\":");
-        lt_sbuf_json_str(b, proc);
-        lt_sbuf_adds(b, ",\"ru\":");
-        lt_sbuf_json_str(b, s->recv);
-        lt_sbuf_adds(b, ",\"cu\":");
-        lt_sbuf_json_str(b, r->comp[0] ? r->comp : NULL);
-        lt_sbuf_adds(b, ",\"pu\":");
-        lt_sbuf_json_str(b, pu && pu[0] ? pu : NULL);
-        lt_sbuf_adds(b, ",\"ra\":");
-        lt_sbuf_json_str(b, r->recency.latest[0] ? r->recency.latest : NULL);
-        lt_sbuf_adds(b, ",\"h\":");
-        lt_sbuf_addi(b, (long long)r->recency.history_len);
-        lt_sbuf_adds(b, ",\"hh\":");
-        lt_sbuf_json_str(b, r->hash);
-        lt_sbuf_adds(b, ",\"s\":");
-        lt_sbuf_addi(b, r->status);
+        item_sep(b, &first);
+        lt_sbuf_addc(b, '{');
+        member_str(b, "c", s->code);
+        member_int(b, "e", s->last_event + 1);
+        member_int(b, "x", s->expect);
+        member_str(b, "p", proc);
+        member_str(b, "ru", s->recv);
+        member_opt(b, "cu", r->comp);
+        member_opt(b, "pu", pu);
+        member_opt(b, "ra", r->recency.latest);
+        member_int(b, "h", (long long)r->recency.history_len);
+        member_str(b, "hh", r->hash);
+        member_int(b, "s", r->status);
         lt_sbuf_addc(b, '}');
     }
     lt_sbuf_addc(b, ']');
@@ -327,9 +352,7 @@ static void build_credentials(lt_wbatch *self, lt_sbuf *b)
         const wpush *p = &self->pushes[i];
         if (p->who.credential_id <= 0 || p->answered)
             continue;
-        if (!first)
-            lt_sbuf_addc(b, ',');
-        first = false;
+        item_sep(b, &first);
         lt_sbuf_addi(b, p->who.credential_id);
     }
     lt_sbuf_addc(b, '}');
@@ -372,17 +395,31 @@ void lt_wbatch_query(lt_wbatch *self, const char **ret_sql, int *ret_nparams,
             tokens[0] = p->req->token;
             char *one = lt_auth_prefix_array(tokens, 1);
             if (one && strlen(one) > 2) {
-                if (!first)
-                    lt_sbuf_addc(&self->p1, ',');
-                first = false;
+                item_sep(&self->p1, &first);
                 lt_sbuf_add(&self->p1, one + 1, strlen(one) - 2);
             }
             free(one);
         }
         lt_sbuf_addc(&self->p1, '}');
+        /* The CURVE keys of the pushes without a token, quoted (Z85 has
+         * braces, no quote or backslash). */
+        lt_sbuf_reset(&self->p2);
+        lt_sbuf_addc(&self->p2, '{');
+        for (size_t i = 0; i < self->npushes; i++) {
+            const wpush *p = &self->pushes[i];
+            if (p->answered || p->resubmit || p->req->token[0] || !p->req->curve_key[0])
+                continue;
+            if (self->p2.len > 1)
+                lt_sbuf_addc(&self->p2, ',');
+            lt_sbuf_addc(&self->p2, '"');
+            lt_sbuf_add(&self->p2, p->req->curve_key, strlen(p->req->curve_key));
+            lt_sbuf_addc(&self->p2, '"');
+        }
+        lt_sbuf_addc(&self->p2, '}');
         self->params[0] = self->p1.data;
-        *ret_sql = LT_AUTH_LOOKUP_SQL;
-        *ret_nparams = 1;
+        self->params[1] = self->p2.data;
+        *ret_sql = auth_sql;
+        *ret_nparams = 2;
         return;
     }
     case LT_WB_READ:

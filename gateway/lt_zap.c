@@ -444,6 +444,26 @@ int lt_zap_peer(zmq_msg_t *frame, char ret_unit[LT_ZAP_MAX_UNIT], char ret_key[L
     return 0;
 }
 
+/* ---- principals ---------------------------------------------------------- */
+
+int lt_zap_principal(const char *key, const PGresult *rows, lt_principal *ret)
+{
+    for (int i = 0; i < PQntuples(rows); i++) {
+        const char *id = PQgetvalue(rows, i, 0);
+        if (strncmp(id, "curve:", 6) != 0 || strcmp(id + 6, key) != 0)
+            continue;
+        lt_role role = lt_auth_role_parse(PQgetvalue(rows, i, 2));
+        if (role != LT_ROLE_WARD && role != LT_ROLE_PARENT)
+            return -1; /* 0018's CHECK makes this impossible; refuse rather than widen */
+        memset(ret, 0, sizeof(*ret));
+        ret->role = role;
+        snprintf(ret->unit, sizeof(ret->unit), "%s", PQgetvalue(rows, i, 3));
+        snprintf(ret->dialect, sizeof(ret->dialect), "%s", PQgetvalue(rows, i, 4));
+        return 0;
+    }
+    return -1;
+}
+
 /* ---- revoked keys -------------------------------------------------------- */
 
 struct lt_zap_revoked {

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <zmq.h>
 
+#include "lt_auth.h"
 #include "lt_config.h"
 
 #define LT_ZAP_ENDPOINT         "inproc://zeromq.zap.01" /* fixed by libzmq */
@@ -66,6 +67,28 @@ int lt_zap_server_setup(void *sock, const char *secret_key) __attribute__((warn_
 /* The unit and key the ZAP handler gave the connection a received frame came
  * on. Returns 0, or -1 when the frame carries none (not a CURVE socket). */
 int lt_zap_peer(zmq_msg_t *frame, char ret_unit[LT_ZAP_MAX_UNIT], char ret_key[LT_ZAP_KEY_LEN + 1])
+    __attribute__((warn_unused_result));
+
+/* ---- who a key stands for ---- */
+
+/* A key acts, without a token, as its unit's ward or parent (curve_keys.role,
+ * 0018). Looked up when a message or replay arrives rather than carried from
+ * the handshake, because the unit's dialect can change under an open
+ * connection (units import). The rows have LT_AUTH_LOOKUP_SQL's columns (0
+ * "curve:<key>", 1 NULL, 2 role, 3 unit, 4 the unit's dialect or NULL, 5 0),
+ * so that one statement can look tokens and keys up together with UNION ALL.
+ * PARAM names the text[] parameter of the keys ("$2"), whose literal holds
+ * each key double-quoted (Z85 has "{}" but no quote or backslash). */
+#define LT_ZAP_PRINCIPAL_SQL(PARAM)                                                                \
+    "SELECT 'curve:' || k.public_key, NULL, k.role, k.unit_code, u.dialect, 0"                     \
+    " FROM curve_keys k LEFT JOIN units u ON u.code = k.unit_code"                                 \
+    " WHERE k.public_key = ANY(" PARAM "::text[])"
+
+/* The principal of key among rows of LT_ZAP_PRINCIPAL_SQL (other rows may be
+ * there: tokens', other keys'): role and unit from curve_keys, dialect from
+ * the unit, no credential id and no token prefix. Returns 0, or -1 when the
+ * key has no row (replaced or removed since the handshake). */
+int lt_zap_principal(const char *key, const PGresult *rows, lt_principal *ret)
     __attribute__((warn_unused_result));
 
 /* ---- keys revoked while their connections may still be open ---- */

@@ -16,6 +16,7 @@
 #include "lt_deadletters_cli.h"
 #include "lt_demo_cli.h"
 #include "lt_serve.h"
+#include "lt_serve_check.h"
 #include "lt_status_cli.h"
 #include "lt_token_cli.h"
 #include "lt_units.h"
@@ -67,6 +68,11 @@ static int load_config(const cli_ctx *cx, lt_config *cfg)
 
 static int cmd_version(cli_ctx *cx)
 {
+    if (cx->argc > 1) {
+        fprintf(stderr, "lienthong version: unknown option %s (see lienthong version --help)\n",
+                cx->argv[1]);
+        return EXIT_USAGE;
+    }
     int maj, min, pat;
     zmq_version(&maj, &min, &pat);
     char zmqv[32];
@@ -123,6 +129,11 @@ static int cmd_serve(cli_ctx *cx)
     if (check_dialects(&cfg) < 0)
         goto out;
     if (check_only) {
+        char err[PATH_MAX + 512];
+        if (lt_serve_check_files(&cfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "lienthong: configuration error: %s\n", err);
+            goto out;
+        }
         if (cx->json)
             lt_config_print_json(&cfg, stdout);
         else
@@ -314,18 +325,28 @@ static const command commands[] = {
     {"serve", cmd_serve, "run the gateway",
      "usage: lienthong serve [-n] [--config FILE] [--json]\n"
      "\n"
-     "Runs the gateway: the HTTP API on http.listen (/healthz, /readyz), the\n"
-     "database watcher, and, when database.url is empty, an embedded PostgreSQL\n"
-     "under data_dir that it initialises on first run and stops on exit.\n"
-     "Pending migrations are applied whenever the database is (re)connected.\n"
+     "Runs the gateway until stopped: the HTTP API on http.listen (pushes,\n"
+     "reads, reports, status, /healthz, /readyz, the dashboard); the ZeroMQ\n"
+     "ingress, events (PUB) and replay sockets (zmq.*); the writer that commits\n"
+     "accepted records before they are answered; delivery to the portal, parent\n"
+     "units, ward callbacks and webhooks with retries; the catalog sync\n"
+     "(catalog.url, one gateway at a time); retention purges; and, when\n"
+     "database.url is empty, an embedded PostgreSQL under data_dir that it\n"
+     "initialises on first run and stops on exit. Pending migrations are\n"
+     "applied whenever the database is (re)connected. While the database is\n"
+     "unreachable, /readyz and pushes answer 503 with Retry-After.\n"
      "\n"
      "  -n, --check-config  check the configuration and exit: 0 when valid,\n"
-     "                      2 with the offending key and why (with --json,\n"
+     "                      2 with the offending key and why, including a file\n"
+     "                      it names that serve could not use (http.tls_cert,\n"
+     "                      http.tls_key, the CurveZMQ server key) (with --json,\n"
      "                      print the effective configuration, secrets hidden)\n"
      "\n"
      "Signals: SIGINT/SIGTERM stop cleanly (requests in progress finish);\n"
-     "SIGHUP reloads the configuration file (log.level, http.max_body,\n"
-     "database.health_interval apply at once; other keys need a restart).\n"
+     "SIGHUP reloads the configuration file: the keys marked \"reload: yes\"\n"
+     "in `lienthong help config` (log.level, http.max_body, limits.*,\n"
+     "delivery.retry_*, status.*, retention.*, ...) apply at once; the others\n"
+     "need a restart.\n"
      "Logs are JSON lines on stderr; personal data is masked.\n"
      "\n"
      "Examples:\n"
@@ -431,7 +452,13 @@ static const command commands[] = {
     {"status", cmd_status, "destinations, senders, catalog and ingress; exit 3 when unhealthy",
      lt_status_help},
     {"version", cmd_version, "print the version and library versions",
-     "usage: lienthong version [--json]\n"},
+     "usage: lienthong version [--json]\n"
+     "\n"
+     "Prints this binary's version and the versions of the libraries it runs\n"
+     "with (libzmq, jansson, libpq, libcurl, libmicrohttpd, libsodium); with\n"
+     "--json, {\"version\", \"libraries\": {...}}.\n"
+     "\n"
+     "Exit status: 0, or 2 on a usage error.\n"},
     {"help", cmd_help, "show help for a command, or every configuration key",
      "usage: lienthong help [COMMAND | config]\n"
      "\n"

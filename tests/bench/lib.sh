@@ -9,6 +9,8 @@
 # and watchdog, and a fix to one (the KILL after a hung shutdown) had to be
 # made four times.
 #
+# `bench_build TARGETS...` (before bench_init: a first Release build takes
+# minutes, and the watchdog is for the measurement): $build, absolute.
 # After `bench_init NAME TIMEOUT`: $tmp $pgdata $sock $pg_bin, log, die,
 # as_pg. After `bench_pg_start [OPTIONS]`: $pg_version $pm_pid, url DB.
 # A benchmark may define bench_on_exit (called first by the cleanup, with
@@ -34,6 +36,24 @@ bench_init() {
   bash -c 'sleep "$1" & s=$!; trap "kill $s; exit 0" TERM; wait $s; kill -TERM "$2"' \
     watchdog "$bench_timeout" $$ </dev/null >/dev/null 2>&1 &
   bench_watchdog=$!
+}
+
+# bench_build TARGETS...: configures a Release tree in $build (default
+# LT_BUILD_DIR, else ./build-release under $src) and builds TARGETS there,
+# each step bounded, its output in $build/bench-*.log; leaves $build
+# absolute and $build_type (for the report). A tree configured otherwise (a reused LT_BUILD_DIR) is warned
+# about: the figures are meant for Release.
+bench_build() {
+  build=${build:-${LT_BUILD_DIR:-$src/build-release}}
+  log "building Release in $build"
+  mkdir -p "$build"
+  timeout 1800 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build/bench-cmake.log" 2>&1 ||
+    die "cmake failed (see $build/bench-cmake.log)"
+  timeout 1800 cmake --build "$build" -j2 --target "$@" >"$build/bench-build.log" 2>&1 ||
+    die "build failed (see $build/bench-build.log)"
+  build=$(cd "$build" && pwd)
+  build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+  [ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 }
 
 log() { printf '[%s %s-bench] %s\n' "$(date +%T)" "${bench_name:-?}" "$*" >&2; }

@@ -20,6 +20,8 @@ chmod 755 "$LT_TMP"
 LT_PIDS=()
 LT_PG_DIRS=()
 LT_FAILED=0
+# shellcheck source=../lib/acks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/acks.sh"
 
 lt_log() { printf '[%s %s] %s\n' "$(date +%T)" "$LT_TEST_NAME" "$*" >&2; }
 
@@ -204,6 +206,48 @@ status_is() { [ "$(lt_status "$1" "$2")" = "$3" ]; }
 # Whether any process still runs with ARG in its command line.
 lt_no_process_with() { ! pgrep -f -- "$1" >/dev/null; }
 
+# ---- the simulated peers (tests/sim lt_simpeer) ---------------------------------
+# lt_sim_start NAME ROLE [ARGS]: starts lt_simpeer ($LT_SIMPEER) as ROLE on
+# loopback with ARGS; its port file, log, stdout and stderr are
+# $LT_TMP/NAME.{port,log,out,err}; it exits by itself after the test's time
+# limit (ARGS may give a shorter --max-seconds). Waits for the port file and
+# sets LT_SIM_PID[NAME], LT_SIM_PORT[NAME] (the service) and LT_SIM_CTL[NAME]
+# (the control port); the cleanup stops it by PID.
+declare -A LT_SIM_PID LT_SIM_PORT LT_SIM_CTL
+lt_sim_start() {
+  local name=$1 role=$2; shift 2
+  "${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}" --role "$role" \
+    --port-file "$LT_TMP/$name.port" --log "$LT_TMP/$name.log" --max-seconds "$LT_TEST_TIMEOUT" \
+    "$@" >"$LT_TMP/$name.out" 2>"$LT_TMP/$name.err" &
+  LT_PIDS+=("$!")
+  LT_SIM_PID[$name]=$!
+  lt_wait 20 test -s "$LT_TMP/$name.port" || lt_fail "the $role simulator $name did not start"
+  LT_SIM_PORT[$name]=$(jq -r .port "$LT_TMP/$name.port")
+  LT_SIM_CTL[$name]=$(jq -r .control_port "$LT_TMP/$name.port")
+}
+
+# lt_portal_sim_start NAME [ARGS]: the provincial portal, with the login the
+# tests give the gateway; LT_PORTAL_ENV holds the gateway's settings to reach
+# it (URL, that login, an agency, a 5 s timeout) for lt_gw_start.
+lt_portal_sim_start() {
+  local name=$1; shift
+  lt_sim_start "$name" portal --username cong --password matkhau "$@"
+  LT_PORTAL_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:${LT_SIM_PORT[$name]}"
+    LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau
+    LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s)
+}
+
+# lt_sim_control NAME JSON: a control command (fault switches, clear) that
+# must be taken.
+lt_sim_control() {
+  curl -sf -m 5 -X POST "http://127.0.0.1:${LT_SIM_CTL[$1]}/_control" -d "$2" >/dev/null ||
+    lt_fail "control $2 on simulator $1"
+}
+
+# lt_sim_view NAME PATH [SECONDS]: what the simulator reports (/_received,
+# /_dedup, /_stats...), within SECONDS (default 10).
+lt_sim_view() { curl -sf -m "${3:-10}" "http://127.0.0.1:${LT_SIM_CTL[$1]}$2"; }
+
 # ---- ingest fixtures ---------------------------------------------------------
 # lt_ingest_fixture: on $LT_PG_URL (exported as LIENTHONG_DATABASE_URL),
 # migrates, imports the example three-tier unit tree (UNITS_FILE overrides
@@ -235,15 +279,7 @@ JSON
 # lt_push ack log names a stored event of that dossier exactly once, and
 # that the event sequence has no gap.
 lt_acks_stored() {
-  psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 <<SQL >"$LT_TMP/acks-check.txt" || lt_fail "ack check query"
-CREATE TEMP TABLE acks (code text, seq bigint);
-\copy acks FROM '$1' WITH (FORMAT text, DELIMITER ' ')
-SELECT 'missing', count(*) FROM acks a
-  WHERE (SELECT count(*) FROM dossier_events e WHERE e.seq = a.seq AND e.dossier_code = a.code) <> 1;
-SELECT 'acked_twice', count(*) FROM (SELECT seq FROM acks GROUP BY seq HAVING count(*) > 1) x;
-SELECT 'gap', (SELECT max(seq) FROM dossier_events) - (SELECT count(*) FROM dossier_events);
-SELECT 'counter', (SELECT last_seq FROM event_counter) - (SELECT max(seq) FROM dossier_events);
-SQL
+  lt_acks_counts "$LT_PG_URL" "$1" >"$LT_TMP/acks-check.txt" || lt_fail "ack check query"
   local check
   for check in missing acked_twice gap counter; do
     lt_assert_eq "$check|0" "$(grep "^$check|" "$LT_TMP/acks-check.txt")" "acknowledged records: $check"

@@ -19,26 +19,17 @@
 source "$(dirname "$0")/lib.sh"
 
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 
 lt_pg_start pg
 lt_ingest_fixture
 token=$LT_PARENT_TOKEN
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 280 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-peer_pid=$!
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null || lt_fail "control $1"; }
-view() { curl -sf -m 10 "http://127.0.0.1:$cport$1"; }
+lt_portal_sim_start p
+ctl() { lt_sim_control p "$1"; }
+view() { lt_sim_view p "$1"; }
 sync_calls() { view "/_received?since=0&limit=100000" | jq '[.calls[] | select(.path == "/sync")] | length'; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_LOG_LEVEL=debug LIENTHONG_DELIVERY_INFLIGHT=4
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_LOG_LEVEL=debug LIENTHONG_DELIVERY_INFLIGHT=4
   LIENTHONG_DELIVERY_CIRCUIT_FAILURES=3 LIENTHONG_DELIVERY_PROBE_INTERVAL=2s)
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
@@ -124,13 +115,9 @@ lt_gw_stop gw TERM
 # The portal's sync calls fail (logins work) and so does a webhook sink: the
 # webhook's driver keeps the receiver's answer of a retry, the portal client
 # keeps its status and message.
-"$peer" --role webhook --port-file "$LT_TMP/w.port" --log "$LT_TMP/w.log" --max-seconds 200 \
-  >"$LT_TMP/w.out" 2>"$LT_TMP/w.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/w.port" || lt_fail "the webhook simulator did not start"
-wport=$(jq -r .port "$LT_TMP/w.port")
-wcport=$(jq -r .control_port "$LT_TMP/w.port")
-curl -sf -m 5 -X POST "http://127.0.0.1:$wcport/_control" -d '{"status": 503}' >/dev/null || lt_fail "webhook control"
+lt_sim_start w webhook
+wport=${LT_SIM_PORT[w]}
+lt_sim_control w '{"status": 503}'
 ctl '{"status": 503, "only_path": "/sync"}'
 lt_gw_start gw2 "${GW_ENV[@]}" LIENTHONG_DELIVERY_RETRY_HORIZON=3s LIENTHONG_DELIVERY_CIRCUIT_FAILURES=1000 \
   LIENTHONG_WEBHOOK_URL="http://127.0.0.1:$wport/notify"
@@ -160,5 +147,5 @@ lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE destination = 'portal' AN
 lt_log "dossiers of the horizon run: $codes"
 if grep -q matkhau "$LT_TMP"/gw*.log; then lt_fail "the portal password reached a log"; fi
 lt_gw_stop gw2 TERM
-kill -TERM "$peer_pid"
+kill -TERM "${LT_SIM_PID[p]}"
 lt_log "ok"

@@ -23,7 +23,6 @@ fi
 LT_TEST_TIMEOUT=${LT_TEST_TIMEOUT:-280}
 source "$(dirname "$0")/lib.sh"
 
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 export LT_ANSWERS_DIR=$LT_TMP/answers
 shots=$PWD/dashboard
 rm -rf "$shots"
@@ -31,15 +30,10 @@ rm -rf "$shots"
 lt_pg_start pg
 lt_ingest_fixture
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 270 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
+lt_portal_sim_start p
+cport=${LT_SIM_CTL[p]}
 
-lt_gw_start gw LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong \
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s
+lt_gw_start gw "${LT_PORTAL_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 
 # ---- the page and its files over plain HTTP --------------------------------

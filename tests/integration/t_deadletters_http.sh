@@ -9,7 +9,6 @@
 # Every answer is held to schemas/openapi.yaml.
 source "$(dirname "$0")/lib.sh"
 
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 EX=$LT_SOURCE_DIR/schemas/examples
 export LT_ANSWERS_DIR=$LT_TMP/answers
 
@@ -18,16 +17,10 @@ lt_ingest_fixture
 parent=$LT_PARENT_TOKEN
 op=$LT_OPERATOR_TOKEN
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 250 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null || lt_fail "control $1"; }
+lt_portal_sim_start p
+ctl() { lt_sim_control p "$1"; }
 
-lt_gw_start gw LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong \
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s
+lt_gw_start gw "${LT_PORTAL_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 
 q() { lt_psql "$LT_PG_URL" "$1"; }

@@ -10,26 +10,18 @@
 source "$(dirname "$0")/lib.sh"
 
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 EX=$LT_SOURCE_DIR/schemas/examples
 
 lt_pg_start pg
 lt_ingest_fixture
 token=$LT_PARENT_TOKEN
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 280 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-peer_pid=$!
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null || lt_fail "control $1"; }
-view() { curl -sf -m 10 "http://127.0.0.1:$cport$1"; }
+lt_portal_sim_start p
+cport=${LT_SIM_CTL[p]}
+ctl() { lt_sim_control p "$1"; }
+view() { lt_sim_view p "$1"; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_LOG_LEVEL=debug)
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_LOG_LEVEL=debug)
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 lt_wait 30 grep -q 'registered as gateway instance' "$LT_TMP/gw.log" ||
@@ -169,5 +161,5 @@ lt_assert_eq delivered "$(q "SELECT state FROM outbox WHERE destination = 'porta
   "the call in flight at SIGTERM is recorded before the gateway leaves"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM gateway_instances WHERE pid = ${LT_GW_PID[gw2]}")" "the instance unregisters on stop"
 if grep -q matkhau "$LT_TMP"/gw*.log; then lt_fail "the portal password reached a log"; fi
-kill -TERM "$peer_pid"
+kill -TERM "${LT_SIM_PID[p]}"
 lt_log "ok"

@@ -28,25 +28,17 @@ LT_TEST_TIMEOUT=${LT_TEST_TIMEOUT:-280}
 source "$(dirname "$0")/lib.sh"
 
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 
 lt_pg_start pg
 lt_ingest_fixture
 token=$LT_PARENT_TOKEN
 q() { lt_psql "$LT_PG_URL" "$1"; }
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 280 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null || lt_fail "control $1"; }
-view() { curl -sf -m 30 "http://127.0.0.1:$cport$1"; }
+lt_portal_sim_start p
+ctl() { lt_sim_control p "$1"; }
+view() { lt_sim_view p "$1" 30; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s)
+GW_ENV=("${LT_PORTAL_ENV[@]}")
 lt_gw_start gwa "${GW_ENV[@]}"
 lt_gw_start gwb "${GW_ENV[@]}"
 for gw in gwa gwb; do

@@ -34,81 +34,22 @@ if ! command -v pg_autoctl >/dev/null; then
 fi
 
 # ---- pg_auto_failover: monitor, primary, standby -------------------------------
-AF=$LT_TMP/af
-mkdir -p "$AF"/{config,data,run}
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$AF"
-# pg_autoctl keeps its configuration, state and PID files under the XDG
-# directories: private ones, so that nothing of the machine's is touched.
-af_env=(env HOME="$AF" XDG_CONFIG_HOME="$AF/config" XDG_DATA_HOME="$AF/data"
-  XDG_RUNTIME_DIR="$AF/run" PG_CONFIG="$LT_PG_BIN/pg_config")
-af() { lt_as_pg "${af_env[@]}" pg_autoctl "$@"; }
-
-# A free loopback port: nothing answers a connection there.
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-  done
-}
-mport=$(free_port) p1=$(free_port) p2=$(free_port)
-while [ "$p1" = "$mport" ]; do p1=$(free_port); done
-while [ "$p2" = "$mport" ] || [ "$p2" = "$p1" ]; do p2=$(free_port); done
-
-# af_run NAME ARGS...: `pg_autoctl create ... --run` in the background as
-# the postgres user; its PID (the supervisor of the node's keeper and
-# PostgreSQL) is recorded for lib.sh's clean-up, which stops it with TERM.
-declare -A AF_PID
-af_run() {
-  local name=$1; shift
-  lt_as_pg "${af_env[@]}" bash -c 'pg_autoctl "$@" >"$0" 2>&1 & echo $!' \
-    "$AF/$name.log" "$@" >"$AF/$name.pid"
-  AF_PID[$name]=$(cat "$AF/$name.pid")
-  LT_PIDS+=("${AF_PID[$name]}")
-  LT_PG_DIRS+=("$AF/$name")
-}
-af_run monitor create monitor --pgctl "$LT_PG_BIN/pg_ctl" --pgdata "$AF/monitor" \
-  --pgport "$mport" --listen 127.0.0.1 --hostname 127.0.0.1 --auth trust --no-ssl --run
-monitor_url="postgres://autoctl_node@127.0.0.1:$mport/pg_auto_failover?sslmode=disable"
-lt_wait 60 psql "$monitor_url" -Atc "SELECT 1" || lt_fail "the pg_auto_failover monitor did not start"
-# Failure detection in seconds instead of the defaults' tens of seconds
-# (health checks every 5 s, unhealthy after 20 s, demote timeout 30 s).
-psql "postgresql://postgres@127.0.0.1:$mport/pg_auto_failover?sslmode=disable" -q -v ON_ERROR_STOP=1 \
-  -c "ALTER SYSTEM SET pgautofailover.health_check_period = 1000" \
-  -c "ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000" \
-  -c "ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1" \
-  -c "ALTER SYSTEM SET pgautofailover.health_check_retry_delay = 500" \
-  -c "ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 3000" \
-  -c "ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 3000" \
-  -c "SELECT pg_reload_conf()" >/dev/null || lt_fail "cannot tune the monitor"
-
-af_node() { # NAME PORT
-  af_run "$1" create postgres --pgctl "$LT_PG_BIN/pg_ctl" --pgdata "$AF/$1" --pgport "$2" \
-    --listen 127.0.0.1 --hostname 127.0.0.1 --name "$1" --auth trust --no-ssl \
-    --dbname lienthong --monitor "$monitor_url" --run
-}
-node_url() { echo "postgresql://postgres@127.0.0.1:$1/lienthong?sslmode=disable"; }
-state_of() { # NODE: the state the monitor has for it
-  psql "$monitor_url" -Atc "SELECT reportedstate FROM pgautofailover.node WHERE nodename = '$1'" 2>/dev/null
-}
-af_node node1 "$p1"
-lt_wait 60 eval '[ "$(state_of node1)" = single ]' || lt_fail "node1 did not become a single primary"
-af_node node2 "$p2"
-# pg_basebackup waits for a spread checkpoint on the primary (minutes when
-# idle): ask for one now and then until the standby has its copy.
-standby_ready() {
-  [ "$(state_of node2)" = secondary ] && [ "$(state_of node1)" = primary ] && return 0
-  psql "$(node_url "$p1")" -qc CHECKPOINT >/dev/null 2>&1
-  sleep 0.5
-  return 1
-}
-lt_wait 90 standby_ready || lt_fail "node2 did not become a secondary ($(state_of node1)/$(state_of node2))"
-sync_names=$(psql "$(node_url "$p1")" -Atc "SHOW synchronous_standby_names")
+pgaf_as_pg() { lt_as_pg "$@"; }
+pgaf_track() { LT_PIDS+=("$1"); } # lib.sh's clean-up also stops every postmaster under LT_TMP
+# shellcheck source=../lib/pgaf.sh
+source "$LT_SOURCE_DIR/tests/lib/pgaf.sh"
+pgaf_init "$LT_TMP/af" "$LT_PG_BIN"
+pgaf_monitor_start || lt_fail "the pg_auto_failover monitor did not start"
+pgaf_node_start node1
+lt_wait 60 eval '[ "$(pgaf_state node1)" = single ]' || lt_fail "node1 did not become a single primary"
+pgaf_node_start node2
+pgaf_wait_pair 90 node1 node2 || lt_fail "node2 did not become a secondary ($(pgaf_state node1)/$(pgaf_state node2))"
+sync_names=$(psql "$(pgaf_node_url node1)" -Atc "SHOW synchronous_standby_names")
 [ -n "$sync_names" ] || lt_fail "replication is not synchronous on the primary"
-lt_log "primary node1 :$p1, synchronous standby node2 :$p2 ($sync_names), monitor :$mport"
+lt_log "primary node1 :${PGAF_PORT[node1]}, synchronous standby node2 :${PGAF_PORT[node2]} ($sync_names)"
 
 # ---- the gateway on the multi-host URL --------------------------------------------
-LT_PG_URL="postgresql://127.0.0.1:$p1,127.0.0.1:$p2/lienthong?user=postgres&sslmode=disable&target_session_attrs=read-write"
+LT_PG_URL=$(pgaf_multihost_url lienthong node1 node2)
 export LT_PG_URL
 lt_ingest_fixture
 token=$LT_PARENT_TOKEN
@@ -150,11 +91,11 @@ LT_PIDS+=("$pusher")
 lt_wait 30 eval '[ "$(wc -l <"$LT_TMP/acks.txt" 2>/dev/null || echo 0)" -gt 200 ]' ||
   lt_fail "nothing acknowledged before the failover"
 before=$(wc -l <"$LT_TMP/acks.txt")
-af stop --immediate --pgdata "$AF/node1" >"$AF/stop.log" 2>&1 || lt_fail "pg_autoctl stop --immediate node1"
+pgaf_node_kill node1 || lt_fail "pg_autoctl stop --immediate node1"
 lt_log "primary node1 stopped (immediate) after $before acknowledgement(s)"
-lt_wait 60 eval '[ "$(state_of node2)" = wait_primary ] || [ "$(state_of node2)" = primary ]' ||
-  lt_fail "node2 was not promoted ($(state_of node2))"
-lt_log "node2 promoted ($(state_of node2))"
+lt_wait 60 eval '[ "$(pgaf_state node2)" = wait_primary ] || [ "$(pgaf_state node2)" = primary ]' ||
+  lt_fail "node2 was not promoted ($(pgaf_state node2))"
+lt_log "node2 promoted ($(pgaf_state node2))"
 lt_wait 60 status_is gw /readyz 200 || lt_fail "the gateway did not reconnect: $(lt_http gw /readyz)"
 wait "$pusher" || lt_fail "lt_push failed ($(tail -2 "$LT_TMP/push.err"))"
 kill "$sampler" 2>/dev/null
@@ -184,12 +125,10 @@ open_rows() { q "SELECT count(*) FROM outbox WHERE state IN ('pending', 'infligh
 # heartbeat is stale: bounded, not immediate.
 lt_wait 120 eval 'routed && [ "$(open_rows)" = 0 ]' || lt_fail "deliveries did not drain: $(open_rows) open"
 lt_assert_eq 0 "$(q "SELECT count(*) FROM outbox WHERE state = 'dead'")" "no dead letter"
-q "SELECT 'lt-' || seq || ' ' || dossier_code FROM dossier_events WHERE kind = 'dossier'" |
-  sort >"$LT_TMP/stored.txt"
+lt_stored_keys "$LT_PG_URL" >"$LT_TMP/stored.txt"
 curl -sf -m 30 "http://127.0.0.1:$cport/_records" >"$LT_TMP/records.json" ||
   lt_fail "cannot read the portal's records"
-jq -r '.records[] | select(.service == "DongBoHoSoMC" and .duplicate == false)
-  | "\(.idempotency_key) \(.MaHoSo)"' "$LT_TMP/records.json" | sort >"$LT_TMP/portal.txt"
+lt_portal_keys "$LT_TMP/records.json" >"$LT_TMP/portal.txt"
 lt_assert_eq "" "$(uniq -d "$LT_TMP/portal.txt" | head -3)" "an event twice in the portal's de-duplicated view"
 lt_assert_eq "" "$(comm -23 "$LT_TMP/stored.txt" "$LT_TMP/portal.txt" | head -3)" "stored events not delivered"
 lt_assert_eq "" "$(comm -13 "$LT_TMP/stored.txt" "$LT_TMP/portal.txt" | head -3)" "portal records no stored event explains"

@@ -13,7 +13,6 @@
 # receives a province-level procedure, competent unit 25.
 source "$(dirname "$0")/lib.sh"
 
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 EX=$LT_SOURCE_DIR/schemas/examples/valid/02-duoc-tiep-nhan-truc-tiep.json
 
 lt_pg_start pg
@@ -23,28 +22,14 @@ ward=$("$lt" token create --unit 08707 --role ward | tail -n 1)
 district=$("$lt" token create --unit 243 --role parent | tail -n 1)
 q() { lt_psql "$LT_PG_URL" "$1"; }
 
-declare -A CPORT PORT
-start_peer() { # ROLE [args]
-  local role=$1
-  shift
-  "$peer" --role "$role" --port-file "$LT_TMP/$role.port" --log "$LT_TMP/$role.log" \
-    --max-seconds 280 "$@" >"$LT_TMP/$role.out" 2>"$LT_TMP/$role.err" &
-  LT_PIDS+=("$!")
-  lt_wait 20 test -s "$LT_TMP/$role.port" || lt_fail "the $role simulator did not start"
-  PORT[$role]=$(jq -r .port "$LT_TMP/$role.port")
-  CPORT[$role]=$(jq -r .control_port "$LT_TMP/$role.port")
-}
-view() { curl -sf -m 10 "http://127.0.0.1:${CPORT[$1]}$2"; }
-start_peer portal --username cong --password matkhau
-start_peer parent --token sesame-parent
-start_peer ward
-start_peer webhook
+lt_portal_sim_start portal
+lt_sim_start parent parent --token sesame-parent
+lt_sim_start ward ward
+lt_sim_start webhook webhook
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:${PORT[portal]}" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_UNITS_TIMEOUT=5s
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_UNITS_TIMEOUT=5s
   LIENTHONG_UNITS_TOKENS="99999=wrong,243=sesame-parent,25=sesame-parent"
-  LIENTHONG_WEBHOOK_URL="http://127.0.0.1:${PORT[webhook]}/notify" LIENTHONG_LOG_LEVEL=debug)
+  LIENTHONG_WEBHOOK_URL="http://127.0.0.1:${LT_SIM_PORT[webhook]}/notify" LIENTHONG_LOG_LEVEL=debug)
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 lt_wait 30 grep -q 'registered as gateway instance' "$LT_TMP/gw.log" ||
@@ -73,7 +58,7 @@ states() { # DOSSIER DEST: the states of its rows in event order
   q "SELECT string_agg(state, ' ' ORDER BY event_seq) FROM outbox WHERE dossier_code = '$1' AND destination = '$2'"
 }
 # The dossiers a simulator applied, "MaHoSo key" per record in arrival order.
-seen() { view "$1" /_records | jq -r '.records[] | "\(.MaHoSo) \(.idempotency_key)"'; }
+seen() { lt_sim_view "$1" /_records | jq -r '.records[] | "\(.MaHoSo) \(.idempotency_key)"'; }
 
 # scenario TAG TREE WARD UP WARD_TOKEN UP_TOKEN PROC_UP D1 D2: in the example
 # tree TREE, ward WARD receives a commune-level dossier D1 and a dossier D2 of
@@ -91,8 +76,8 @@ scenario() {
     "$tag: the commune-level dossier goes to the portal (and webhook) only"
 
   lt_log "$tag: units import gives $up a URL and $wu a callback"
-  jq --arg up "$up" --arg wu "$wu" --arg pu "http://127.0.0.1:${PORT[parent]}/" \
-    --arg wurl "http://127.0.0.1:${PORT[ward]}/cb" \
+  jq --arg up "$up" --arg wu "$wu" --arg pu "http://127.0.0.1:${LT_SIM_PORT[parent]}/" \
+    --arg wurl "http://127.0.0.1:${LT_SIM_PORT[ward]}/cb" \
     'map(del(.url) | if .code == $up then .url = $pu elif .code == $wu then .url = $wurl | .dialect = "vendor-a" else . end)' \
     "$tree" >"$LT_TMP/units-$tag.json"
   "$lt" units import "$LT_TMP/units-$tag.json" >/dev/null || lt_fail "units import"
@@ -102,7 +87,7 @@ scenario() {
   key2=$(q "SELECT idempotency_key FROM outbox WHERE dossier_code = '$D2' AND destination = 'unit:$up'")
   lt_assert_eq "$D2 $key2" "$(seen parent | grep -F "$D2")" "$tag: $up's gateway applied D2 once, under its key"
   lt_assert_eq "Bearer sesame-parent application/json" \
-    "$(view parent /_received | jq -r --arg c "$D2" '[.calls[] | select(.MaHoSo | index($c))][0] | "\(.authorization) \(.content_type)"')" \
+    "$(lt_sim_view parent /_received | jq -r --arg c "$D2" '[.calls[] | select(.MaHoSo | index($c))][0] | "\(.authorization) \(.content_type)"')" \
     "$tag: with $up's token"
   lt_assert_eq "" "$(seen parent | grep -F "$D1")" "$tag: the commune-level dossier never goes up"
 
@@ -117,16 +102,16 @@ scenario() {
   lt_assert_eq "delivered" "$(states "$D2" ward:$wu)" "$tag: delivered to the ward"
   # The ward got its own dialect: vendor-a's camelCase, status as a word.
   local body
-  body=$(view ward /_received | jq -c --arg k "lt-$seq" '[.calls[] | select(.idempotency_key == $k)][0]')
+  body=$(lt_sim_view ward /_received | jq -c --arg k "lt-$seq" '[.calls[] | select(.idempotency_key == $k)][0]')
   lt_assert_eq "/cb $D2 null" "$(jq -r '"\(.path) \(.body.maHoSo) \(.body.MaHoSo)"' <<<"$body")" \
     "$tag: the ward callback got the record in vendor-a, under key lt-$seq"
-  lt_assert_eq "lt-$seq" "$(view portal /_records | jq -r --arg c "$D2" '[.records[] | select(.MaHoSo == $c and .service == "DongBoHoSoMC")] | last | .idempotency_key')" \
+  lt_assert_eq "lt-$seq" "$(lt_sim_view portal /_records | jq -r --arg c "$D2" '[.records[] | select(.MaHoSo == $c and .service == "DongBoHoSoMC")] | last | .idempotency_key')" \
     "$tag: the portal has $up's change"
-  lt_assert_eq "4" "$(view portal /_latest | jq -r --arg c "$D2" '.[$c].TrangThaiHoSo')" "$tag: the portal's latest status"
+  lt_assert_eq "4" "$(lt_sim_view portal /_latest | jq -r --arg c "$D2" '.[$c].TrangThaiHoSo')" "$tag: the portal's latest status"
 
   lt_assert_eq "$D2 $key2" "$(seen parent | grep -F "$D2")" "$tag: $up's own change never goes back up"
   lt_log "$tag: the webhook: one notice per status change, no personal data"
-  view webhook /_received >"$LT_TMP/hook-$tag.json"
+  lt_sim_view webhook /_received >"$LT_TMP/hook-$tag.json"
   lt_assert_eq "$D1:2 $D2:2 $D2:4" \
     "$(jq -r --arg a "$D1" --arg b "$D2" '[.calls[] | .body | select(.MaHoSo == $a or .MaHoSo == $b) | "\(.MaHoSo):\(.TrangThaiHoSo)"] | join(" ")' "$LT_TMP/hook-$tag.json")" \
     "$tag: a notice per status change"
@@ -147,7 +132,7 @@ scenario 3tier "$T3" 08707 243 "$ward" "$district" 1.001193 \
 # The liên thông leg judged by our contract: 503 is retried under the same
 # key until it goes through; a 422 refusal is a dead letter with the answer,
 # and the next dossier still flows.
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:${CPORT[$1]}/_control" -d "$2" >/dev/null || lt_fail "control $1 $2"; }
+ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:${LT_SIM_CTL[$1]}/_control" -d "$2" >/dev/null || lt_fail "control $1 $2"; }
 lt_log "3tier: the district's gateway answers 503 twice, then 422 once"
 # Pushed by ward 08710 (08707 now speaks vendor-a).
 ward10=$("$lt" token create --unit 08710 --role ward | tail -n 1)
@@ -157,7 +142,7 @@ push "$ward10" "$(rec $D3 1.001193 2 1)"
 lt_wait 30 eval '[ "$(states '"$D3"' unit:243)" = delivered ]' || lt_fail "D3 not delivered after 503s: $(states $D3 unit:243)"
 lt_assert_eq "2" "$(q "SELECT attempts FROM outbox WHERE dossier_code = '$D3' AND destination = 'unit:243'")" "two failed attempts recorded"
 k3=$(q "SELECT idempotency_key FROM outbox WHERE dossier_code = '$D3' AND destination = 'unit:243'")
-lt_assert_eq "$k3 $k3 $k3" "$(view parent /_received | jq -r --arg c "$D3" '[.calls[] | select(.MaHoSo | index($c)) | .idempotency_key] | join(" ")')" \
+lt_assert_eq "$k3 $k3 $k3" "$(lt_sim_view parent /_received | jq -r --arg c "$D3" '[.calls[] | select(.MaHoSo | index($c)) | .idempotency_key] | join(" ")')" \
   "every attempt under the same key"
 ctl parent '{"status": 422, "for_calls": 1}'
 push "$ward10" "$(rec $D4 1.001193 2 1)"

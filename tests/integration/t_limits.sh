@@ -31,6 +31,24 @@ rec() { jq -c --arg c "$(printf '000.00.06.H56-231027-1%03d' "$1")" '.MaHoSo = $
 recs() { local i; for i in "$@"; do rec "$i"; done | jq -cs .; }
 rows() { lt_psql "$LT_PG_URL" "SELECT count(*) FROM dossiers"; }
 events() { lt_psql "$LT_PG_URL" "SELECT count(*) FROM dossier_events"; }
+# hold GW: three connections to GW kept alive with a header byte every 0.3 s
+# (under limits.timeout), never completing their request; release ends them.
+holders=()
+hold() {
+  local i
+  for i in 1 2 3; do
+    bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+             printf "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Hold: " >&3
+             while printf x >&3 2>/dev/null; do sleep 0.3; done' hold "${LT_GW_PORT[$1]}" &
+    holders+=("$!")
+    LT_PIDS+=("$!")
+  done
+}
+release() {
+  local p
+  for p in "${holders[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  holders=()
+}
 # push TOKEN FILE: "STATUS BODY"; response headers in $LT_TMP/h.
 push() {
   local out
@@ -179,20 +197,12 @@ lt_wait 10 grep -q 'limits.request_time' "$LT_TMP/gw.log" || lt_fail "no log lin
 lt_assert_eq 200 "$(lt_status gw /healthz)" "still serving after the trickling client"
 
 # ---- connections per client address -----------------------------------------------
-# Three holders keep their connections alive with a header byte every 0.3 s
-# (under limits.timeout); the fourth connection from 127.0.0.1 is closed.
-holders=()
-for i in 1 2 3; do
-  bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-           printf "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Hold: " >&3
-           while printf x >&3 2>/dev/null; do sleep 0.3; done' hold "${LT_GW_PORT[gw]}" &
-  holders+=("$!")
-  LT_PIDS+=("$!")
-done
+# Three connections held open (hold); the fourth from 127.0.0.1 is closed.
+hold gw
 lt_wait 10 bash -c "[ \"\$(curl -s -m 5 -o /dev/null -w '%{http_code}' $(lt_url gw /healthz))\" = 000 ]" ||
   lt_fail "a fourth connection from one address was served (limits.connections_per_ip=3)"
 lt_wait 5 grep -q 'connection limit' "$LT_TMP/gw.log" || lt_fail "the refused connection is not logged"
-for p in "${holders[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+release
 lt_wait 10 status_is gw /healthz 200 || lt_fail "not serving once the holders left"
 
 # Nothing partial: exactly the accepted records (26, 20-25, 30-32, 41, 50) were
@@ -205,17 +215,10 @@ lt_gw_stop gw TERM
 # in the listen backlog (unanswered here within curl's 2 s) until one leaves.
 lt_gw_start gw2 LIENTHONG_LIMITS_CONNECTIONS=3 LIENTHONG_LIMITS_CONNECTIONS_PER_IP=0
 lt_wait 30 status_is gw2 /readyz 200 || lt_fail "gw2 not ready"
-holders=()
-for i in 1 2 3; do
-  bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-           printf "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Hold: " >&3
-           while printf x >&3 2>/dev/null; do sleep 0.3; done' hold "${LT_GW_PORT[gw2]}" &
-  holders+=("$!")
-  LT_PIDS+=("$!")
-done
+hold gw2
 lt_wait 10 bash -c "[ \"\$(curl -s -m 2 -o /dev/null -w '%{http_code}' $(lt_url gw2 /healthz))\" = 000 ]" ||
   lt_fail "a fourth connection was served (limits.connections=3)"
-for p in "${holders[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+release
 lt_wait 10 status_is gw2 /healthz 200 || lt_fail "gw2 not serving once the holders left"
 lt_gw_stop gw2 TERM
 lt_log "ok"

@@ -21,7 +21,6 @@ LT_TEST_TIMEOUT=${LT_TEST_TIMEOUT:-200}
 source "$(dirname "$0")/lib.sh"
 
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 simcat=${LT_SIMCATALOG:?LT_SIMCATALOG must name tests/sim lt_simcatalog}
 
 lt_pg_start pg
@@ -48,18 +47,11 @@ proc=$(q "SELECT code FROM procedures WHERE published AND levels = '{3}' ORDER B
 token=$("$LIENTHONG_BIN" token create --unit 244 --role parent | tail -n 1)
 runs0=$(q "SELECT count(*) FROM catalog_sync_runs")
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 190 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null || lt_fail "control $1"; }
-view() { curl -sf -m 30 "http://127.0.0.1:$cport$1"; }
+lt_portal_sim_start p
+ctl() { lt_sim_control p "$1"; }
+view() { lt_sim_view p "$1" 30; }
 
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56
-  LIENTHONG_PORTAL_TIMEOUT=5s LIENTHONG_CATALOG_URL="$caturl" LIENTHONG_CATALOG_INTERVAL=1s
+GW_ENV=("${LT_PORTAL_ENV[@]}" LIENTHONG_CATALOG_URL="$caturl" LIENTHONG_CATALOG_INTERVAL=1s
   LIENTHONG_CATALOG_TIMEOUT=10s)
 lt_gw_start gwa "${GW_ENV[@]}"
 lt_gw_start gwb "${GW_ENV[@]}"

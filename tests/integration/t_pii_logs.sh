@@ -12,7 +12,6 @@
 # each value: none may appear.
 source "$(dirname "$0")/lib.sh"
 
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 zreq=${LT_ZMQREQ:?LT_ZMQREQ must name the lt_zmqreq tool}
 EX=$LT_SOURCE_DIR/schemas/examples
 lt_pg_start pg
@@ -47,16 +46,10 @@ push() { # FILE [TOKEN]: the status
 }
 
 # ---- a portal that refuses everything with 422 ----------------------------
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 250 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d '{"status": 422, "only_path": "/sync"}' >/dev/null ||
-  lt_fail "control"
-GW_ENV=(LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" LIENTHONG_PORTAL_USERNAME=cong
-  LIENTHONG_PORTAL_PASSWORD=matkhau LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s)
+lt_portal_sim_start p
+cport=${LT_SIM_CTL[p]}
+lt_sim_control p '{"status": 422, "only_path": "/sync"}'
+GW_ENV=("${LT_PORTAL_ENV[@]}")
 lt_gw_start gw "${GW_ENV[@]}"
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 

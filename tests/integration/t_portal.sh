@@ -9,25 +9,16 @@
 # database and no gateway.
 source "$(dirname "$0")/lib.sh"
 
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 ctl=${LT_PORTALCTL:?LT_PORTALCTL must name tests/tools lt_portalctl}
 record="$LT_SOURCE_DIR/adapters/dialects/examples/canonical/01-dang-xu-ly.canonical.json"
 
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 200 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-peer_pid=$!
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-port=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
+lt_portal_sim_start p
+cport=${LT_SIM_CTL[p]}
 
 ctlpost() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null; }
-view() { curl -sf -m 5 "http://127.0.0.1:$cport$1"; }
+view() { lt_sim_view p "$1" 5; }
 
-export LIENTHONG_PORTAL_URL="http://127.0.0.1:$port"
-export LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau
-export LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_LOG_LEVEL=debug
-export LIENTHONG_PORTAL_TIMEOUT=5s
+export "${LT_PORTAL_ENV[@]}" LIENTHONG_LOG_LEVEL=debug
 cd "$LT_TMP"
 
 # items FILE SEQ:CODE:KNOWN...: an items file with the example record under
@@ -153,6 +144,6 @@ lt_assert_eq "$want" "$(view /_records | jq --arg d "$D" '[.records[] | select(.
 if grep -l -e matkhau -e wrong-pass-9 "$LT_TMP"/r.*.err; then lt_fail "a password reached a log"; fi
 grep -q '"logged in"\|logged in' "$LT_TMP/r.1.err" || lt_fail "the client's log is empty (is log.level debug?)"
 
-kill -TERM "$peer_pid"
-lt_wait 10 bash -c "! kill -0 $peer_pid" || lt_fail "the simulator did not stop"
+kill -TERM "${LT_SIM_PID[p]}"
+lt_wait 10 bash -c "! kill -0 ${LT_SIM_PID[p]}" || lt_fail "the simulator did not stop"
 lt_log "ok"

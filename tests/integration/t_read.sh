@@ -291,22 +291,22 @@ for secret in "$CCCD" "$PHONE" "$EMAIL"; do
   case "$BODY" in *"$secret"*) lt_fail "reader's events show [$secret]" ;; esac
 done
 lt_assert_eq "Cấp phép" "$(jq -r '.events[3].record.procedure.TENTTHC' <<<"$BODY")" "catalog record as is"
-# A ward's or parent's events are those of its units (the receiving unit,
-# the event's unit_code) and the catalog's: D4's events stay with 08869 even
-# though 08707 reads D4 itself as its competent unit.
+# A ward's or parent's events are those of every dossier it reads (received
+# or competent in its units) and the catalog's: D4's events go to 08869,
+# which received it, and to 08707, its competent unit (audit A.2).
 get "$T_W07" /v1/events
-lt_assert_eq "1 2 4" "$(seqs)" "ward 08707: D1 and the catalog"
+lt_assert_eq "1 2 4 7" "$(seqs)" "ward 08707: D1, the catalog and D4 (competent)"
 lt_assert_eq "8 null" "$(field '"\(.last) \(.next)"')" "a scoped page still gives the last sequence"
 get "$T_W69" /v1/events
 lt_assert_eq "4 5 6 7" "$(seqs)" "ward 08869"
 get "$T_P243" /v1/events
-lt_assert_eq "1 2 3 4 8" "$(seqs)" "parent 243: 08707 and 08710"
+lt_assert_eq "1 2 3 4 7 8" "$(seqs)" "parent 243: 08707 and 08710, and D4 (competent 08707)"
 get "$T_P244" /v1/events
 lt_assert_eq "4 5 6 7" "$(seqs)" "parent 244: 08869"
 get "$T_W07" "/v1/events?prefix=catalog."
 lt_assert_eq "4" "$(seqs)" "catalog prefix"
 get "$T_W07" "/v1/events?prefix=dossier."
-lt_assert_eq "1 2" "$(seqs)" "dossier prefix"
+lt_assert_eq "1 2 7" "$(seqs)" "dossier prefix"
 get "$T_W07" "/v1/events?prefix=dossier.08710."
 lt_assert_eq "" "$(seqs)" "a foreign unit's prefix gives nothing"
 get "$T_P243" "/v1/events?prefix=dossier.08710.2"
@@ -316,7 +316,7 @@ lt_assert_eq "5 6 7" "$(seqs)" "a unit's prefix"
 get "$T_OP" "/v1/events?prefix=catalog."
 lt_assert_eq "4" "$(seqs)" "operator, catalog prefix"
 get "$T_W07" "/v1/events?since=4"
-lt_assert_eq " 8 null" "$(seqs) $(field .last) $(field .next)" "ward 08707 since 4"
+lt_assert_eq "7 8 null" "$(seqs) $(field .last) $(field .next)" "ward 08707 since 4"
 get "$T_W69" "/v1/events?limit=2"
 lt_assert_eq "4 5 5" "$(seqs) $(field .next)" "a ward's first page"
 get "$T_W69" "/v1/events?limit=2&since=5"

@@ -6,7 +6,12 @@
 # to all. A missing, unknown or revoked token for a non-catalog prefix gets
 # $ERROR, which never echoes the token. With auth.required=false a request
 # without a token gets everything. Events are written straight into the
-# database with lt_append_events, as the writer does.
+# database with lt_append_events, as the writer does. Events follow the
+# dossier read rule: a dossier received at a commune (08707) and competent in
+# a commune of another district (08869, as since 2025 a dossier may be
+# received at another commune's centre, or a transferred one) has its events
+# replayed to, and listed by GET /v1/events for, the competent unit and its
+# parent, not for an unrelated ward.
 source "$(dirname "$0")/lib.sh"
 
 zcat=${LT_ZMQCAT:?LT_ZMQCAT must name tests/tools lt_zmqcat}
@@ -133,6 +138,48 @@ lt_assert_eq 4 "$(replay open dossier. | grep -c "$CCCD")" "whole records with a
 # A token given is still checked and still scopes.
 lt_assert_eq '1 $END:5' "$(seqs open dossier. "$ward")" "a ward token with auth off"
 lt_assert_contains "$(error_of open dossier. "$bad")" "the token is not valid" "bad token with auth off"
+
+# ---- a dossier competent outside its receiving chain ----------------------
+lt_log "competent unit"
+ward69=$(token --unit 08869 --role ward)
+parent44=$(token --unit 244 --role parent)
+ward72=$(token --unit 08872 --role ward)
+R6=$(rec 000.01.22.H56-250101-0006 4)
+psql "$LT_PG_URL" -qAt -v ON_ERROR_STOP=1 -v r6="$R6" >/dev/null <<'SQL' || lt_fail "appending event 6"
+SELECT lt_append_events(ARRAY['dossier'], ARRAY['dossier.08707.4'],
+  ARRAY['000.01.22.H56-250101-0006'], ARRAY['1.001'], ARRAY['08707'], ARRAY[4]::smallint[],
+  ARRAY[:'r6'::jsonb]);
+-- The dossier's state, as the writer keeps it: received at 08707, competent 08869.
+INSERT INTO dossiers (code, record, status, procedure_code, receiving_unit, competent_unit,
+                      content_hash, last_seq)
+VALUES ('000.01.22.H56-250101-0006', :'r6'::jsonb, 4, '1.001', '08707', '08869',
+        sha256(convert_to(:'r6', 'UTF8')), 6);
+SQL
+lt_assert_eq '3 6 $END:6' "$(seqs gw dossier. "$ward69")" "replay: the competent ward sees the dossier's events"
+lt_assert_eq '6 $END:6' "$(seqs gw dossier.08707. "$ward69")" "replay: under the receiving unit's topic"
+lt_assert_eq '3 6 $END:6' "$(seqs gw dossier. "$parent44")" "replay: the competent unit's parent too"
+lt_assert_eq '1 6 $END:6' "$(seqs gw dossier. "$ward")" "replay: the receiving ward still sees it"
+lt_assert_eq '$END:6' "$(seqs gw dossier. "$ward72")" "replay: an unrelated ward sees none"
+lt_assert_eq "$CCCD" "$(replay gw dossier. "$ward69" | jq -r 'select(.seq == 6 and .topic != "$END") | .data.SoGiayToChuHoSo')" \
+  "replay: the competent ward gets the whole record"
+# events GW TOKEN [QUERY]: the dossier events' sequences of GET /v1/events.
+events() {
+  local out
+  out=$(lt_http "$1" "/v1/events?${3:-since=0}" -H "Authorization: Bearer $2")
+  [ "${out%% *}" = 200 ] || lt_fail "GET /v1/events: $out"
+  jq -r '[.events[] | select(.kind == "dossier") | .sequence | tostring] | join(" ")' <<<"${out#* }"
+}
+lt_assert_eq '3 6' "$(events gw "$ward69")" "GET /v1/events: the competent ward"
+lt_assert_eq '6' "$(events gw "$ward69" 'since=0&prefix=dossier.08707.')" \
+  "GET /v1/events: under the receiving unit's prefix"
+lt_assert_eq '' "$(events gw "$ward69" 'since=0&prefix=dossier.08710.')" \
+  "GET /v1/events: another prefix leaves it out"
+lt_assert_eq '3 6' "$(events gw "$parent44")" "GET /v1/events: the competent unit's parent"
+lt_assert_eq '1 6' "$(events gw "$ward")" "GET /v1/events: the receiving ward"
+lt_assert_eq '1 2 5 6' "$(events gw "$parent")" "GET /v1/events: the receiving ward's parent"
+lt_assert_eq '' "$(events gw "$ward72")" "GET /v1/events: an unrelated ward sees none"
+lt_assert_eq '3' "$(events gw "$ward69" 'since=0&limit=1&prefix=dossier.')" "GET /v1/events: a page of one"
+lt_assert_eq '6' "$(events gw "$ward69" 'since=3&limit=1&prefix=dossier.')" "GET /v1/events: the next page"
 
 lt_gw_stop open
 lt_gw_stop gw

@@ -54,6 +54,23 @@ run_model() {
   lt_gw_stop "$name"
 }
 
+# cases TREE WARD_TOKEN AGENCY RECEIVING, a table on descriptor 3 of
+# "GATEWAY MODEL N COMPETENT LEGS WHAT" ("-" = empty): one run_model per
+# GATEWAY (its first row's N without the last digit), then expect for each
+# row's dossier AGENCY-250801-N.
+cases() {
+  local tree=$1 token=$2 agency=$3 unit=$4 name model n competent legs what last= rows=0
+  while read -r name model n competent legs what <&3; do
+    rows=$((rows + 1))
+    [ "$name" = "$last" ] || run_model "$name" "$model" "$token" "$agency" "${n%?}"
+    last=$name
+    [ "$competent" = - ] && competent=
+    [ "$legs" = - ] && legs=
+    expect "$agency-250801-$n" "$unit" "$competent" "$legs" "$tree, $model: $what"
+  done
+  [ "$rows" -gt 0 ] || lt_fail "$tree: no cases read"
+}
+
 lt_pg_start pg3
 # Units without system addresses: every liên thông row waits unrouted.
 jq 'map(del(.url, .dialect))' "$LT_SOURCE_DIR/deploy/units/example-3tier.json" >"$LT_TMP/units3.json"
@@ -66,17 +83,16 @@ ward=$("$lt" token create --unit 08707 --role ward | tail -n 1)
 A=000.01.22.H56
 
 lt_log "three-tier tree"
-run_model auto3 auto "$ward" $A 100
-expect $A-250801-1001 08707 243 "unit:243=unrouted" "3-tier tree, auto: district-level"
-expect $A-250801-1002 08707 08707 "" "3-tier tree, auto: commune-level"
-expect $A-250801-1003 08707 26 "unit:26=unrouted" "3-tier tree, auto: province-level"
-run_model three3 3-tier "$ward" $A 200
-expect $A-250801-2001 08707 243 "unit:243=unrouted" "3-tier tree, 3-tier: district-level"
-expect $A-250801-2002 08707 08707 "" "3-tier tree, 3-tier: commune-level"
-run_model two3 2-tier "$ward" $A 300
-expect $A-250801-3001 08707 08707 "" "3-tier tree, 2-tier: district-level stays at the commune"
-expect $A-250801-3002 08707 08707 "" "3-tier tree, 2-tier: commune-level"
-expect $A-250801-3003 08707 26 "unit:26=unrouted" "3-tier tree, 2-tier: province-level"
+cases "3-tier tree" "$ward" $A 08707 3<<'CASES'
+auto3  auto   1001 243   unit:243=unrouted  district-level
+auto3  auto   1002 08707 -                  commune-level
+auto3  auto   1003 26    unit:26=unrouted   province-level
+three3 3-tier 2001 243   unit:243=unrouted  district-level
+three3 3-tier 2002 08707 -                  commune-level
+two3   2-tier 3001 08707 -                  district-level stays at the commune
+two3   2-tier 3002 08707 -                  commune-level
+two3   2-tier 3003 26    unit:26=unrouted   province-level
+CASES
 
 lt_log "two-tier tree"
 # A fresh database: the two example trees share agency ids.
@@ -90,14 +106,13 @@ out=$("$lt" units import "$LT_TMP/units2.json" 2>&1) || lt_fail "units import 2-
 lt_assert_eq 0 "$(q "SELECT count(*) FROM units WHERE level = 2")" "the two-tier tree has no district"
 ward=$("$lt" token create --unit 08866 --role ward | tail -n 1)
 B=000.06.00.H56
-run_model auto2 auto "$ward" $B 400
-expect $B-250801-4001 08866 08866 "" "2-tier tree, auto: district-level stays at the commune"
-expect $B-250801-4002 08866 08866 "" "2-tier tree, auto: commune-level"
-expect $B-250801-4003 08866 25 "unit:25=unrouted" "2-tier tree, auto: province-level goes up"
-run_model two2 2-tier "$ward" $B 500
-expect $B-250801-5001 08866 08866 "" "2-tier tree, 2-tier: district-level stays at the commune"
-expect $B-250801-5003 08866 25 "unit:25=unrouted" "2-tier tree, 2-tier: province-level goes up"
-run_model three2 3-tier "$ward" $B 600
-expect $B-250801-6001 08866 "" "" "2-tier tree, 3-tier: no district to find, no liên thông leg"
-expect $B-250801-6003 08866 25 "unit:25=unrouted" "2-tier tree, 3-tier: province-level goes up"
+cases "2-tier tree" "$ward" $B 08866 3<<'CASES'
+auto2  auto   4001 08866 -                  district-level stays at the commune
+auto2  auto   4002 08866 -                  commune-level
+auto2  auto   4003 25    unit:25=unrouted   province-level goes up
+two2   2-tier 5001 08866 -                  district-level stays at the commune
+two2   2-tier 5003 25    unit:25=unrouted   province-level goes up
+three2 3-tier 6001 -     -                  no district to find, no liên thông leg
+three2 3-tier 6003 25    unit:25=unrouted   province-level goes up
+CASES
 lt_log "ok"

@@ -14,24 +14,17 @@ source "$(dirname "$0")/lib.sh"
 peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 load=${LT_SIMPEER_LOAD:?LT_SIMPEER_LOAD must name tests/sim lt_simpeer_load}
 
-# peer_start NAME ROLE [ARGS]: starts a simulator, waits for its port file.
-declare -A PEER_PID PEER_PORT PEER_CTL
+# peer_start NAME ROLE [ARGS]: lt_sim_start, and its port file is its start line.
 peer_start() {
-  local name=$1 role=$2; shift 2
-  "$peer" --role "$role" --port-file "$LT_TMP/$name.port" --log "$LT_TMP/$name.log" \
-    --max-seconds 200 "$@" >"$LT_TMP/$name.out" 2>"$LT_TMP/$name.err" &
-  LT_PIDS+=("$!")
-  PEER_PID[$name]=$!
-  lt_wait 20 test -s "$LT_TMP/$name.port" || lt_fail "simulator $name did not start"
-  PEER_PORT[$name]=$(jq -r .port "$LT_TMP/$name.port")
-  PEER_CTL[$name]=$(jq -r .control_port "$LT_TMP/$name.port")
+  lt_sim_start "$@"
+  local name=$1 role=$2
   lt_assert_eq "$role" "$(jq -r .role "$LT_TMP/$name.port")" "role in the port file"
   lt_assert_eq "$(jq -c . "$LT_TMP/$name.port")" "$(head -1 "$LT_TMP/$name.out" | jq -c .)" \
     "the port file holds the start line"
 }
 # peer_stop NAME: SIGTERM, a bounded wait, exit 0 and the final line.
 peer_stop() {
-  local pid=${PEER_PID[$1]} rc=0
+  local pid=${LT_SIM_PID[$1]} rc=0
   kill -TERM "$pid"
   lt_wait 10 bash -c "! kill -0 $pid" || lt_fail "simulator $1 did not stop on SIGTERM"
   wait "$pid" || rc=$?
@@ -45,7 +38,7 @@ svc() {
   local name=$1 path=$2; shift 2
   local status rc=0
   status=$(curl -s -m 5 -o "$LT_TMP/body" -w '%{http_code}' "$@" \
-    "http://127.0.0.1:${PEER_PORT[$name]}$path") || rc=$?
+    "http://127.0.0.1:${LT_SIM_PORT[$name]}$path") || rc=$?
   echo "$rc" >"$LT_TMP/rc"
   echo "$status $(cat "$LT_TMP/body" 2>/dev/null)"
 }
@@ -56,10 +49,10 @@ post() { # NAME PATH JSON [curl args]
 ctl() { # NAME JSON: a control command that must succeed
   local out
   out=$(curl -s -m 10 -w ' %{http_code}' -X POST --data-binary "$2" \
-    "http://127.0.0.1:${PEER_CTL[$1]}/_control")
+    "http://127.0.0.1:${LT_SIM_CTL[$1]}/_control")
   [ "${out##* }" = 200 ] || lt_fail "control $2 on $1: $out"
 }
-peer_view() { curl -s -m 10 "http://127.0.0.1:${PEER_CTL[$1]}$2"; }
+peer_view() { curl -s -m 10 "http://127.0.0.1:${LT_SIM_CTL[$1]}$2"; }
 peer_stat() { peer_view "$1" /_stats | jq -r "$2"; }
 code_of() { sed 's/^[0-9]* //' <<<"$1" | jq -r .error_code; }
 
@@ -107,7 +100,7 @@ lt_assert_eq 3 "$(portal_sync "$s3" DongBoHoSoMC False '[{"MaTTHC": "1.1"}]' k7)
 lt_assert_eq 3 "$(portal_sync "$s3" DongBoHoSoMC Maybe "[$(rec C-0003 2)]" k8)" "isUpdating neither True nor False"
 lt_assert_eq 4 "$(portal_sync "$s3" LayHoSo False "[$(rec C-0004 2)]" k9)" "unknown service"
 lt_assert_eq 404 "$(svc portal '/_latest?MaHoSo=C-0002' | cut -d' ' -f1)" "the service port has no control paths"
-lt_assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PEER_CTL[portal]}/_latest?MaHoSo=C-0002")" \
+lt_assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${LT_SIM_CTL[portal]}/_latest?MaHoSo=C-0002")" \
   "nothing of a refused batch is stored"
 s4=$(portal_login)
 hist='[{"MaHoSo": "A-0001", "TrangThai": "2", "ThoiDiemXuLy": "20250701080000"},
@@ -189,7 +182,7 @@ lt_assert_eq 405 "$(svc ward /cb | cut -d' ' -f1)" "GET"
 # Latency: the call is held (in flight) and answered after the delay.
 ctl ward '{"latency_ms": 2500}'
 ( curl -s -o /dev/null -w '%{http_code} %{time_total}' -X POST --data-binary "$(ev W-2)" \
-    "http://127.0.0.1:${PEER_PORT[ward]}/cb" >"$LT_TMP/slow.out" ) &
+    "http://127.0.0.1:${LT_SIM_PORT[ward]}/cb" >"$LT_TMP/slow.out" ) &
 slow=$!
 held() { [ "$(peer_stat ward .in_flight)" = 1 ]; }
 lt_wait 5 held || lt_fail "the delayed call was not held"
@@ -245,7 +238,7 @@ ctl ward '{"reset": true}'
 # Never answering: the client gives up; the simulator closes its end then.
 ctl ward '{"timeout": true}'
 rc=0
-curl -s -m 1 -o /dev/null -X POST --data-binary "$(ev W-8)" "http://127.0.0.1:${PEER_PORT[ward]}/cb" || rc=$?
+curl -s -m 1 -o /dev/null -X POST --data-binary "$(ev W-8)" "http://127.0.0.1:${LT_SIM_PORT[ward]}/cb" || rc=$?
 lt_assert_eq 28 "$rc" "curl timed out"
 released() { [ "$(peer_stat ward '"\(.in_flight) \(.open_connections)"')" = "0 0" ]; }
 lt_wait 10 released || lt_fail "the hanging call was not released after the client left"
@@ -263,7 +256,7 @@ ctl ward '{"down": false}'
 lt_assert_eq 200 "$(post ward /cb "$(ev W-11)" | cut -d' ' -f1)" "up again on the same port"
 # SIGTERM while a call hangs: the simulator still exits at once, cleanly.
 ctl ward '{"timeout": true}'
-( curl -s -m 60 -o /dev/null -X POST --data-binary '{}' "http://127.0.0.1:${PEER_PORT[ward]}/cb" || true ) &
+( curl -s -m 60 -o /dev/null -X POST --data-binary '{}' "http://127.0.0.1:${LT_SIM_PORT[ward]}/cb" || true ) &
 hanging=$!
 lt_wait 5 held || lt_fail "the call did not hang"
 peer_stop ward
@@ -314,8 +307,8 @@ peer_stop hook
 
 # ---- 5. keep-alive under load ----------------------------------------------------
 peer_start loadp portal --lean
-out=$("$load" --url "http://127.0.0.1:${PEER_PORT[loadp]}/sync" --shape portal \
-  --login "http://127.0.0.1:${PEER_PORT[loadp]}/login" --requests 3000 --concurrency 8 --deadline 120) ||
+out=$("$load" --url "http://127.0.0.1:${LT_SIM_PORT[loadp]}/sync" --shape portal \
+  --login "http://127.0.0.1:${LT_SIM_PORT[loadp]}/login" --requests 3000 --concurrency 8 --deadline 120) ||
   lt_fail "lt_simpeer_load failed: $out"
 lt_assert_eq "3000 3000 0" "$(jq -r '"\(.requests) \(.ok) \(.failed)"' <<<"$out")" "load run"
 lt_assert_eq "3001 3000 3000" "$(peer_stat loadp '"\(.calls) \(.records) \(.unique)"')" "the simulator saw every call"

@@ -14,7 +14,6 @@
 source "$(dirname "$0")/lib.sh"
 
 PUSH=${LT_PUSH:?LT_PUSH must name the lt_push tool}
-peer=${LT_SIMPEER:?LT_SIMPEER must name tests/sim lt_simpeer}
 lt="$LIENTHONG_BIN"
 export LT_ANSWERS_DIR="$LT_TMP/answers"
 
@@ -152,21 +151,14 @@ lt_assert_eq "false database_unreachable" \
 keep_cli_doc "$LT_TMP/cli-nodb.json"
 
 # ---- 2. a gateway, the portal simulator, pushes and a refusal -----------------
-"$peer" --role portal --username cong --password matkhau --port-file "$LT_TMP/p.port" \
-  --log "$LT_TMP/p.log" --max-seconds 280 >"$LT_TMP/p.out" 2>"$LT_TMP/p.err" &
-LT_PIDS+=("$!")
-lt_wait 20 test -s "$LT_TMP/p.port" || lt_fail "the portal simulator did not start"
-pport=$(jq -r .port "$LT_TMP/p.port")
-cport=$(jq -r .control_port "$LT_TMP/p.port")
-ctl() { curl -sf -m 5 -X POST "http://127.0.0.1:$cport/_control" -d "$1" >/dev/null || lt_fail "control $1"; }
+lt_portal_sim_start p
+pport=${LT_SIM_PORT[p]}
+ctl() { lt_sim_control p "$1"; }
 
 # The circuit breaker (delivery.circuit_failures, default 5) would turn the
 # portal's outage below into state circuit_open; this test is about "down"
 # (t_circuit.sh checks circuit_open), so the circuit stays closed here.
-lt_gw_start gw LIENTHONG_PORTAL_URL="http://127.0.0.1:$pport" \
-  LIENTHONG_PORTAL_USERNAME=cong LIENTHONG_PORTAL_PASSWORD=matkhau \
-  LIENTHONG_PORTAL_AGENCY=000.00.00.H56 LIENTHONG_PORTAL_TIMEOUT=5s \
-  LIENTHONG_DELIVERY_CIRCUIT_FAILURES=100000
+lt_gw_start gw "${LT_PORTAL_ENV[@]}" LIENTHONG_DELIVERY_CIRCUIT_FAILURES=100000
 lt_wait 30 status_is gw /readyz 200 || lt_fail "gateway not ready"
 # The CLI finds the gateway where it listens.
 export LIENTHONG_HTTP_LISTEN="127.0.0.1:${LT_GW_PORT[gw]}"

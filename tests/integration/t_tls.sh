@@ -5,7 +5,8 @@
 # dossier read with a token work over HTTPS; plain HTTP on the same port
 # gets no answer; a client that does not trust the certificate is refused.
 # Misconfigurations stop `serve` with a sentence naming the key: one key
-# without the other, a missing file, a file that is not PEM.
+# without the other, a missing file, a file that is not PEM; `serve -n`
+# finds the same before a start.
 source "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || { lt_log "openssl missing (deploy/install-deps.sh installs it)"; exit 77; }
@@ -63,4 +64,23 @@ bad "missing key file" "http.tls_key: cannot open" LIENTHONG_HTTP_TLS_CERT="$LT_
 echo "not a certificate" >"$LT_TMP/junk.pem"
 bad "not PEM" "http.tls_cert: .* is not a PEM file" LIENTHONG_HTTP_TLS_CERT="$LT_TMP/junk.pem" \
   LIENTHONG_HTTP_TLS_KEY="$LT_TMP/key.pem"
+
+# The dry run reads the same files: `serve -n` finds what serve would stop
+# on, exit 2 naming the key and the file, without starting anything.
+dry() { # EXPECTED-RC EXPECTED-TEXT VAR=value...
+  local want=$1 text=$2; shift 2
+  local rc=0 out
+  out=$(env LIENTHONG_DATA_DIR="$LT_TMP/bad-data" "$@" "$lt" serve -n 2>&1) || rc=$?
+  lt_assert_eq "$want" "$rc" "serve -n with $*: $out"
+  lt_assert_contains "$out" "$text" "serve -n with $*"
+}
+dry 0 "configuration OK" LIENTHONG_HTTP_TLS_CERT="$LT_TMP/cert.pem" \
+  LIENTHONG_HTTP_TLS_KEY="$LT_TMP/key.pem"
+dry 2 "http.tls_key: cannot open $LT_TMP/nope.pem" LIENTHONG_HTTP_TLS_CERT="$LT_TMP/cert.pem" \
+  LIENTHONG_HTTP_TLS_KEY="$LT_TMP/nope.pem"
+dry 2 "http.tls_cert: cannot open $LT_TMP/nope.pem" LIENTHONG_HTTP_TLS_CERT="$LT_TMP/nope.pem" \
+  LIENTHONG_HTTP_TLS_KEY="$LT_TMP/key.pem"
+dry 2 "http.tls_cert: $LT_TMP/junk.pem is not a PEM file" \
+  LIENTHONG_HTTP_TLS_CERT="$LT_TMP/junk.pem" LIENTHONG_HTTP_TLS_KEY="$LT_TMP/key.pem"
+dry 2 "http.tls_cert and http.tls_key go together" LIENTHONG_HTTP_TLS_KEY="$LT_TMP/key.pem"
 lt_log "ok"

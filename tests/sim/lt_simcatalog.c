@@ -25,6 +25,7 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "lt_simutil.h"
 #include "lt_catgen.h"
 
 /* The list's per-procedure "last modified" (yyyyMMddHHmmss): one stamp for
@@ -206,17 +207,6 @@ static int build(void)
     return list_body ? 0 : -1;
 }
 
-static bool num(const char *s, long long lo, long long hi, long long *ret)
-{
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *ret = v;
-    return true;
-}
-
 static int usage(void)
 {
     fputs("usage: lt_simcatalog [--port P] [--count N] [--seed S] [--province H56]\n"
@@ -238,27 +228,27 @@ static int parse(int argc, char **argv)
             opt.fault_always = true;
             takes = false;
         } else if (strcmp(a, "--port") == 0) {
-            ok = num(v, 0, 65535, &x), opt.port = (long)x;
+            ok = lt_sim_num(v, 0, 65535, &x), opt.port = (long)x;
         } else if (strcmp(a, "--count") == 0) {
-            ok = num(v, 0, 999000, &x), opt.count = (uint64_t)x;
+            ok = lt_sim_num(v, 0, 999000, &x), opt.count = (uint64_t)x;
         } else if (strcmp(a, "--seed") == 0) {
-            ok = num(v, 0, INT64_MAX, &x), opt.seed = (uint64_t)x;
+            ok = lt_sim_num(v, 0, INT64_MAX, &x), opt.seed = (uint64_t)x;
         } else if (strcmp(a, "--change-seed") == 0) {
-            ok = num(v, 0, INT64_MAX, &x), opt.change_seed = (uint64_t)x;
+            ok = lt_sim_num(v, 0, INT64_MAX, &x), opt.change_seed = (uint64_t)x;
         } else if (strcmp(a, "--changed") == 0) {
             char *end;
             opt.changed_pct = v ? strtod(v, &end) : -1;
             ok = v && end != v && !*end && opt.changed_pct >= 0 && opt.changed_pct <= 100;
         } else if (strcmp(a, "--latency-ms") == 0) {
-            ok = num(v, 0, 60000, &x), opt.latency_ms = (long)x;
+            ok = lt_sim_num(v, 0, 60000, &x), opt.latency_ms = (long)x;
         } else if (strcmp(a, "--max-seconds") == 0) {
-            ok = num(v, 1, 86400, &x), opt.max_seconds = (long)x;
+            ok = lt_sim_num(v, 1, 86400, &x), opt.max_seconds = (long)x;
         } else if (strcmp(a, "--fault-500-at") == 0) {
-            ok = num(v, 1, INT64_MAX, &x), opt.fault_500_at = x;
+            ok = lt_sim_num(v, 1, INT64_MAX, &x), opt.fault_500_at = x;
         } else if (strcmp(a, "--fault-timeout-at") == 0) {
-            ok = num(v, 1, INT64_MAX, &x), opt.fault_timeout_at = x;
+            ok = lt_sim_num(v, 1, INT64_MAX, &x), opt.fault_timeout_at = x;
         } else if (strcmp(a, "--fault-drop-at") == 0) {
-            ok = num(v, 1, INT64_MAX, &x), opt.fault_drop_at = x;
+            ok = lt_sim_num(v, 1, INT64_MAX, &x), opt.fault_drop_at = x;
         } else if (strcmp(a, "--fault-malformed") == 0) {
             ok = v != NULL, opt.malformed_code = v;
         } else if (strcmp(a, "--province") == 0) {
@@ -285,11 +275,7 @@ int main(int argc, char **argv)
     }
     /* Stop signals are read by sigtimedwait below; every thread blocks them. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    lt_sim_block_stop_signals(&set);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)opt.port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lt_simutil.h"
 #include "lt_simpeer.h"
 
 #define HANG_CHECK_MS 50 /* how often a hanging call looks for its client */
@@ -541,11 +542,7 @@ int main(int argc, char **argv)
     }
     /* Stop signals are read by sigtimedwait below; every thread blocks them. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    lt_sim_block_stop_signals(&set);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

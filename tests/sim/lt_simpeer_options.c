@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_simutil.h"
 #include "lt_simpeer.h"
 
 static const char *role_names[] = {"portal", "parent", "ward", "webhook"};
@@ -30,24 +31,13 @@ void lt_simpeer_options_usage(void)
           stderr);
 }
 
-static bool num(const char *s, long long lo, long long hi, long long *ret)
-{
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *ret = v;
-    return true;
-}
-
 /* A loopback IPv4 address and port: network traffic stays on this machine. */
 static bool address(const char *s, struct in_addr *ret_host, uint16_t *ret_port)
 {
     char h[64];
     const char *colon = s ? strrchr(s, ':') : NULL;
     long long p;
-    if (!colon || (size_t)(colon - s) >= sizeof(h) || !num(colon + 1, 0, 65535, &p))
+    if (!colon || (size_t)(colon - s) >= sizeof(h) || !lt_sim_num(colon + 1, 0, 65535, &p))
         return false;
     memcpy(h, s, (size_t)(colon - s));
     h[colon - s] = '\0';
@@ -107,15 +97,15 @@ int lt_simpeer_options_parse(int argc, char **argv, lt_simpeer_options *opt)
         } else if (strcmp(a, "--log") == 0) {
             ok = v != NULL, opt->log_file = v;
         } else if (strcmp(a, "--max-seconds") == 0) {
-            ok = num(v, 1, 86400, &x), opt->max_seconds = (long)x;
+            ok = lt_sim_num(v, 1, 86400, &x), opt->max_seconds = (long)x;
         } else if (strcmp(a, "--max-stored") == 0) {
-            ok = num(v, 1, 100000000, &x), opt->max_stored = (size_t)x;
+            ok = lt_sim_num(v, 1, 100000000, &x), opt->max_stored = (size_t)x;
         } else if (strcmp(a, "--max-body") == 0) {
-            ok = num(v, 1, 1 << 30, &x), opt->max_body = (size_t)x;
+            ok = lt_sim_num(v, 1, 1 << 30, &x), opt->max_body = (size_t)x;
         } else if (strcmp(a, "--threads") == 0) {
-            ok = num(v, 1, 64, &x), opt->threads = (unsigned)x;
+            ok = lt_sim_num(v, 1, 64, &x), opt->threads = (unsigned)x;
         } else if (strcmp(a, "--max-connections") == 0) {
-            ok = num(v, 1, 60000, &x), opt->max_connections = (unsigned)x;
+            ok = lt_sim_num(v, 1, 60000, &x), opt->max_connections = (unsigned)x;
         } else if (strcmp(a, "--login-path") == 0) {
             ok = text(v, conf->login_path, sizeof(conf->login_path));
         } else if (strcmp(a, "--sync-path") == 0) {
@@ -129,16 +119,16 @@ int lt_simpeer_options_parse(int argc, char **argv, lt_simpeer_options *opt)
         } else if (strcmp(a, "--success-code") == 0) {
             ok = text(v, conf->success_code, sizeof(conf->success_code)) && *v;
         } else if (strcmp(a, "--session-calls") == 0) {
-            ok = num(v, 0, INT64_MAX, &x), conf->session_calls = (long)x;
+            ok = lt_sim_num(v, 0, INT64_MAX, &x), conf->session_calls = (long)x;
         } else if (strcmp(a, "--session-seconds") == 0) {
-            ok = num(v, 0, INT64_MAX, &x), conf->session_seconds = (long)x;
+            ok = lt_sim_num(v, 0, INT64_MAX, &x), conf->session_seconds = (long)x;
         } else if (strcmp(a, "--update-missing") == 0) {
             ok = v && (strcmp(v, "create") == 0 || strcmp(v, "refuse") == 0);
             conf->update_missing_ok = ok && strcmp(v, "create") == 0;
         } else if (strcmp(a, "--latency-ms") == 0) {
-            ok = num(v, 0, 600000, &x), flt->latency_ms = (long)x;
+            ok = lt_sim_num(v, 0, 600000, &x), flt->latency_ms = (long)x;
         } else if (strcmp(a, "--seed") == 0) {
-            ok = num(v, 0, INT64_MAX, &x), flt->seed = (uint64_t)x;
+            ok = lt_sim_num(v, 0, INT64_MAX, &x), flt->seed = (uint64_t)x;
         } else if (strcmp(a, "--error-ratio") == 0) {
             char *end;
             flt->error_ratio = v ? strtod(v, &end) : -1;

@@ -28,6 +28,27 @@ static void assert_instant(int64_t got, const char *want)
     assert_string_equal(buf, want);
 }
 
+/* A due date worked out by hand: received + amount unit ends at due. */
+typedef struct due_case {
+    const char *received; /* yyyyMMddHHmmss */
+    double amount;        /* in unit */
+    lt_calendar_unit unit;
+    const char *due; /* yyyyMMddHHmmss */
+    const char *why; /* the working-out, named when the case fails */
+} due_case;
+
+static void expect_due(const lt_calendar *c, const due_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char got[16];
+        lt_calendar_format(lt_calendar_due(c, T(cases[i].received), cases[i].amount, cases[i].unit),
+                           got, sizeof(got));
+        if (strcmp(got, cases[i].due) != 0)
+            fail_msg("%s: %s + %g ends %s, want %s", cases[i].why, cases[i].received,
+                     cases[i].amount, got, cases[i].due);
+    }
+}
+
 static lt_calendar *shipped(void)
 {
     lt_calendar *c = lt_calendar_new();
@@ -51,26 +72,23 @@ static void test_parse_format(void **state)
 static void test_working_days(void **state)
 {
     (void)state;
+    static const due_case cases[] = {
+        {"20250303090000", 1, LT_CAL_WORKING_DAY, "20250304090000",
+         "Mon 09:00 + 1 day: 2.5 h + 3.5 h on Monday, 2 h on Tuesday"},
+        {"20250303070000", 1, LT_CAL_WORKING_DAY, "20250303170000",
+         "Mon 07:00 + 1 day ends at Monday's 17:00, not Tuesday morning"},
+        {"20250303173000", 1, LT_CAL_WORKING_DAY, "20250304170000",
+         "received Mon 17:30: the clock starts Tue 07:00, so 8 h end Tue 17:00"},
+        {"20250303120000", 1, LT_CAL_WORKING_DAY, "20250304113000",
+         "received at lunch (12:00): starts 13:30; 3.5 h Monday, 4.5 h Tuesday -> 11:30"},
+        {"20250307140000", 1, LT_CAL_WORKING_DAY, "20250310140000",
+         "Fri 14:00 + 1 day skips the weekend: Mon 14:00"},
+        {"20250303090000", 0.5, LT_CAL_WORKING_DAY, "20250303150000",
+         "half a day: 4 h from Mon 09:00 -> 2.5 h to 11:30, 1.5 h from 13:30 -> 15:00"},
+    };
     lt_calendar *c = lt_calendar_new();
     assert_int_equal(lt_calendar_day_length(c), 8 * 3600);
-    /* Mon 09:00 + 1 day: 2.5 h + 3.5 h on Monday, 2 h on Tuesday. */
-    assert_instant(lt_calendar_due(c, T("20250303090000"), 1, LT_CAL_WORKING_DAY),
-                   "20250304090000");
-    /* Mon 07:00 + 1 day ends at Monday's 17:00, not Tuesday morning. */
-    assert_instant(lt_calendar_due(c, T("20250303070000"), 1, LT_CAL_WORKING_DAY),
-                   "20250303170000");
-    /* Received Mon 17:30: the clock starts Tue 07:00, so 8 h end Tue 17:00. */
-    assert_instant(lt_calendar_due(c, T("20250303173000"), 1, LT_CAL_WORKING_DAY),
-                   "20250304170000");
-    /* Received at lunch (12:00): starts 13:30; 3.5 h Monday, 4.5 h Tuesday -> 11:30. */
-    assert_instant(lt_calendar_due(c, T("20250303120000"), 1, LT_CAL_WORKING_DAY),
-                   "20250304113000");
-    /* Fri 14:00 + 1 day skips the weekend: Mon 14:00. */
-    assert_instant(lt_calendar_due(c, T("20250307140000"), 1, LT_CAL_WORKING_DAY),
-                   "20250310140000");
-    /* Half a day: 4 h from Mon 09:00 -> 2.5 h to 11:30, 1.5 h from 13:30 -> 15:00. */
-    assert_instant(lt_calendar_due(c, T("20250303090000"), 0.5, LT_CAL_WORKING_DAY),
-                   "20250303150000");
+    expect_due(c, cases, sizeof(cases) / sizeof(cases[0]));
     lt_calendar_destroy(&c);
     assert_null(c);
 }
@@ -78,13 +96,16 @@ static void test_working_days(void **state)
 static void test_hours_and_days(void **state)
 {
     (void)state;
+    static const due_case cases[] = {
+        {"20250303100000", 4, LT_CAL_HOUR, "20250303160000",
+         "4 working hours from Mon 10:00: 1.5 h to 11:30, 2.5 h from 13:30 -> 16:00"},
+        {"20250303090000", 7, LT_CAL_DAY, "20250310090000",
+         "7 calendar days from Mon 09:00: Mon 09:00 a week later"},
+        {"20250306090000", 2, LT_CAL_DAY, "20250310070000",
+         "2 calendar days from Thu 09:00 end on Saturday: rolled to Mon 07:00"},
+    };
     lt_calendar *c = lt_calendar_new();
-    /* 4 working hours from Mon 10:00: 1.5 h to 11:30, 2.5 h from 13:30 -> 16:00. */
-    assert_instant(lt_calendar_due(c, T("20250303100000"), 4, LT_CAL_HOUR), "20250303160000");
-    /* 7 calendar days from Mon 09:00: Mon 09:00 a week later. */
-    assert_instant(lt_calendar_due(c, T("20250303090000"), 7, LT_CAL_DAY), "20250310090000");
-    /* 2 calendar days from Thu 09:00 end on Saturday: rolled to Mon 07:00. */
-    assert_instant(lt_calendar_due(c, T("20250306090000"), 2, LT_CAL_DAY), "20250310070000");
+    expect_due(c, cases, sizeof(cases) / sizeof(cases[0]));
     lt_calendar_destroy(&c);
 }
 
@@ -97,21 +118,22 @@ static void test_holidays(void **state)
     assert_false(lt_calendar_is_working_day(c, lt_calendar_days(2024, 4, 29)));
     assert_false(lt_calendar_is_working_day(c, lt_calendar_days(2027, 2, 10)));
     assert_true(lt_calendar_is_working_day(c, lt_calendar_days(2025, 4, 29)));
-    /* Fri 2025-04-25 14:00 + 1 day: 3 h Friday, then Sat 26/4 is worked
-     * (compensatory) -> 5 h more -> Sat 14:00. */
-    assert_instant(lt_calendar_due(c, T("20250425140000"), 1, LT_CAL_WORKING_DAY),
-                   "20250426140000");
-    /* Tue 2025-04-29 09:00 + 1 day: 30/4, 1/5, 2/5 off, 3-4/5 weekend -> Mon 5/5 09:00. */
-    assert_instant(lt_calendar_due(c, T("20250429090000"), 1, LT_CAL_WORKING_DAY),
-                   "20250505090000");
-    /* Fri 2026-02-13 10:00 + 2 days: 5 h Friday, Tết 16-20/2, 8 h + 3 h from
-     * Mon 23/2 -> Tue 24/2 10:00. */
-    assert_instant(lt_calendar_due(c, T("20260213100000"), 2, LT_CAL_WORKING_DAY),
-                   "20260224100000");
+    static const due_case cases[] = {
+        {"20250425140000", 1, LT_CAL_WORKING_DAY, "20250426140000",
+         "Fri 2025-04-25 14:00 + 1 day: 3 h Friday, then Sat 26/4 is worked (compensatory) -> "
+         "5 h more -> Sat 14:00"},
+        {"20250429090000", 1, LT_CAL_WORKING_DAY, "20250505090000",
+         "Tue 2025-04-29 09:00 + 1 day: 30/4, 1/5, 2/5 off, 3-4/5 weekend -> Mon 5/5 09:00"},
+        {"20260213100000", 2, LT_CAL_WORKING_DAY, "20260224100000",
+         "Fri 2026-02-13 10:00 + 2 days: 5 h Friday, Tết 16-20/2, 8 h + 3 h from Mon 23/2 -> "
+         "Tue 24/2 10:00"},
+    };
+    expect_due(c, cases, sizeof(cases) / sizeof(cases[0]));
     /* The same receipt without the table ends Tue 17/2 10:00. */
+    static const due_case plain_case[] = {
+        {"20260213100000", 2, LT_CAL_WORKING_DAY, "20260217100000", "without the holidays"}};
     lt_calendar *plain = lt_calendar_new();
-    assert_instant(lt_calendar_due(plain, T("20260213100000"), 2, LT_CAL_WORKING_DAY),
-                   "20260217100000");
+    expect_due(plain, plain_case, 1);
     lt_calendar_destroy(&plain);
     lt_calendar_destroy(&c);
 }

@@ -129,6 +129,72 @@ static void env_fails(const char *assignment, const char *key, const char *part)
         fail_msg("message \"%s\" lacks \"%s\"", err.message, part);
 }
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each of values[n], set through the environment variable var, loads and
+ * reads back unchanged through get. */
+static void env_keeps(const char *var, const char *const *values, size_t n,
+                      const char *(*get)(const lt_config *))
+{
+    for (size_t i = 0; i < n; i++) {
+        char a[160];
+        lt_config cfg;
+
+        snprintf(a, sizeof a, "%s=%s", var, values[i]);
+        env_ok(a, &cfg);
+        assert_string_equal(get(&cfg), values[i]);
+        lt_config_free(&cfg);
+    }
+}
+
+/* Each of values[n], set through var, is refused naming key, with part in
+ * the message. */
+static void env_fails_each(const char *var, const char *const *values, size_t n, const char *key,
+                           const char *part)
+{
+    for (size_t i = 0; i < n; i++) {
+        char a[160];
+
+        snprintf(a, sizeof a, "%s=%s", var, values[i]);
+        env_fails(a, key, part);
+    }
+}
+
+/* text, set through var, loads and reads as want through get. */
+static void env_reads(const char *var, const char *text, int64_t want,
+                      int64_t (*get)(const lt_config *))
+{
+    char a[160];
+    lt_config cfg;
+
+    snprintf(a, sizeof a, "%s=%s", var, text);
+    env_ok(a, &cfg);
+    if (get(&cfg) != want)
+        fail_msg("%s reads as %lld, want %lld", a, (long long)get(&cfg), (long long)want);
+    lt_config_free(&cfg);
+}
+
+static int64_t http_max_body(const lt_config *c)
+{
+    return (int64_t)c->http.max_body;
+}
+static int64_t auth_required(const lt_config *c)
+{
+    return c->auth.required;
+}
+static const char *http_listen(const lt_config *c)
+{
+    return c->http.listen;
+}
+static const char *zmq_ingress(const lt_config *c)
+{
+    return c->zmq.ingress;
+}
+static const char *catalog_url(const lt_config *c)
+{
+    return c->catalog.url;
+}
+
 /* Equal configs: no reloadable change and no restart-needing change. */
 static void assert_config_equal(const lt_config *a, const lt_config *b)
 {
@@ -332,13 +398,9 @@ static void test_duration(void **state)
     static const char *const syntax[] = {
         "5", "5x", "-1s", "+5s", "1.5s", "", " 5s", "5s ", "5 s", "s", "5S", "5sec", "0x10s",
     };
-    for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_DATABASE_CONNECT_TIMEOUT=%s", syntax[i]);
-        env_fails(a, "database.connect_timeout",
-                  "expected a duration between 1s and 5m (a whole number with unit");
-    }
+    env_fails_each("LIENTHONG_DATABASE_CONNECT_TIMEOUT", syntax, N_OF(syntax),
+                   "database.connect_timeout",
+                   "expected a duration between 1s and 5m (a whole number with unit");
     static const char *const range[] = {
         "999ms", "6m", "72h", "0s", "99999999999999999999h", "9223372036854775807h"};
     for (size_t i = 0; i < sizeof range / sizeof range[0]; i++) {
@@ -364,14 +426,8 @@ static void test_size(void **state)
         {"2KB", 2000},  {"3MB", 3000000}, {"1GB", 1000000000}, {"0001024", 1024},
     };
 
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_HTTP_MAX_BODY=%s", good[i].text);
-        env_ok(a, &cfg);
-        assert_int_equal(cfg.http.max_body, good[i].bytes);
-        lt_config_free(&cfg);
-    }
+    for (size_t i = 0; i < N_OF(good); i++)
+        env_reads("LIENTHONG_HTTP_MAX_BODY", good[i].text, good[i].bytes, http_max_body);
     /* JSON integers and digit strings are both bytes. */
     load_ok(f, "{\"http\": {\"max_body\": 2048}}", no_env, &cfg);
     assert_int_equal(cfg.http.max_body, 2048);
@@ -388,12 +444,8 @@ static void test_size(void **state)
     load_fails(f, "{\"http\": {\"max_body\": 1.5}}", no_env, "http.max_body", "got 1.5");
     load_fails(f, "{\"http\": {\"max_body\": true}}", no_env, "http.max_body", "got true");
     static const char *const bad[] = {"4 MiB", "4mib", "-1", "4TiB", "MiB", "1.5MiB", "4MiBs"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_HTTP_MAX_BODY=%s", bad[i]);
-        env_fails(a, "http.max_body", "(bytes, or a whole number with unit");
-    }
+    env_fails_each("LIENTHONG_HTTP_MAX_BODY", bad, N_OF(bad), "http.max_body",
+                   "(bytes, or a whole number with unit");
     env_fails("LIENTHONG_HTTP_MAX_BODY=99999999999GB", "http.max_body",
               "expected a size between 1KiB and 1GiB, got");
 }
@@ -401,7 +453,6 @@ static void test_size(void **state)
 static void test_listen(void **state)
 {
     fixture *f = *state;
-    lt_config cfg;
     static const char *const good[] = {"0.0.0.0:0", "[::1]:8080", "localhost:65535",
                                        "[fe80::1%eth0]:80", "gw.example:443"};
     static const char *const bad[] = {"8080",        ":8080",     "::1:8080", "[::1]8080",
@@ -409,20 +460,9 @@ static void test_listen(void **state)
                                       "[]:80",       "[host]:80", "a b:80",   "host:123456",
                                       "http://h:80", "[::1:80",   ""};
 
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_HTTP_LISTEN=%s", good[i]);
-        env_ok(a, &cfg);
-        assert_string_equal(cfg.http.listen, good[i]);
-        lt_config_free(&cfg);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_HTTP_LISTEN=%s", bad[i]);
-        env_fails(a, "http.listen", "expected host:port or [v6]:port with a port from 0 to 65535");
-    }
+    env_keeps("LIENTHONG_HTTP_LISTEN", good, N_OF(good), http_listen);
+    env_fails_each("LIENTHONG_HTTP_LISTEN", bad, N_OF(bad), "http.listen",
+                   "expected host:port or [v6]:port with a port from 0 to 65535");
     load_fails(f, "{\"http\": {\"listen\": 8080}}", no_env, "http.listen",
                "expected host:port or [v6]:port with a port from 0 to 65535, got 8080");
 }
@@ -461,7 +501,6 @@ static void test_split_listen(void **state)
 
 static void test_zmq(void **state)
 {
-    lt_config cfg;
     static const char *const good[] = {"tcp://*:5570", "ipc:///tmp/x", "inproc://bus",
                                        "tcp://127.0.0.1:*", "tcp://[::1]:5570"};
     static const char *const bad[] = {"tcp://",    "udp://x:1", "tcp://host",    "127.0.0.1:5570",
@@ -469,20 +508,9 @@ static void test_zmq(void **state)
                                       "TCP://h:1", "tcp://h :1"};
 
     (void)state;
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_ZMQ_INGRESS=%s", good[i]);
-        env_ok(a, &cfg);
-        assert_string_equal(cfg.zmq.ingress, good[i]);
-        lt_config_free(&cfg);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_ZMQ_REPLAY=%s", bad[i]);
-        env_fails(a, "zmq.replay", "expected a ZeroMQ endpoint");
-    }
+    env_keeps("LIENTHONG_ZMQ_INGRESS", good, N_OF(good), zmq_ingress);
+    env_fails_each("LIENTHONG_ZMQ_REPLAY", bad, N_OF(bad), "zmq.replay",
+                   "expected a ZeroMQ endpoint");
 }
 
 /* zmq.curve: which endpoints count as loopback, auto, and false refused
@@ -543,47 +571,28 @@ static void test_zmq_curve(void **state)
 
 static void test_url(void **state)
 {
-    lt_config cfg;
     static const char *const good[] = {"", "http://x", "HTTPS://portal.gov.vn/api",
                                        "https://10.0.0.1:8443/a?b=c"};
     static const char *const bad[] = {"ftp://x",    "http://",       "portal.gov.vn",
                                       "http://a b", "https:///path", "http:/x"};
 
     (void)state;
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_CATALOG_URL=%s", good[i]);
-        env_ok(a, &cfg);
-        assert_string_equal(cfg.catalog.url, good[i]);
-        lt_config_free(&cfg);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_PORTAL_URL=%s", bad[i]);
-        env_fails(a, "portal.url", "expected an empty string or an http:// or https:// URL");
-    }
+    env_keeps("LIENTHONG_CATALOG_URL", good, N_OF(good), catalog_url);
+    env_fails_each("LIENTHONG_PORTAL_URL", bad, N_OF(bad), "portal.url",
+                   "expected an empty string or an http:// or https:// URL");
 }
 
 static void test_bool(void **state)
 {
     fixture *f = *state;
-    lt_config cfg;
     static const struct {
         const char *text;
         bool value;
     } good[] = {{"true", true}, {"false", false}, {"1", true},    {"0", false},  {"yes", true},
                 {"no", false},  {"on", true},     {"OFF", false}, {"TRUE", true}};
 
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char a[80];
-
-        snprintf(a, sizeof a, "LIENTHONG_AUTH_REQUIRED=%s", good[i].text);
-        env_ok(a, &cfg);
-        assert_int_equal(cfg.auth.required, good[i].value);
-        lt_config_free(&cfg);
-    }
+    for (size_t i = 0; i < N_OF(good); i++)
+        env_reads("LIENTHONG_AUTH_REQUIRED", good[i].text, good[i].value, auth_required);
     env_fails("LIENTHONG_AUTH_REQUIRED=", "auth.required", "got \"\"");
     env_fails("LIENTHONG_AUTH_REQUIRED=2", "auth.required", "got \"2\"");
     /* In the file, booleans are JSON booleans. */

@@ -93,6 +93,21 @@ static void expect_ok(const char *key, json_t *value)
     lt_verrors_destroy(&errs);
 }
 
+/* errs holds exactly n errors, at paths[] in order; each names the field
+ * its path ends with (an index stripped: "L[0].F" names F, "L[0]" names L). */
+static void expect_paths(const lt_verrors *errs, size_t n, const char *const paths[])
+{
+    assert_int_equal(lt_verrors_count(errs), n);
+    for (size_t i = 0; i < n; i++) {
+        const char *last = strrchr(paths[i], '.');
+        char field[64];
+        snprintf(field, sizeof(field), "%s", last ? last + 1 : paths[i]);
+        field[strcspn(field, "[")] = '\0';
+        assert_string_equal(lt_verrors_path(errs, i), paths[i]);
+        assert_string_equal(lt_verrors_field(errs, i), field);
+    }
+}
+
 static void test_base_valid(void **state)
 {
     (void)state;
@@ -186,12 +201,10 @@ static void test_history(void **state)
     json_object_del(json_array_get(h, 1), "TrangThai");
     json_object_set_new(json_array_get(h, 0), "NgayBatDau", json_string("x"));
     lt_verrors *errs = judge(r, 1);
-    assert_int_equal(lt_verrors_count(errs), 4);
-    assert_string_equal(lt_verrors_path(errs, 0), "QuaTrinhXuLy[0].NgayBatDau");
-    assert_string_equal(lt_verrors_path(errs, 1), "QuaTrinhXuLy[1].TrangThai");
-    assert_string_equal(lt_verrors_path(errs, 2), "QuaTrinhXuLy[2].ThoiDiemXuLy");
-    assert_string_equal(lt_verrors_field(errs, 2), "ThoiDiemXuLy");
-    assert_string_equal(lt_verrors_path(errs, 3), "QuaTrinhXuLy[3].TrangThai");
+    static const char *const paths[] = {"QuaTrinhXuLy[0].NgayBatDau", "QuaTrinhXuLy[1].TrangThai",
+                                        "QuaTrinhXuLy[2].ThoiDiemXuLy",
+                                        "QuaTrinhXuLy[3].TrangThai"};
+    expect_paths(errs, 4, paths);
     assert_string_equal(lt_verrors_got(errs, 1), "nothing");
     lt_verrors_destroy(&errs);
     /* An empty ThoiDiemXuLy is not allowed: it is required. */
@@ -342,11 +355,9 @@ static void test_many_errors(void **state)
     json_object_set_new(r, "HinhThuc", json_string("5"));
     json_object_set_new(r, "QuaTrinhXuLy", json_pack("[{s:s}]", "TrangThai", "4"));
     lt_verrors *errs = judge(r, 1);
-    assert_int_equal(lt_verrors_count(errs), 4);
-    assert_string_equal(lt_verrors_field(errs, 0), "MaTTHC");
-    assert_string_equal(lt_verrors_field(errs, 1), "NgayHenTra");
-    assert_string_equal(lt_verrors_field(errs, 2), "HinhThuc");
-    assert_string_equal(lt_verrors_path(errs, 3), "QuaTrinhXuLy[0].ThoiDiemXuLy");
+    static const char *const paths[] = {"MaTTHC", "NgayHenTra", "HinhThuc",
+                                        "QuaTrinhXuLy[0].ThoiDiemXuLy"};
+    expect_paths(errs, 4, paths);
     lt_verrors_destroy(&errs);
     /* The list is bounded; what is past the bound is counted. */
     r = base();
@@ -459,6 +470,32 @@ static int decode(const char *bytes, size_t len, json_t **ret, bool *single, lt_
     return lt_dossier_decode(bytes, len, ret, single, e);
 }
 
+/* Decodes bytes, which must be accepted; returns the records (the
+ * caller's), *ret_single when a lone object was sent. */
+static json_t *decode_ok(const char *bytes, size_t len, bool *ret_single)
+{
+    json_t *recs = NULL;
+    bool single = false;
+    lt_dossier_error e;
+    if (decode(bytes, len, &recs, &single, &e) != LT_DOSSIER_OK)
+        fail_msg("%.*s refused: %s", (int)(len < 80 ? len : 80), bytes, e.message);
+    assert_non_null(recs);
+    if (ret_single)
+        *ret_single = single;
+    return recs;
+}
+
+/* depth nested empty arrays into buf; returns the length. */
+static size_t nested(char *buf, int depth)
+{
+    size_t n = 0;
+    for (int i = 0; i < depth; i++)
+        buf[n++] = '[';
+    for (int i = 0; i < depth; i++)
+        buf[n++] = ']';
+    return n;
+}
+
 static void expect_decode_fail(const char *bytes, size_t len, int rc, int status)
 {
     json_t *recs = NULL;
@@ -474,15 +511,13 @@ static void expect_decode_fail(const char *bytes, size_t len, int rc, int status
 static void test_decode_shapes(void **state)
 {
     (void)state;
-    json_t *recs = NULL;
     bool single = false;
-    lt_dossier_error e;
-    assert_int_equal(decode(base_text, strlen(base_text), &recs, &single, &e), LT_DOSSIER_OK);
+    json_t *recs = decode_ok(base_text, strlen(base_text), &single);
     assert_true(single);
     assert_int_equal(json_array_size(recs), 1);
     json_decref(recs);
     const char arr[] = "[{\"MaHoSo\": \"x\"}, 5]";
-    assert_int_equal(decode(arr, strlen(arr), &recs, &single, &e), LT_DOSSIER_OK);
+    recs = decode_ok(arr, strlen(arr), &single);
     assert_false(single);
     assert_int_equal(json_array_size(recs), 2);
     lt_verrors *errs = lt_verrors_new();
@@ -517,8 +552,7 @@ static void test_decode_utf8(void **state)
     assert_int_equal(e.offset, 7);
     /* Vietnamese and a 4-byte character are fine. */
     const char ok[] = "{\"a\": \"Nguyễn 😀\"}";
-    assert_int_equal(decode(ok, strlen(ok), &recs, &single, &e), LT_DOSSIER_OK);
-    json_decref(recs);
+    json_decref(decode_ok(ok, strlen(ok), NULL));
 }
 
 static void test_decode_surrogates(void **state)
@@ -529,11 +563,8 @@ static void test_decode_surrogates(void **state)
                           "{\"a\": \"\\ude00\\ud83d\"}"};
     for (size_t i = 0; i < sizeof(lone) / sizeof(lone[0]); i++)
         expect_decode_fail(lone[i], strlen(lone[i]), LT_DOSSIER_ESURROGATE, 400);
-    json_t *recs = NULL;
-    bool single;
-    lt_dossier_error e;
     const char pair[] = "{\"a\": \"\\ud83d\\ude00 \\\\ud800\"}"; /* an escaped backslash */
-    assert_int_equal(decode(pair, strlen(pair), &recs, &single, &e), LT_DOSSIER_OK);
+    json_t *recs = decode_ok(pair, strlen(pair), NULL);
     assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "a")),
                         "😀 \\ud800");
     json_decref(recs);
@@ -543,26 +574,13 @@ static void test_decode_depth(void **state)
 {
     (void)state;
     char buf[200];
-    size_t n = 0;
-    for (int i = 0; i < LT_DOSSIER_MAX_DEPTH; i++)
-        buf[n++] = '[';
-    for (int i = 0; i < LT_DOSSIER_MAX_DEPTH; i++)
-        buf[n++] = ']';
-    json_t *recs = NULL;
-    bool single;
-    lt_dossier_error e;
-    assert_int_equal(decode(buf, n, &recs, &single, &e), LT_DOSSIER_OK);
-    json_decref(recs);
-    n = 0;
-    for (int i = 0; i <= LT_DOSSIER_MAX_DEPTH; i++)
-        buf[n++] = '[';
-    for (int i = 0; i <= LT_DOSSIER_MAX_DEPTH; i++)
-        buf[n++] = ']';
+    size_t n = nested(buf, LT_DOSSIER_MAX_DEPTH);
+    json_decref(decode_ok(buf, n, NULL));
+    n = nested(buf, LT_DOSSIER_MAX_DEPTH + 1);
     expect_decode_fail(buf, n, LT_DOSSIER_EDEPTH, 400);
     /* Brackets inside strings do not count. */
     const char s[] = "[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]";
-    assert_int_equal(decode(s, strlen(s), &recs, &single, &e), LT_DOSSIER_OK);
-    json_decref(recs);
+    json_decref(decode_ok(s, strlen(s), NULL));
 }
 
 static void test_decode_batch_size(void **state)

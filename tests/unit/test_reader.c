@@ -8,25 +8,17 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lt_test_query.h"
+
 #include "lt_reader.h"
 
 /* Parses "k=v&k=v" (no URL decoding: the HTTP layer does that). */
 static int parse(const char *qs, lt_catalog_query *q, char *field, char *msg)
 {
-    char buf[512], *keys[16], *values[16];
-    size_t n = 0;
-    snprintf(buf, sizeof(buf), "%s", qs);
-    for (char *save = NULL, *p = strtok_r(buf, "&", &save); p && n < 16;
-         p = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(p, '=');
-        keys[n] = p;
-        values[n] = eq ? eq + 1 : NULL;
-        if (eq)
-            *eq = '\0';
-        n++;
-    }
-    return lt_catalog_query_parse((const char *const *)keys, (const char *const *)values, n, q,
-                                  field, 80, msg, 256);
+    lt_test_query s;
+    lt_test_query_split(&s, qs);
+    return lt_catalog_query_parse((const char *const *)s.keys, (const char *const *)s.values, s.n,
+                                  q, field, 80, msg, 256);
 }
 
 static void test_defaults(void **state)

@@ -8,22 +8,23 @@
 # Bounded: each sync under `timeout`, the whole run under a watchdog; the
 # simulator and PostgreSQL are stopped by PID on exit. Loopback only.
 #
-# Environment: LT_BUILD_DIR (default ./build, Release), LT_BENCH_COUNT (2000),
+# Builds Release first (tests/bench/lib.sh bench_build).
+#
+# Environment: LT_BUILD_DIR (default ./build-release), LT_BENCH_COUNT (2000),
 # LT_BENCH_LATENCY_MS (50), LT_BENCH_CONCURRENCY (32), LT_BENCH_TIMEOUT (600 s).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../../.." && pwd)
-build=$(cd "${LT_BUILD_DIR:-$src/build}" && pwd)
 count=${LT_BENCH_COUNT:-2000}
 latency=${LT_BENCH_LATENCY_MS:-50}
 conc=${LT_BENCH_CONCURRENCY:-32}
 total_timeout=${LT_BENCH_TIMEOUT:-600}
-bin=$build/gateway/lienthong
-sim=$build/tests/lt_simcatalog
 pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 bench_name=catalog-api
 # shellcheck source=../lib.sh
 . "$src/tests/bench/lib.sh"
-for f in "$bin" "$sim"; do [ -x "$f" ] || die "$f is missing: build first (Release)"; done
+bench_build lienthong lt_simcatalog
+bin=$build/gateway/lienthong
+sim=$build/tests/lt_simcatalog
 
 bench_init catalog-api "$total_timeout"
 bench_pg_start

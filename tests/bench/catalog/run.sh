@@ -15,7 +15,9 @@
 # stopped by PID on exit, failure or time-out. Loopback only: PostgreSQL
 # listens on a Unix socket in a private directory.
 #
-# Environment: LT_BUILD_DIR (default ./build, a Release build), LT_BENCH_SMALL,
+# Builds Release first (tests/bench/lib.sh bench_build).
+#
+# Environment: LT_BUILD_DIR (default ./build-release), LT_BENCH_SMALL,
 # LT_BENCH_BIG, LT_BENCH_CHANGE (percent, default 1), LT_BENCH_STEP_TIMEOUT
 # (s, default 240), LT_BENCH_TIMEOUT (s, whole run, default 900); for profiling,
 # LT_BENCH_PG_OPTS (more server options, e.g. "-c log_min_duration_statement=0")
@@ -23,28 +25,23 @@
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../../.." && pwd)
-build=$(cd "${LT_BUILD_DIR:-$src/build}" && pwd)
 small=${LT_BENCH_SMALL:-2000}
 big=${LT_BENCH_BIG:-100000}
 change=${LT_BENCH_CHANGE:-1}
 step_timeout=${LT_BENCH_STEP_TIMEOUT:-240}
 total_timeout=${LT_BENCH_TIMEOUT:-900}
-bin=$build/gateway/lienthong
-gen=$build/tests/lt_gencatalog
-rows=$build/tests/bench/catalog/bench_catalog_rows
 pg_bin=${LT_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
 bench_name=catalog
 # shellcheck source=../lib.sh
 . "$src/tests/bench/lib.sh"
 
-for f in "$bin" "$gen" "$rows"; do
-  [ -x "$f" ] || die "$f is missing: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2)"
-done
+bench_build lienthong lt_gencatalog bench_catalog_rows
+bin=$build/gateway/lienthong
+gen=$build/tests/lt_gencatalog
+rows=$build/tests/bench/catalog/bench_catalog_rows
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time'; deploy/install-deps.sh installs it)"
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-[ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 
 bench_init catalog "$total_timeout"
 bench_pg_start

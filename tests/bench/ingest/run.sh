@@ -48,19 +48,11 @@ bench_name=ingest
 . "$src/tests/bench/lib.sh"
 
 # ---- build (before the watchdog: a first Release build takes minutes) --------
-log "building Release in $build"
-mkdir -p "$build"
-timeout 1800 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build/bench-cmake.log" 2>&1 ||
-  die "cmake failed (see $build/bench-cmake.log)"
-timeout 1800 cmake --build "$build" -j2 --target lienthong lt_push lt_gencatalog bench_ceiling \
-  >"$build/bench-build.log" 2>&1 || die "build failed (see $build/bench-build.log)"
-build=$(cd "$build" && pwd)
+bench_build lienthong lt_push lt_gencatalog bench_ceiling
 bin=$build/gateway/lienthong
 push=$build/tests/lt_push
 gen=$build/tests/lt_gencatalog
 ceiling=$build/tests/bench/ingest/bench_ceiling
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-[ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
 command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs it)"
 command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh installs it)"
