@@ -34,13 +34,12 @@
  * mid-send they are recorded once it is back (lt_settle only touches rows
  * still inflight, or retrying for a success). Nothing here blocks ingest:
  * the writer never waits for delivery. */
-#include "lt_delivery.h"
+#include "lt_delivery_int.h"
 #include "lt_actor.h"
 #include "lt_log.h"
 #include "lt_pgconn.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,14 +60,6 @@
  * planner walked every delivered row of the destination per claimed row
  * until autovacuum's next ANALYZE (tests/bench/RESULTS.md, Drain). */
 #define ANALYZE_AFTER 20000
-/* A leg stops claiming while this many outcomes wait to be recorded (the
- * database is slow or away): memory stays bounded. */
-#define PEND_MAX 4096
-/* How long an outcome may wait for the other sends of its leg before it is
- * recorded alone. A round's statements cost about the same for one row as
- * for dozens, so outcomes are recorded, and free slots filled, when half a
- * leg's slots are back, when none is out, or after this. */
-#define LINGER_MS 5
 
 typedef enum {
     Q_NONE,
@@ -76,490 +67,26 @@ typedef enum {
     Q_SETTLE,
     Q_HEARTBEAT,
     Q_ROUTE,
-    Q_CLAIM,
     Q_SYNC,
     Q_LIST,
     Q_ANALYZE,
+    Q_UNCLAIM,
     Q_LEAVE
 } query;
 
 /* Setup steps, in order; a reconnection starts again at S_UPSERT. */
 enum { S_REGISTER, S_UPSERT, S_LISTEN, S_ASYNC, S_RECLAIM, S_DONE };
 
-/* What the actor remembers of a row at a driver. */
-typedef struct {
-    int64_t id;
-    int attempts;
-    char code[64]; /* dossier code, for the log */
-} sent_row;
-
-/* An outcome decided by a driver, waiting for lt_settle. */
-typedef struct {
-    int64_t id;
-    char verdict; /* 'o' delivered, 'r' retry, 'd' dead */
-    int status;   /* HTTP status, 0 = none */
-    int64_t delay_ms;
-    char *err;    /* the row's last_error (owned) */
-    char *health; /* the destination's last_error: HTTP status or transport text (owned) */
-    char *answer; /* owned, or NULL */
-} outcome;
-
-struct delivery;
-struct leg;
-
-/* One send slot of a leg: a driver and the rows it has. */
-typedef struct slot {
-    struct leg *leg;
-    lt_delivery_driver drv; /* drv.impl NULL: not set up */
-    sent_row *rows;         /* drv batch entries */
-    size_t nrows;
-    bool sending;
-    int64_t send_start;
-} slot;
-
-/* One destination and its slots. */
-typedef struct leg {
-    struct delivery *owner;
-    bool fixed;  /* from configuration (portal, webhook) */
-    bool listed; /* in the last destinations listing */
-    bool usable; /* every slot's driver is set up */
-    char name[128], kind[16], unit[64];
-    char url[1024], dialect[64];
-    size_t batch; /* rows per send */
-    slot *slots;
-    size_t nslots;
-    lt_curlm *curl; /* the slots' drivers share it */
-    bool need_claim;
-    outcome *pend; /* decided, not yet recorded; [0, nsettling) are being recorded */
-    size_t npend, cap_pend, nsettling;
-    int linger_timer; /* > 0: armed (see LINGER_MS) */
-    bool lingered;    /* it fired: record and claim whatever there is */
-} leg;
-
-typedef struct delivery {
-    lt_config cfg;
-    const lt_dialects *dialects;
-    lt_loop *loop;
-    lt_pgconn *pg;
-    leg **legs;
-    size_t nlegs, cap_legs;
-    size_t next_claim; /* round robin over the legs */
-    size_t next_settle;
-    leg *claiming; /* the leg whose claim runs */
-    leg *settling; /* the leg whose outcomes are being recorded */
-    size_t upsert_i;
-    char instance[24]; /* gateway_instances.id, "" until registered */
-    int setup_step;
-    bool setup_failed; /* a setup statement failed: the next tick tries again */
-    query q;           /* the statement running */
-    bool need_heartbeat, need_route, need_sync, need_list;
-    int64_t routed; /* events routed since the last ANALYZE of the outbox */
-    bool term, left;
-    unsigned ticks;
-    uint64_t delivered, retried, dead;          /* for the stop line */
-    uint64_t claims, claimed, settles, settled; /* statements and rows, for the stop line */
-} delivery;
-
-int64_t lt_delivery_backoff(int attempts, int64_t first_ms, int64_t max_ms)
-{
-    if (first_ms < 1)
-        first_ms = 1;
-    if (max_ms < first_ms)
-        max_ms = first_ms;
-    int64_t base = first_ms;
-    for (int i = 0; i < attempts && base < max_ms; i++)
-        base *= 2;
-    if (base > max_ms)
-        base = max_ms;
-    /* Jitter spreads the retries of rows that failed together. */
-    uint32_t spread = base / 4 + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(base / 4 + 1);
-    int64_t d = base + (int64_t)randombytes_uniform(spread);
-    return d > max_ms ? max_ms : d;
-}
-
-int64_t lt_delivery_backoff_ms(int attempts)
-{
-    return lt_delivery_backoff(attempts, 1000, 30000);
-}
-
-static void outcome_free(outcome *o)
-{
-    free(o->err);
-    free(o->health);
-    free(o->answer);
-}
-
-static void drive(delivery *self);
-
-/* Keeps one decided outcome. Out of memory drops it: the row stays
- * inflight and is reclaimed, a resend under the same key. */
-static void keep_outcome(leg *lg, const sent_row *row, const lt_delivery_result *r)
-{
-    if (lg->npend == lg->cap_pend) {
-        size_t cap = lg->cap_pend ? 2 * lg->cap_pend : 64;
-        outcome *p = realloc(lg->pend, cap * sizeof(*p));
-        if (!p)
-            goto oom;
-        lg->pend = p;
-        lg->cap_pend = cap;
-    }
-    outcome o = {.id = row->id, .status = r->http_status > 0 ? r->http_status : 0};
-    const lt_config *cfg = &lg->owner->cfg;
-    char health[160];
-    if (r->verdict == LT_DELIVERY_OK) {
-        o.verdict = 'o';
-    } else {
-        o.verdict = r->verdict == LT_DELIVERY_DEAD ? 'd' : 'r';
-        const char *e = r->error && r->error[0] ? r->error
-                        : o.verdict == 'd'      ? "refused"
-                                                : "failed";
-        /* The destination's last_error is read by status and operators of
-         * every unit: only what the wire said, never a record's content. */
-        if (o.status > 0)
-            snprintf(health, sizeof(health), "%sHTTP %d", o.verdict == 'd' ? "refused: " : "",
-                     o.status);
-        else
-            snprintf(health, sizeof(health), "%s", e);
-        if (o.verdict == 'r')
-            o.delay_ms = lt_delivery_backoff(row->attempts, cfg->delivery.retry_first_ms,
-                                             cfg->delivery.retry_max_ms);
-        if (!(o.err = strdup(e)) || !(o.health = strdup(health)) ||
-            (r->answer && !(o.answer = strdup(r->answer)))) {
-            outcome_free(&o);
-            goto oom;
-        }
-    }
-    lg->pend[lg->npend++] = o;
-    return;
-oom:
-    LT_ERROR("delivery %s: out of memory recording an outcome; the row will be reclaimed",
-             lg->name);
-}
-
-static size_t free_slots(const leg *lg);
-static bool leg_sending(const leg *lg);
-
-/* Whether lg's outcomes should be recorded now (see LINGER_MS). */
-static bool settle_ready(const leg *lg)
-{
-    if (!lg->npend)
-        return false;
-    return lg->lingered || lg->owner->term || !leg_sending(lg) ||
-           2 * lg->npend >= lg->nslots * lg->batch;
-}
-
-/* Whether lg should claim now: slots are free and it is worth a statement. */
-static bool claim_ready(const leg *lg)
-{
-    size_t f = free_slots(lg);
-    return f > 0 && (lg->lingered || 2 * f >= lg->nslots || !leg_sending(lg));
-}
-
-static int on_linger(lt_loop *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
-    leg *lg = arg;
-    lg->linger_timer = 0;
-    lg->lingered = true;
-    drive(lg->owner);
-    return 0;
-}
-
-static void on_done(const lt_delivery_result *res, size_t n, void *arg)
-{
-    slot *sl = arg;
-    leg *lg = sl->leg;
-    delivery *self = lg->owner;
-    size_t nok = 0, nretry = 0, ndead = 0;
-    for (size_t i = 0; i < sl->nrows; i++) {
-        const sent_row *row = &sl->rows[i];
-        /* No result for a row (the driver ran out of memory): retry it. */
-        lt_delivery_result none = {.verdict = LT_DELIVERY_RETRY, .error = "no result"};
-        const lt_delivery_result *r = i < n && res ? &res[i] : &none;
-        if (r->verdict == LT_DELIVERY_OK)
-            nok++;
-        else if (r->verdict == LT_DELIVERY_DEAD) {
-            LT_WARN("delivery %s: dead letter for dossier %s (row %" PRId64 "): %s", lg->name,
-                    row->code, row->id, r->error ? r->error : "");
-            ndead++;
-        } else
-            nretry++;
-        keep_outcome(lg, row, r);
-    }
-    LT_DEBUG("delivery %s: %zu row(s) in %lld ms: %zu delivered, %zu to retry, %zu dead", lg->name,
-             sl->nrows, (long long)(lt_loop_now_ms() - sl->send_start), nok, nretry, ndead);
-    self->delivered += nok;
-    self->retried += nretry;
-    self->dead += ndead;
-    sl->nrows = 0;
-    sl->sending = false;
-    lg->need_claim = true;
-    if (!settle_ready(lg) && lg->linger_timer <= 0 && !lg->lingered) {
-        int id = lt_loop_add_timer(self->loop, LINGER_MS, 0, on_linger, lg);
-        if (id > 0)
-            lg->linger_timer = id;
-        else
-            lg->lingered = true; /* no timer: no waiting either */
-    }
-    drive(self);
-}
-
-static size_t free_slots(const leg *lg)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < lg->nslots; i++)
-        n += !lg->slots[i].sending && lg->slots[i].drv.impl;
-    return n;
-}
-
-static bool leg_sending(const leg *lg)
-{
-    for (size_t i = 0; i < lg->nslots; i++)
-        if (lg->slots[i].sending)
-            return true;
-    return false;
-}
-
-/* Hands a claim's rows to the free slots, lg->batch at a time, in the
- * order claimed. */
-static void send_claimed(leg *lg, PGresult *r)
-{
-    int n = PQntuples(r);
-    lg->owner->claimed += n > 0 ? (uint64_t)n : 0;
-    if (n <= 0) {
-        /* Nothing due (or the circuit is open): the tick, a notification
-         * or an outcome asks again. */
-        lg->need_claim = false;
-        return;
-    }
-    lt_outbox_item *items = calloc(lg->batch, sizeof(*items));
-    if (!items) {
-        LT_ERROR("delivery %s: out of memory; the claimed rows will be reclaimed", lg->name);
-        return;
-    }
-    int row = 0;
-    for (size_t s = 0; s < lg->nslots && row < n; s++) {
-        slot *sl = &lg->slots[s];
-        if (sl->sending || !sl->drv.impl)
-            continue;
-        size_t k = 0;
-        for (; row < n && k < lg->batch; row++) {
-            lt_outbox_item it;
-            if (lt_outbox_parse_claim(r, row, &it) < 0) {
-                /* Never seen; the row stays inflight and is reclaimed. */
-                LT_ERROR("delivery %s: a claimed row has an unexpected shape", lg->name);
-                continue;
-            }
-            items[k] = it;
-            sl->rows[k].id = it.id;
-            sl->rows[k].attempts = it.attempts;
-            snprintf(sl->rows[k].code, sizeof(sl->rows[k].code), "%s", it.dossier_code);
-            k++;
-        }
-        if (k == 0)
-            continue;
-        sl->nrows = k;
-        sl->sending = true;
-        sl->send_start = lt_loop_now_ms();
-        if (sl->drv.send(sl->drv.impl, items, k, on_done, sl) < 0) {
-            sl->sending = false;
-            /* Record them as retries (with no results). */
-            on_done(NULL, 0, sl);
-        }
-    }
-    if (row < n)
-        LT_ERROR("delivery %s: claimed more rows than free slots; they will be reclaimed",
-                 lg->name);
-    free(items);
-    lg->need_claim = true;
-}
-
-static void slots_destroy(leg *lg)
-{
-    for (size_t i = 0; i < lg->nslots; i++) {
-        slot *sl = &lg->slots[i];
-        if (sl->drv.destroy && sl->drv.impl)
-            sl->drv.destroy(sl->drv.impl);
-        sl->drv = (lt_delivery_driver){0};
-        free(sl->rows);
-        sl->rows = NULL;
-    }
-    free(lg->slots);
-    lg->slots = NULL;
-    lg->nslots = 0;
-    lg->usable = false;
-    lt_curlm_destroy(&lg->curl); /* after the drivers: they may still name it */
-}
-
-/* Frees a leg (nothing may be in flight) with its waiting outcomes. */
-static void leg_free(leg *lg)
-{
-    if (!lg)
-        return;
-    slots_destroy(lg);
-    if (lg->linger_timer > 0)
-        lt_loop_cancel_timer(lg->owner->loop, lg->linger_timer);
-    for (size_t i = 0; i < lg->npend; i++)
-        outcome_free(&lg->pend[i]);
-    free(lg->pend);
-    free(lg);
-}
-
-/* One driver for lg by its kind. */
-static int make_driver(delivery *self, const leg *lg, lt_delivery_driver *d)
-{
-    *d = (lt_delivery_driver){0};
-    if (!strcmp(lg->kind, "portal"))
-        return lt_delivery_portal_new(self->loop, lg->curl, &self->cfg, self->dialects, d);
-    if (!strcmp(lg->kind, "webhook"))
-        return lt_delivery_webhook_new(self->loop, lg->curl, &self->cfg, d);
-    if (!strcmp(lg->kind, "parent"))
-        return lt_delivery_parent_new(self->loop, lg->curl, &self->cfg, lg->unit, lg->url, d);
-    return lt_delivery_ward_new(self->loop, lg->curl, &self->cfg, self->dialects, lg->url,
-                                lg->dialect, d);
-}
-
-/* (Re)creates the slots of lg (none sending) from its kind, url, dialect.
- * Returns 0, or -1 with the leg unusable (its rows wait). */
-static int leg_setup(delivery *self, leg *lg)
-{
-    slots_destroy(lg);
-    size_t n = (size_t)(self->cfg.delivery.inflight > 0 ? self->cfg.delivery.inflight : 1);
-    bool portal = !strcmp(lg->kind, "portal");
-    /* Each slot has one call at a time (a portal's login, then its sync
-     * calls, one after the other). */
-    lt_curlm_opts co = {
-        .max_in_flight = (int)n,
-        .timeout_ms = portal ? self->cfg.portal.timeout_ms : self->cfg.units.timeout_ms,
-        .ca_file = portal && self->cfg.portal.ca_file[0] ? self->cfg.portal.ca_file : NULL};
-    if (!(lg->curl = lt_curlm_new(self->loop, &co)) ||
-        !(lg->slots = calloc(n, sizeof(*lg->slots)))) {
-        lt_curlm_destroy(&lg->curl);
-        return -1;
-    }
-    lg->nslots = n;
-    for (size_t i = 0; i < n; i++) {
-        slot *sl = &lg->slots[i];
-        sl->leg = lg;
-        if (make_driver(self, lg, &sl->drv) < 0) {
-            sl->drv = (lt_delivery_driver){0};
-            goto fail;
-        }
-        lg->batch = sl->drv.batch ? sl->drv.batch : 1;
-        if (!(sl->rows = calloc(lg->batch, sizeof(*sl->rows))))
-            goto fail;
-    }
-    lg->usable = true;
-    lg->need_claim = true;
-    return 0;
-fail:
-    slots_destroy(lg);
-    return -1;
-}
-
-/* A new leg, added to the actor. NULL when out of memory. */
-static leg *leg_add(delivery *self, const char *name, const char *kind, bool fixed)
-{
-    if (self->nlegs == self->cap_legs) {
-        size_t cap = self->cap_legs ? 2 * self->cap_legs : 8;
-        leg **l = realloc(self->legs, cap * sizeof(*l));
-        if (!l)
-            return NULL;
-        self->legs = l;
-        self->cap_legs = cap;
-    }
-    leg *lg = calloc(1, sizeof(*lg));
-    if (!lg)
-        return NULL;
-    lg->owner = self;
-    lg->fixed = fixed;
-    snprintf(lg->name, sizeof(lg->name), "%s", name);
-    snprintf(lg->kind, sizeof(lg->kind), "%s", kind);
-    self->legs[self->nlegs++] = lg;
-    return lg;
-}
-
-/* Whether a leg may be dropped or set up again: nothing of it in flight. */
-static bool leg_idle(const delivery *self, const leg *lg)
-{
-    return !leg_sending(lg) && lg->npend == 0 && lg != self->claiming && lg != self->settling;
-}
-
-/* The destinations listing: legs for new unit:/ward: destinations, set up
- * again when their URL or dialect changed, dropped when gone. */
-static void apply_listing(delivery *self, PGresult *r)
-{
-    for (size_t i = 0; i < self->nlegs; i++)
-        self->legs[i]->listed = self->legs[i]->fixed;
-    for (int row = 0; row < PQntuples(r); row++) {
-        const char *name = PQgetvalue(r, row, 0), *kind = PQgetvalue(r, row, 1),
-                   *url = PQgetvalue(r, row, 2), *dialect = PQgetvalue(r, row, 3),
-                   *unit = PQgetvalue(r, row, 4);
-        leg *lg = NULL;
-        for (size_t i = 0; i < self->nlegs && !lg; i++)
-            if (!strcmp(self->legs[i]->name, name))
-                lg = self->legs[i];
-        if (!lg) {
-            if (!(lg = leg_add(self, name, strcmp(kind, "parent") ? "ward" : "parent", false)))
-                continue; /* out of memory: the next listing tries again */
-        } else if (!leg_idle(self, lg) ||
-                   (lg->usable && !strcmp(lg->url, url) && !strcmp(lg->dialect, dialect))) {
-            lg->listed = true;
-            continue;
-        }
-        lg->listed = true;
-        snprintf(lg->url, sizeof(lg->url), "%s", url);
-        snprintf(lg->dialect, sizeof(lg->dialect), "%s", dialect);
-        snprintf(lg->unit, sizeof(lg->unit), "%s", unit);
-        if (leg_setup(self, lg) < 0)
-            LT_WARN("delivery %s: cannot deliver there (dialect %s unknown, or out of memory); "
-                    "its rows wait",
-                    lg->name, lg->dialect[0] ? lg->dialect : "canonical");
-        else
-            LT_INFO("delivery: delivering to %s", lg->name);
-    }
-    for (size_t i = 0; i < self->nlegs;) {
-        leg *lg = self->legs[i];
-        if (lg->listed || !leg_idle(self, lg)) {
-            i++;
-            continue;
-        }
-        LT_INFO("delivery: %s has no address any more; its rows wait", lg->name);
-        self->legs[i] = self->legs[--self->nlegs];
-        leg_free(lg);
-    }
-}
-
-static bool any_sending(const delivery *self)
-{
-    for (size_t i = 0; i < self->nlegs; i++)
-        if (leg_sending(self->legs[i]))
-            return true;
-    return false;
-}
-
-static bool any_pending(const delivery *self)
-{
-    for (size_t i = 0; i < self->nlegs; i++)
-        if (self->legs[i]->npend)
-            return true;
-    return false;
-}
-
 /* lt_settle's answer: drop what was recorded, say what changed. */
-static void settled(delivery *self, leg *lg, PGresult *r, bool ok)
+static void settled(lt_deliv *self, lt_deliv_leg *lg, PGresult *r, bool ok)
 {
-    for (size_t i = 0; i < lg->nsettling; i++)
-        outcome_free(&lg->pend[i]);
-    memmove(lg->pend, lg->pend + lg->nsettling, (lg->npend - lg->nsettling) * sizeof(*lg->pend));
-    lg->npend -= lg->nsettling;
-    lg->nsettling = 0;
-    lg->need_claim = true; /* dossiers held by those rows may go on */
+    lt_deliv_leg_settled(lg);
     if (!ok || PQntuples(r) != 1 || PQnfields(r) != 7)
         return;
     const char *expired = PQgetvalue(r, 0, 3), *was = PQgetvalue(r, 0, 4),
                *now = PQgetvalue(r, 0, 5), *failures = PQgetvalue(r, 0, 6);
+    /* Every time, not only on a change: another gateway may have opened it. */
+    lt_deliv_leg_circuit(lg, strcmp(now, "closed") != 0);
     self->dead += strtoull(expired, NULL, 10);
     if (strcmp(expired, "0") != 0)
         LT_WARN("delivery %s: %s row(s) still failing after delivery.retry_horizon became dead "
@@ -575,18 +102,33 @@ static void settled(delivery *self, leg *lg, PGresult *r, bool ok)
         LT_INFO("delivery %s: circuit closed, the destination answers again", lg->name);
 }
 
+/* lt_unclaim's answer: the rows given back are no longer ours. */
+static void unclaimed(lt_deliv *self, lt_deliv_leg *lg, size_t n, PGresult *r, bool ok)
+{
+    if (!ok || PQntuples(r) != 1) {
+        /* Kept: the next round tries again; when stopping, leaving the
+         * instance row releases them too (claimed_by NULL). */
+        if (self->term)
+            lg->ngiveback = 0;
+        return;
+    }
+    memmove(lg->giveback, lg->giveback + n, (lg->ngiveback - n) * sizeof(*lg->giveback));
+    lg->ngiveback -= n;
+    LT_DEBUG("delivery %s: %s queued row(s) given back unsent", lg->name, PQgetvalue(r, 0, 0));
+}
+
 static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 {
     (void)pg;
-    delivery *self = arg;
+    lt_deliv *self = arg;
     query q = self->q;
     self->q = Q_NONE;
-    leg *claiming = self->claiming, *settling = self->settling;
-    self->claiming = self->settling = NULL;
+    lt_deliv_leg *settling = self->settling, *unclaiming = self->unclaiming;
+    self->settling = self->unclaiming = NULL;
     ExecStatusType es = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     bool ok = es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK;
     if (!r) {
-        /* Connection lost: drive() sets it up again once it is back; the
+        /* Connection lost: lt_deliv_drive() sets it up again once it is back; the
          * outcomes being recorded stay and are recorded then. */
         LT_DEBUG("delivery: statement lost: %s", err ? err : "");
         if (settling)
@@ -609,7 +151,7 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
             LT_INFO("delivery: registered as gateway instance %s", self->instance);
         } else if (self->setup_step == S_UPSERT) {
             self->upsert_i++;
-            break; /* drive() moves on when every fixed leg is upserted */
+            break; /* lt_deliv_drive() moves on when every fixed leg is upserted */
         } else if (self->setup_step == S_RECLAIM && strcmp(PQgetvalue(r, 0, 0), "0") != 0) {
             LT_INFO("delivery: took back %s row(s) claimed by a gateway that stopped",
                     PQgetvalue(r, 0, 0));
@@ -638,13 +180,11 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
         break;
     case Q_LIST:
         if (ok)
-            apply_listing(self, r);
+            lt_deliv_apply_listing(self, r);
         break;
-    case Q_CLAIM:
-        if (claiming && ok)
-            send_claimed(claiming, r);
-        else if (claiming)
-            claiming->need_claim = false;
+    case Q_UNCLAIM:
+        if (unclaiming)
+            unclaimed(self, unclaiming, self->nunclaiming, r, ok);
         break;
     case Q_LEAVE:
         self->left = true;
@@ -654,10 +194,12 @@ static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
     }
 next:
     PQclear(r);
-    drive(self);
+    lt_deliv_drive(self);
 }
 
-static bool run(delivery *self, query q, const char *sql, int n, const char *const *p)
+static void drive_main(lt_deliv *self);
+
+static bool run(lt_deliv *self, query q, const char *sql, int n, const char *const *p)
 {
     if (lt_pgconn_query(self->pg, sql, n, p, QUERY_TIMEOUT_MS, on_result, self) < 0)
         return false;
@@ -665,53 +207,16 @@ static bool run(delivery *self, query q, const char *sql, int n, const char *con
     return true;
 }
 
-/* The outcomes of lg as lt_settle's JSON (caller frees), or NULL. */
-static char *outcomes_json(const leg *lg)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < lg->npend; i++) {
-        const outcome *o = &lg->pend[i];
-        const char v[2][6] = {"retry", "dead"};
-        json_t *x = json_object();
-        if (!x || json_array_append_new(a, x) < 0)
-            goto fail;
-        json_t *ans = o->answer ? json_string(o->answer) : json_null();
-        if (!ans) /* not UTF-8: the column is text */
-            ans = json_string("(the answer was not UTF-8 text)");
-        if (json_object_set_new(x, "id", json_integer(o->id)) < 0 ||
-            json_object_set_new(x, "v",
-                                json_string(o->verdict == 'o'   ? "ok"
-                                            : o->verdict == 'r' ? v[0]
-                                                                : v[1])) < 0 ||
-            json_object_set_new(x, "delay_ms", json_integer(o->delay_ms)) < 0 ||
-            json_object_set_new(x, "st", o->status ? json_integer(o->status) : json_null()) < 0 ||
-            json_object_set_new(x, "ans", ans) < 0)
-            goto fail;
-        if (o->verdict != 'o') {
-            json_t *e = json_string(o->err), *h = json_string(o->health);
-            if (json_object_set_new(x, "err", e ? e : json_string("failed")) < 0 ||
-                json_object_set_new(x, "herr", h ? h : json_string("failed")) < 0)
-                goto fail;
-        }
-    }
-    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    return s;
-fail:
-    json_decref(a);
-    return NULL;
-}
-
 /* Records the waiting outcomes of the next leg that has some. */
-static bool settle_next(delivery *self)
+static bool settle_next(lt_deliv *self)
 {
     for (size_t k = 0; k < self->nlegs; k++) {
         size_t i = (self->next_settle + k) % self->nlegs;
-        leg *lg = self->legs[i];
-        if (!settle_ready(lg))
+        lt_deliv_leg *lg = self->legs[i];
+        if (!lt_deliv_settle_ready(lg))
             continue;
         self->next_settle = i + 1;
-        char *js = outcomes_json(lg);
+        char *js = lt_deliv_outcomes_json(lg);
         char horizon[48], probe[48], threshold[24];
         if (!js ||
             lt_outbox_delay_param(self->cfg.delivery.retry_horizon_ms, horizon, sizeof(horizon)) <
@@ -729,6 +234,7 @@ static bool settle_next(delivery *self)
             self->settles++;
             self->settled += n;
             lg->nsettling = n;
+            lg->lingered = false; /* the next outcomes wait their own while */
             self->settling = lg;
         }
         return sent;
@@ -736,24 +242,39 @@ static bool settle_next(delivery *self)
     return false;
 }
 
-/* The next leg that may claim, round robin so that no leg starves. */
-static leg *next_claimer(delivery *self)
+/* Gives back the queued rows of the next leg whose circuit opened. */
+static bool unclaim_next(lt_deliv *self)
 {
-    for (size_t k = 0; k < self->nlegs; k++) {
-        size_t i = (self->next_claim + k) % self->nlegs;
-        leg *lg = self->legs[i];
-        if (lg->need_claim && lg->usable && lg->npend < PEND_MAX && claim_ready(lg)) {
-            self->next_claim = i + 1;
-            return lg;
+    for (size_t i = 0; i < self->nlegs; i++) {
+        lt_deliv_leg *lg = self->legs[i];
+        if (!lg->ngiveback)
+            continue;
+        char *ids = lt_outbox_ids_param(lg->giveback, lg->ngiveback);
+        if (!ids)
+            return false; /* out of memory: the next event tries again */
+        const char *p[3] = {lg->name, self->instance, ids};
+        bool sent = run(self, Q_UNCLAIM, "SELECT lt_unclaim($1, $2::bigint, $3::bigint[])", 3, p);
+        free(ids);
+        if (sent) {
+            self->unclaiming = lg;
+            self->nunclaiming = lg->ngiveback;
         }
+        return sent;
     }
-    return NULL;
+    return false;
 }
 
-static void drive(delivery *self)
+void lt_deliv_drive(lt_deliv *self)
+{
+    lt_deliv_claim_next(self);
+    drive_main(self);
+    lt_deliv_claim_next(self); /* drive_main may have made the instance ready */
+}
+
+static void drive_main(lt_deliv *self)
 {
     if (self->q != Q_NONE || !self->pg || !lt_pgconn_up(self->pg)) {
-        if (self->term && !any_sending(self) && (!self->pg || !lt_pgconn_up(self->pg)))
+        if (self->term && !lt_deliv_any_sending(self) && (!self->pg || !lt_pgconn_up(self->pg)))
             lt_loop_stop(self->loop); /* nothing more can be recorded */
         return;
     }
@@ -783,7 +304,7 @@ static void drive(delivery *self)
                 self->setup_step = S_LISTEN;
                 continue;
             }
-            const leg *lg = self->legs[self->upsert_i];
+            const lt_deliv_leg *lg = self->legs[self->upsert_i];
             const char *p[5] = {lg->name, lg->kind, lg->url, lg->dialect[0] ? lg->dialect : NULL,
                                 NULL};
             (void)run(self, Q_SETUP, "SELECT lt_destination_upsert($1, $2, $3, $4, $5)", 5, p);
@@ -805,10 +326,18 @@ static void drive(delivery *self)
             return;
         }
     }
-    if (settle_next(self))
+    self->ready = true; /* registered, stale claims taken back: claims may run */
+    lt_deliv_claim_next(self);
+    if (settle_next(self) || unclaim_next(self))
         return;
     if (self->term) {
-        if (any_sending(self) || any_pending(self))
+        if (lt_deliv_any_sending(self) || lt_deliv_any_pending(self) || self->claiming)
+            return; /* a claim running would be ours after we left */
+        /* Rows queued and never sent go back as they were (no attempt, no
+         * "reclaimed" error for the next start to write on them). */
+        for (size_t i = 0; i < self->nlegs; i++)
+            lt_deliv_leg_release(self->legs[i]);
+        if (unclaim_next(self))
             return;
         if (!self->left) {
             /* Our claims become claimed_by NULL, which the next start (or
@@ -852,20 +381,6 @@ static void drive(delivery *self)
                   0, NULL);
         return;
     }
-    leg *lg = next_claimer(self);
-    if (lg) {
-        char max[24], probe[48];
-        snprintf(max, sizeof(max), "%zu", free_slots(lg) * lg->batch);
-        if (lt_outbox_delay_param(self->cfg.delivery.probe_interval_ms, probe, sizeof(probe)) < 0)
-            return;
-        const char *p[4] = {lg->name, self->instance, max, probe};
-        if (run(self, Q_CLAIM, LT_OUTBOX_CLAIM_DUE_SQL, 4, p)) {
-            self->claims++;
-            self->claiming = lg;
-            lg->lingered = false;
-        }
-        return;
-    }
 }
 
 /* The heartbeat's answer is not needed; a reclaim follows it. */
@@ -873,7 +388,7 @@ static int on_tick(lt_loop *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
-    delivery *self = arg;
+    lt_deliv *self = arg;
     self->ticks++;
     self->setup_failed = false;
     for (size_t i = 0; i < self->nlegs; i++)
@@ -885,25 +400,26 @@ static int on_tick(lt_loop *loop, int timer_id, void *arg)
         if (self->setup_step >= S_DONE)
             self->setup_step = S_RECLAIM; /* a reclaim pass */
     }
-    drive(self);
+    lt_deliv_drive(self);
     return 0;
 }
 
 static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
 {
     (void)pg;
-    delivery *self = arg;
+    lt_deliv *self = arg;
     if (!up) {
         LT_WARN("delivery: database connection down (%s); delivery pauses until it is back",
                 reason);
         self->setup_step = S_REGISTER; /* LISTEN and the upsert again on the next one */
         self->upsert_i = 0;
-        self->claiming = NULL;
+        self->unclaiming = NULL;
+        self->ready = false;
         if (self->settling)
             self->settling->nsettling = 0;
         self->settling = NULL;
     }
-    drive(self);
+    lt_deliv_drive(self);
 }
 
 static void on_pg_notify(lt_pgconn *pg, const char *channel, const char *payload, void *arg)
@@ -911,9 +427,9 @@ static void on_pg_notify(lt_pgconn *pg, const char *channel, const char *payload
     (void)pg;
     (void)channel;
     (void)payload;
-    delivery *self = arg;
+    lt_deliv *self = arg;
     self->need_route = true;
-    drive(self);
+    lt_deliv_drive(self);
 }
 
 static int on_term_timer(lt_loop *loop, int timer_id, void *arg)
@@ -929,26 +445,26 @@ static int on_term_timer(lt_loop *loop, int timer_id, void *arg)
 
 static int on_pipe(lt_loop *loop, void *pipe, void *arg)
 {
-    delivery *self = arg;
+    lt_deliv *self = arg;
     if (lt_actor_read_pipe(pipe, &self->cfg) >= 0)
         return 0;
     self->term = true;
     if (lt_loop_add_timer(loop, TERM_GRACE_MS, 0, on_term_timer, self) < 0)
         return -1;
-    drive(self);
+    lt_deliv_drive(self);
     return 0;
 }
 
 /* The legs configuration asks for: the portal and the webhook. */
-static int add_fixed_legs(delivery *self)
+static int add_fixed_legs(lt_deliv *self)
 {
-    leg *lg = NULL;
+    lt_deliv_leg *lg = NULL;
     if (self->cfg.portal.url[0]) {
-        if (!(lg = leg_add(self, "portal", "portal", true)))
+        if (!(lg = lt_deliv_leg_add(self, "portal", "portal", true)))
             goto oom;
         snprintf(lg->url, sizeof(lg->url), "%s", self->cfg.portal.url);
         snprintf(lg->dialect, sizeof(lg->dialect), "%s", self->cfg.portal.dialect);
-        if (leg_setup(self, lg) < 0) {
+        if (lt_deliv_leg_setup(self, lg) < 0) {
             LT_ERROR("delivery: cannot set up the portal (portal.dialect %s unknown, or out of "
                      "memory)",
                      self->cfg.portal.dialect);
@@ -956,10 +472,10 @@ static int add_fixed_legs(delivery *self)
         }
     }
     if (self->cfg.webhook.url[0]) {
-        if (!(lg = leg_add(self, "webhook", "webhook", true)))
+        if (!(lg = lt_deliv_leg_add(self, "webhook", "webhook", true)))
             goto oom;
         snprintf(lg->url, sizeof(lg->url), "%s", self->cfg.webhook.url);
-        if (leg_setup(self, lg) < 0)
+        if (lt_deliv_leg_setup(self, lg) < 0)
             goto oom;
     }
     return 0;
@@ -971,7 +487,7 @@ oom:
 void lt_delivery_actor(void *pipe, void *args)
 {
     const lt_delivery_args *a = args;
-    delivery self = {0};
+    lt_deliv self = {0};
     lt_pgconn_callbacks cb = {.state = on_pg_state, .notify = on_pg_notify, .arg = &self};
     self.dialects = a->dialects;
     self.loop = lt_loop_new();
@@ -979,6 +495,7 @@ void lt_delivery_actor(void *pipe, void *args)
         add_fixed_legs(&self) < 0 ||
         !(self.pg = lt_pgconn_new(self.loop, a->conninfo, self.cfg.database.connect_timeout_ms,
                                   "delivery", &cb)) ||
+        lt_deliv_claim_start(&self, a->conninfo) < 0 ||
         lt_loop_add_socket(self.loop, pipe, on_pipe, &self) < 0 ||
         lt_loop_add_timer(self.loop, TICK_MS, TICK_MS, on_tick, &self) < 0) {
         LT_ERROR("delivery cannot start");
@@ -992,13 +509,14 @@ void lt_delivery_actor(void *pipe, void *args)
     lt_loop_run(self.loop);
     LT_INFO("delivery stopped: %" PRIu64 " delivered, %" PRIu64 " retries, %" PRIu64
             " dead letters; %" PRIu64 " rows in %" PRIu64 " claims, %" PRIu64
-            " outcomes in %" PRIu64 " statements",
+            " outcomes in %" PRIu64 " statements; a slot found nothing queued %" PRIu64 " time(s)",
             self.delivered, self.retried, self.dead, self.claimed, self.claims, self.settled,
-            self.settles);
+            self.settles, self.starved);
 out:
     for (size_t i = 0; i < self.nlegs; i++)
-        leg_free(self.legs[i]);
+        lt_deliv_leg_free(self.legs[i]);
     free(self.legs);
+    lt_pgconn_destroy(&self.pgc);
     lt_pgconn_destroy(&self.pg);
     lt_loop_destroy(&self.loop);
     lt_config_free(&self.cfg);

@@ -29,7 +29,8 @@
 # delivered), everything started stopped by PID. Loopback only.
 #
 # Environment: LT_BUILD_DIR, LT_BENCH_COUNT (100000), LT_BENCH_BATCHES, LT_BENCH_INFLIGHT,
-# LT_BENCH_DRAIN_SECONDS, LT_BENCH_TIMEOUT, LT_BENCH_KEEP=1 keeps the logs.
+# LT_BENCH_DRAIN_SECONDS, LT_BENCH_TIMEOUT, LT_BENCH_KEEP=1 keeps the logs, LT_BENCH_PERF=DIR
+# profiles each drain (README).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -206,6 +207,14 @@ for b in $batches; do
   cut=0
   deadline=$((SECONDS + drain_s))
   sleep 1
+  if [ -n "${LT_BENCH_PERF:-}" ]; then
+    # Profiles (perf record -g) of the gateway and of its database
+    # backends, LT_BENCH_PERF_SECONDS (20) from 1 s after the start.
+    mkdir -p "$LT_BENCH_PERF"
+    be=$(q "$db" "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = '$db' AND pid <> pg_backend_pid()")
+    timeout 120 perf record -q -g -o "$LT_BENCH_PERF/gw_$b.data" -p "$gw_pid" -- sleep "${LT_BENCH_PERF_SECONDS:-20}" >/dev/null 2>&1 &
+    [ -n "$be" ] && timeout 120 perf record -q -g -o "$LT_BENCH_PERF/pg_$b.data" -p "$be" -- sleep "${LT_BENCH_PERF_SECONDS:-20}" >/dev/null 2>&1 &
+  fi
   while [ "$(open_rows "$db")" != 0 ]; do
     kill -0 "$gw_pid" 2>/dev/null || die "the gateway exited mid-drain (see $tmp/drain_$b.log)"
     if [ $SECONDS -ge $deadline ]; then cut=1; break; fi
