@@ -12,7 +12,8 @@
 # `bench_build TARGETS...` (before bench_init: a first Release build takes
 # minutes, and the watchdog is for the measurement): $build, absolute.
 # After `bench_init NAME TIMEOUT`: $tmp $pgdata $sock $pg_bin, log, die,
-# as_pg. After `bench_pg_start [OPTIONS]`: $pg_version $pm_pid, url DB.
+# as_pg. After `bench_pg_start [OPTIONS]`: $pg_version $pm_pid, url DB,
+# and the CPU accounting (ticks, pg_ticks, cpu_pct).
 # A benchmark may define bench_on_exit (called first by the cleanup, with
 # errexit off) to stop what bench_track does not know about.
 
@@ -90,6 +91,23 @@ bench_pg_start() {
 }
 
 url() { echo "postgresql:///$1?host=$sock&user=lienthong"; }
+
+# CPU accounting from /proc, in clock ticks: where the time of a case went.
+# ticks PID [with-reaped]: utime + stime (+ cutime + cstime) of a process.
+# pg_ticks: our PostgreSQL's, the postmaster (with the children it already
+# reaped) and its live children (backends, checkpointer, WAL writer).
+# cpu_pct TICKS SECONDS: percent of one core.
+ticks() {
+  [ -r "/proc/$1/stat" ] || { echo 0; return; }
+  sed 's/^.*) //' "/proc/$1/stat" | awk -v r="${2:-}" '{ print $12 + $13 + (r ? $14 + $15 : 0) }'
+}
+pg_ticks() {
+  local t p
+  t=$(ticks "$pm_pid" reaped)
+  for p in $(pgrep -P "$pm_pid"); do t=$((t + $(ticks "$p"))); done
+  echo "$t"
+}
+cpu_pct() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v s="$2" 'BEGIN { printf "%.0f", t / hz / s * 100 }'; }
 
 # Our PostgreSQL, by the PID it wrote: a fast shutdown, then KILL if it hangs.
 bench_pg_stop() {

@@ -49,20 +49,12 @@ bench_name=drain
 # shellcheck source=../lib.sh
 . "$src/tests/bench/lib.sh"
 
-# ---- build (before the watchdog) ----------------------------------------------
-log "building Release in $build"
-mkdir -p "$build"
-timeout 1800 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build/bench-cmake.log" 2>&1 ||
-  die "cmake failed (see $build/bench-cmake.log)"
-timeout 1800 cmake --build "$build" -j2 --target lienthong lt_push lt_simpeer lt_simpeer_load \
-  >"$build/bench-build.log" 2>&1 || die "build failed (see $build/bench-build.log)"
-build=$(cd "$build" && pwd)
+# ---- build (before the watchdog: a first Release build takes minutes) --------
+bench_build lienthong lt_push lt_simpeer lt_simpeer_load
 bin=$build/gateway/lienthong
 push=$build/tests/lt_push
 peer=$build/tests/lt_simpeer
 load=$build/tests/lt_simpeer_load
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-[ "$build_type" = Release ] || log "warning: $build is a '${build_type:-unknown}' build; figures are meant for Release"
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
 command -v jq >/dev/null || die "jq is missing (deploy/install-deps.sh installs it)"
 command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh installs it)"
@@ -81,18 +73,6 @@ bench_init drain "$total_timeout"
 bench_pg_start
 q() { psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 
-hz=$(getconf CLK_TCK)
-ticks() { # PID [with-reaped]
-  [ -r "/proc/$1/stat" ] || { echo 0; return; }
-  sed 's/^.*) //' "/proc/$1/stat" | awk -v r="${2:-}" '{ print $12 + $13 + (r ? $14 + $15 : 0) }'
-}
-pg_ticks() {
-  local t p
-  t=$(ticks "$pm_pid" reaped)
-  for p in $(pgrep -P "$pm_pid"); do t=$((t + $(ticks "$p"))); done
-  echo "$t"
-}
-cpu_pct() { awk -v t="$1" -v hz="$hz" -v s="$2" 'BEGIN { printf "%.0f", t / hz / s * 100 }'; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 gw_spawn() { # NAME DB [VAR=value ...]

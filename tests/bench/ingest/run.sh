@@ -61,21 +61,6 @@ command -v curl >/dev/null || die "curl is missing (deploy/install-deps.sh insta
 bench_init ingest "$total_timeout"
 bench_pg_start
 
-# CPU accounting from /proc, in clock ticks: where the time of a case went.
-# pg_ticks counts the postmaster, its live children (backends, checkpointer,
-# WAL writer) and the children it already reaped.
-hz=$(getconf CLK_TCK)
-ticks() { # PID [with-reaped]: utime + stime (+ cutime + cstime)
-  [ -r "/proc/$1/stat" ] || { echo 0; return; }
-  sed 's/^.*) //' "/proc/$1/stat" | awk -v r="${2:-}" '{ print $12 + $13 + (r ? $14 + $15 : 0) }'
-}
-pg_ticks() {
-  local t p
-  t=$(ticks "$pm_pid" reaped)
-  for p in $(pgrep -P "$pm_pid"); do t=$((t + $(ticks "$p"))); done
-  echo "$t"
-}
-cpu_pct() { awk -v t="$1" -v hz="$hz" -v s="$2" 'BEGIN { printf "%.0f", t / hz / s * 100 }'; }
 q() { psql "$(url "$1")" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 checkpoint() { q "$1" "CHECKPOINT" >/dev/null; }
 
