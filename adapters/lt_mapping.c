@@ -174,6 +174,16 @@ static void put(struct ctx *cx, json_t *dst, const struct path *p, json_t *value
         cx->oom = true;
 }
 
+/* A value passed through as it is: a copy inbound (the canonical record
+ * shares nothing with what a vendor sent, and the ingest path amends it),
+ * the value itself outbound, where the result is only serialised and
+ * copying every member of a record was a third of a delivery's mapping
+ * (tests/bench/RESULTS.md, "Drain"). */
+static json_t *pass_value(const struct ctx *cx, const json_t *v)
+{
+    return cx->outbound ? json_incref((json_t *)v) : json_deep_copy(v);
+}
+
 /* Copies the members no rule names (pass-through of unknown fields). Members
  * inside a container that rules reach into are kept too, under their own
  * names at the top of the result; a name a rule already produced wins. */
@@ -186,7 +196,7 @@ static void pass_unknown(struct ctx *cx, const json_t *src, const json_t *trie, 
         const json_t *t = json_object_get(trie, key);
         if (!t) {
             if (!json_object_get(dst, key) &&
-                json_object_set_new(dst, key, json_deep_copy(val)) != 0)
+                json_object_set_new(dst, key, pass_value(cx, val)) != 0)
                 cx->oom = true;
         } else if (json_is_object(t) && json_is_object(val)) {
             pass_unknown(cx, val, t, dst);
@@ -233,7 +243,7 @@ static void list_in(struct ctx *cx, const struct rule *r, const json_t *v, json_
         add_error(cx, w, r, "an array", v);
         return;
     }
-    json_t *out = r->items ? json_array() : json_deep_copy(v);
+    json_t *out = r->items ? json_array() : pass_value(cx, v);
     if (!out) {
         cx->oom = true;
         return;
@@ -389,7 +399,7 @@ static void rule_out(struct ctx *cx, const struct rule *r, const json_t *src, js
     }
     switch (r->type) {
     case T_STRING:
-        put(cx, dst, &r->vendor, json_stringn_nocheck(s, json_string_length(v)));
+        put(cx, dst, &r->vendor, pass_value(cx, v));
         return;
     case T_NUMBER: {
         if (!*s)

@@ -63,7 +63,10 @@ json_t *lt_dialect_to_canonical(const lt_dialect *d, const json_t *vendor_record
 /* Canonical record -> the dialect's record (delivery to a portal or a ward).
  * now is the time of sending as yyyyMMddHHmmss, used by "fill_now" rules; the
  * caller passes it so that the engine stays pure (NULL is allowed when the
- * dialect has no such rule). Same return and error convention as above. */
+ * dialect has no such rule). Same return and error convention as above,
+ * except that the result may hold references to values of canonical (the
+ * members passed through as they are): both are to be read, serialised
+ * and released, not changed in place (json_deep_copy the result first). */
 json_t *lt_dialect_from_canonical(const lt_dialect *d, const json_t *canonical, const char *now,
                                   lt_map_errors *errs) __attribute__((warn_unused_result));
 

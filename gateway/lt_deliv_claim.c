@@ -1,18 +1,21 @@
-/* lt_deliv_claim: the delivery actor's claims, on a connection of their
+/* lt_deliv_claim: the delivery actor's claims, on connections of their
  * own (lt_delivery_int.h). With one connection, a claim waited for the
  * outcomes being recorded and the other way round, and the slots waited
- * for both (tests/bench/RESULTS.md, "Drain"); on a second one the next
+ * for both (tests/bench/RESULTS.md, "Drain"); on another one the next
  * claim runs while the actor's main connection records outcomes, routes or
- * beats the heart, and PostgreSQL can run both at once.
+ * beats the heart, and PostgreSQL can run both at once. With one claim
+ * connection, its statements ran back to back and still set the drain's
+ * pace: LT_DELIV_CLAIMERS claims run at once, for the same leg or others.
  *
- * The claim connection only claims: lt_claim_due for the next leg that
- * wants rows (round robin), one at a time, its rows going to that leg's
- * queue. It claims once the main connection has registered the instance
- * and finished its setup (so stale claims are taken back first), never
- * after $TERM. Concurrent claim and settle on two connections are the case
- * of two gateways sharing a backlog, which lt_claim_set already handles:
- * a dossier whose row is being recorded is locked, so it is skipped, and
- * claimed by a later round. */
+ * The claim connections only claim: lt_claim_due for the next leg that
+ * wants rows (round robin), one statement at a time each, the rows going
+ * to that leg's queue. They claim once the main connection has registered
+ * the instance and finished its setup (so stale claims are taken back
+ * first), never after $TERM. Concurrent claims, and a claim beside a
+ * settle, are the case of gateways sharing a backlog, which lt_claim_set
+ * already handles: a dossier another claim or a settle holds is locked,
+ * so it is skipped and claimed by a later round; each dossier still has at
+ * most one row in flight. */
 #include "lt_delivery_int.h"
 #include "lt_log.h"
 #include "lt_outbox.h"
@@ -21,12 +24,23 @@
 
 #define QUERY_TIMEOUT_MS 10000
 
+/* The claim of c is over: its rows are no longer asked for. */
+static lt_deliv_leg *claim_end(lt_deliv_claimer *c)
+{
+    lt_deliv_leg *lg = c->leg;
+    if (lg)
+        lg->asked -= c->want <= lg->asked ? c->want : lg->asked;
+    c->leg = NULL;
+    c->want = 0;
+    return lg;
+}
+
 static void on_claimed(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 {
     (void)pg;
-    lt_deliv *self = arg;
-    lt_deliv_leg *lg = self->claiming;
-    self->claiming = NULL;
+    lt_deliv_claimer *c = arg;
+    lt_deliv *self = c->owner;
+    lt_deliv_leg *lg = claim_end(c);
     ExecStatusType es = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (!r) {
         LT_DEBUG("delivery: claim lost: %s", err ? err : "");
@@ -46,11 +60,11 @@ static void on_async(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
 {
     (void)pg;
     (void)err;
-    lt_deliv *self = arg;
-    self->claim_async = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    self->claim_setting = false;
+    lt_deliv_claimer *c = arg;
+    c->async = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    c->setting = false;
     PQclear(r);
-    lt_deliv_drive(self);
+    lt_deliv_drive(c->owner);
 }
 
 /* The next leg that may claim, round robin so that no leg starves, and
@@ -71,17 +85,19 @@ static lt_deliv_leg *next_claimer(lt_deliv *self, size_t *ret_want)
     return NULL;
 }
 
-void lt_deliv_claim_next(lt_deliv *self)
+/* Sends the next claim on c if it is free and a leg wants rows. */
+static void claim_on(lt_deliv_claimer *c)
 {
-    if (!self->pgc || !lt_pgconn_idle(self->pgc) || self->claiming || self->claim_setting ||
-        self->term || !self->instance[0] || !self->ready)
+    lt_deliv *self = c->owner;
+    if (!c->pg || !lt_pgconn_idle(c->pg) || c->leg || c->setting || self->term ||
+        !self->instance[0] || !self->ready)
         return;
-    if (!self->claim_async) {
+    if (!c->async) {
         /* As on the main connection: a lost claim is a resend under the
          * same key (see lt_delivery.c), so no commit waits for the disk. */
-        if (lt_pgconn_query(self->pgc, "SET synchronous_commit = off", 0, NULL, QUERY_TIMEOUT_MS,
-                            on_async, self) == 0)
-            self->claim_setting = true;
+        if (lt_pgconn_query(c->pg, "SET synchronous_commit = off", 0, NULL, QUERY_TIMEOUT_MS,
+                            on_async, c) == 0)
+            c->setting = true;
         return;
     }
     size_t want = 0;
@@ -93,29 +109,61 @@ void lt_deliv_claim_next(lt_deliv *self)
     if (lt_outbox_delay_param(self->cfg.delivery.probe_interval_ms, probe, sizeof(probe)) < 0)
         return;
     const char *p[4] = {lg->name, self->instance, max, probe};
-    if (lt_pgconn_query(self->pgc, LT_OUTBOX_CLAIM_DUE_SQL, 4, p, QUERY_TIMEOUT_MS, on_claimed,
-                        self) < 0)
+    if (lt_pgconn_query(c->pg, LT_OUTBOX_CLAIM_DUE_SQL, 4, p, QUERY_TIMEOUT_MS, on_claimed, c) < 0)
         return;
     self->claims++;
-    self->claiming = lg;
+    c->leg = lg;
+    c->want = want;
+    lg->asked += want;
+}
+
+void lt_deliv_claim_next(lt_deliv *self)
+{
+    for (size_t i = 0; i < LT_DELIV_CLAIMERS; i++)
+        claim_on(&self->claimers[i]);
+}
+
+bool lt_deliv_claiming(const lt_deliv *self, const lt_deliv_leg *lg)
+{
+    for (size_t i = 0; i < LT_DELIV_CLAIMERS; i++)
+        if (self->claimers[i].leg && (!lg || self->claimers[i].leg == lg))
+            return true;
+    return false;
 }
 
 static void on_claim_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
 {
     (void)pg;
-    lt_deliv *self = arg;
+    lt_deliv_claimer *c = arg;
     if (!up) {
-        LT_WARN("delivery: claim connection down (%s); claims wait until it is back", reason);
-        self->claiming = NULL;
-        self->claim_async = self->claim_setting = false;
+        LT_WARN("delivery: claim connection down (%s); its claims wait until it is back", reason);
+        claim_end(c);
+        c->async = c->setting = false;
     }
-    lt_deliv_drive(self);
+    lt_deliv_drive(c->owner);
 }
 
 int lt_deliv_claim_start(lt_deliv *self, const char *conninfo)
 {
-    lt_pgconn_callbacks cb = {.state = on_claim_state, .arg = self};
-    self->pgc = lt_pgconn_new(self->loop, conninfo, self->cfg.database.connect_timeout_ms,
-                              "delivery claims", &cb);
-    return self->pgc ? 0 : -1;
+    for (size_t i = 0; i < LT_DELIV_CLAIMERS; i++) {
+        lt_deliv_claimer *c = &self->claimers[i];
+        char name[32];
+        snprintf(name, sizeof(name), "delivery claims %zu", i + 1);
+        *c = (lt_deliv_claimer){.owner = self};
+        lt_pgconn_callbacks cb = {.state = on_claim_state, .arg = c};
+        c->pg =
+            lt_pgconn_new(self->loop, conninfo, self->cfg.database.connect_timeout_ms, name, &cb);
+        if (!c->pg)
+            return -1;
+    }
+    return 0;
+}
+
+void lt_deliv_claim_stop(lt_deliv *self)
+{
+    /* The legs may be freed already: only forget them. */
+    for (size_t i = 0; i < LT_DELIV_CLAIMERS; i++) {
+        self->claimers[i].leg = NULL;
+        lt_pgconn_destroy(&self->claimers[i].pg);
+    }
 }

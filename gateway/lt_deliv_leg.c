@@ -130,7 +130,13 @@ size_t lt_deliv_claim_want(const lt_deliv_leg *lg)
      * running at the same time (t_delivery_multi: one gateway never
      * claimed again after its circuit had opened). */
     size_t low = QUEUE_LOW * round > QUEUE_MIN ? QUEUE_LOW * round : QUEUE_MIN;
-    return lg->queued < low ? 2 * low - lg->queued : 0;
+    size_t have = lg->queued + lg->asked;
+    /* Up to the high mark (twice the low one), a claim at most low rows
+     * so that another claimer can take the next ones at the same time,
+     * and at least half of that: a claim costs a statement. */
+    if (have >= 2 * low || 2 * low - have < low / 2)
+        return 0;
+    return 2 * low - have < low ? 2 * low - have : low;
 }
 
 static void on_done(const lt_delivery_result *res, size_t n, void *arg);
@@ -448,7 +454,7 @@ lt_deliv_leg *lt_deliv_leg_add(lt_deliv *self, const char *name, const char *kin
 static bool leg_idle(const lt_deliv *self, const lt_deliv_leg *lg)
 {
     return !lt_deliv_leg_sending(lg) && lg->npend == 0 && !lg->queued && !lg->ngiveback &&
-           lg != self->claiming && lg != self->settling && lg != self->unclaiming;
+           !lt_deliv_claiming(self, lg) && lg != self->settling && lg != self->unclaiming;
 }
 
 void lt_deliv_apply_listing(lt_deliv *self, PGresult *r)

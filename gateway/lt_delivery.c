@@ -1,5 +1,6 @@
 /* lt_delivery: the delivery actor (see lt_delivery.h). One thread, one
- * loop, one non-blocking connection that runs one statement at a time, and
+ * loop, one non-blocking connection that runs one statement at a time
+ * (claims run beside it on connections of their own, lt_deliv_claim.c), and
  * one leg per destination. A leg has delivery.inflight send slots, each
  * with its own driver (the drivers send one call at a time), so several
  * dossiers are on their way to one destination at once while each dossier
@@ -331,7 +332,8 @@ static void drive_main(lt_deliv *self)
     if (settle_next(self) || unclaim_next(self))
         return;
     if (self->term) {
-        if (lt_deliv_any_sending(self) || lt_deliv_any_pending(self) || self->claiming)
+        if (lt_deliv_any_sending(self) || lt_deliv_any_pending(self) ||
+            lt_deliv_claiming(self, NULL))
             return; /* a claim running would be ours after we left */
         /* Rows queued and never sent go back as they were (no attempt, no
          * "reclaimed" error for the next start to write on them). */
@@ -516,7 +518,7 @@ out:
     for (size_t i = 0; i < self.nlegs; i++)
         lt_deliv_leg_free(self.legs[i]);
     free(self.legs);
-    lt_pgconn_destroy(&self.pgc);
+    lt_deliv_claim_stop(&self);
     lt_pgconn_destroy(&self.pg);
     lt_loop_destroy(&self.loop);
     lt_config_free(&self.cfg);

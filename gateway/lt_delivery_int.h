@@ -28,6 +28,13 @@
  * rows queued ahead): only the rows' inflight state lasts longer. */
 #define LT_DELIV_LINGER_MS 10
 
+/* Claims run on connections of their own, this many at once. One was the
+ * pace of a drain: its statements ran back to back while the slots found
+ * the queue empty (tests/bench/RESULTS.md, "Drain"); a claim's cost is
+ * per row in the database, so two claims at once take twice the rows in
+ * the same time, as two gateways sharing a backlog do. */
+#define LT_DELIV_CLAIMERS 2
+
 /* What the actor remembers of a row at a driver. */
 typedef struct {
     int64_t id;
@@ -46,7 +53,6 @@ typedef struct {
     char *answer; /* owned, or NULL */
 } lt_deliv_outcome;
 
-struct lt_deliv;
 struct lt_deliv_leg;
 
 /* One send slot of a leg: a driver and the rows it has. */
@@ -66,6 +72,17 @@ typedef struct {
     int next, n;
 } lt_deliv_claimed;
 
+struct lt_deliv;
+
+/* One claim connection (lt_deliv_claim.c) and the claim it runs. */
+typedef struct lt_deliv_claimer {
+    struct lt_deliv *owner;
+    lt_pgconn *pg;
+    bool async, setting;      /* runs with synchronous_commit off / is being set so */
+    struct lt_deliv_leg *leg; /* the leg whose claim runs, NULL when idle */
+    size_t want;              /* the rows that claim asked for (in leg->asked) */
+} lt_deliv_claimer;
+
 /* One destination and its slots. */
 typedef struct lt_deliv_leg {
     struct lt_deliv *owner;
@@ -83,6 +100,7 @@ typedef struct lt_deliv_leg {
     lt_deliv_claimed *queue;
     size_t nqueue, cap_queue;
     size_t queued; /* rows in the queue */
+    size_t asked;  /* rows asked for by the claims running for it */
     /* Rows taken out of the queue to be given back (lt_unclaim) because
      * the circuit is not closed; kept until the statement succeeds. */
     int64_t *giveback;
@@ -99,15 +117,13 @@ typedef struct lt_deliv {
     lt_config cfg;
     const lt_dialects *dialects;
     lt_loop *loop;
-    lt_pgconn *pg;                   /* everything but claims, one statement at a time */
-    lt_pgconn *pgc;                  /* claims only (lt_deliv_claim.c) */
-    bool claim_async, claim_setting; /* pgc runs with synchronous_commit off / is being set so */
-    bool ready;                      /* the main connection's setup is done: claims may run */
+    lt_pgconn *pg; /* everything but claims, one statement at a time */
+    lt_deliv_claimer claimers[LT_DELIV_CLAIMERS]; /* claims only (lt_deliv_claim.c) */
+    bool ready; /* the main connection's setup is done: claims may run */
     lt_deliv_leg **legs;
     size_t nlegs, cap_legs;
     size_t next_claim; /* round robin over the legs */
     size_t next_settle;
-    lt_deliv_leg *claiming;   /* the leg whose claim runs */
     lt_deliv_leg *settling;   /* the leg whose outcomes are being recorded */
     lt_deliv_leg *unclaiming; /* the leg whose rows are being given back */
     size_t nunclaiming;       /* how many of its giveback ids */
@@ -129,10 +145,14 @@ typedef struct lt_deliv {
  * free. Called after every event that may have made one due. */
 void lt_deliv_drive(lt_deliv *self);
 
-/* lt_deliv_claim.c: opens the claim connection. Returns 0 or -1. */
+/* lt_deliv_claim.c: opens the claim connections. Returns 0 or -1. */
 int lt_deliv_claim_start(lt_deliv *self, const char *conninfo) __attribute__((warn_unused_result));
-/* Sends the next claim on it, if it is free and a leg wants rows. */
+/* Sends the next claims on those that are free, while legs want rows. */
 void lt_deliv_claim_next(lt_deliv *self);
+/* Whether a claim runs for lg (NULL: for any leg). */
+bool lt_deliv_claiming(const lt_deliv *self, const lt_deliv_leg *lg);
+/* Closes the claim connections (the legs may be freed already). */
+void lt_deliv_claim_stop(lt_deliv *self);
 
 /* lt_deliv_leg.c */
 
@@ -150,8 +170,10 @@ void lt_deliv_apply_listing(lt_deliv *self, PGresult *r);
 
 /* Whether lg's outcomes should be recorded now. */
 bool lt_deliv_settle_ready(const lt_deliv_leg *lg);
-/* How many rows lg should claim now (0: not worth a statement): enough to
- * fill its free slots and its queue. */
+/* How many rows lg should claim now, with the claims already running for
+ * it (0: not worth a statement): enough to fill its free slots and its
+ * queue, at most half of the queue's high mark a claim, so that a second
+ * claim can run beside the first. */
 size_t lt_deliv_claim_want(const lt_deliv_leg *lg);
 /* Takes a claim's result (owned from now on) into lg's queue and fills
  * free slots from it. */
