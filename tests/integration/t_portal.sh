@@ -62,6 +62,23 @@ r=$(send i2.json)
 lt_assert_eq "delivered" "$(jq -r .verdict "$r")" "an update is delivered"
 lt_assert_eq '"True lt-2"' "$(last_calls 1 | jq '.[0] | "\(.isUpdating) \(.idempotency_key)"')" "sent with isUpdating True"
 
+# What the portal got is the record: as stored when the dialect maps it to
+# itself (sent as the stored text), mapped when it does not (a history entry
+# with no time gets the time of sending, "fill_now").
+lt_assert_eq "$(jq -S -c .[0].record i2.json)" "$(view "/_latest?MaHoSo=$A" | jq -S -c .record)" \
+  "a record the dialect maps to itself arrives as stored"
+D=000.00.06.H56-240101-0004
+jq -c --arg c "$D" 'map(.seq = 9 | .code = $c | .known = false
+  | .record.MaHoSo = $c | .record.QuaTrinhXuLy |= map(.MaHoSo = $c)
+  | .record.QuaTrinhXuLy[1].ThoiDiemXuLy = "")' i2.json >i2d.json
+r=$(send i2d.json)
+lt_assert_eq "delivered" "$(jq -r .verdict "$r")" "a record with a history entry without time is delivered"
+got=$(view "/_latest?MaHoSo=$D" | jq -c .record)
+t=$(jq -r '.QuaTrinhXuLy[1].ThoiDiemXuLy' <<<"$got")
+[[ $t =~ ^[0-9]{14}$ ]] || lt_fail "the time of sending filled in: got '$t'"
+lt_assert_eq "$(jq -S -c '.[0].record | del(.QuaTrinhXuLy[1].ThoiDiemXuLy)' i2d.json)" \
+  "$(jq -S -c 'del(.QuaTrinhXuLy[1].ThoiDiemXuLy)' <<<"$got")" "the rest of the mapped record as stored"
+
 # The portal already has it: resent as an update with the same key.
 items i3.json "3:$A:false"
 r=$(send i3.json)
