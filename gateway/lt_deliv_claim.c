@@ -3,9 +3,9 @@
  * outcomes being recorded and the other way round, and the slots waited
  * for both (tests/bench/RESULTS.md, "Drain"); on another one the next
  * claim runs while the actor's main connection records outcomes, routes or
- * beats the heart, and PostgreSQL can run both at once. With one claim
- * connection, its statements ran back to back and still set the drain's
- * pace: LT_DELIV_CLAIMERS claims run at once, for the same leg or others.
+ * beats the heart, and PostgreSQL can run both at once. LT_DELIV_CLAIMERS
+ * claim connections (one today, see lt_delivery_int.h) claim at once, for
+ * the same leg or others.
  *
  * The claim connections only claim: lt_claim_due for the next leg that
  * wants rows (round robin), one statement at a time each, the rows going

@@ -28,12 +28,14 @@
  * rows queued ahead): only the rows' inflight state lasts longer. */
 #define LT_DELIV_LINGER_MS 10
 
-/* Claims run on connections of their own, this many at once. One was the
- * pace of a drain: its statements ran back to back while the slots found
- * the queue empty (tests/bench/RESULTS.md, "Drain"); a claim's cost is
- * per row in the database, so two claims at once take twice the rows in
- * the same time, as two gateways sharing a backlog do. */
-#define LT_DELIV_CLAIMERS 2
+/* Claims run on connections of their own, this many at once (each claim
+ * at most half the queue's high mark, so that several can run). One claim
+ * connection's statements ran back to back while the slots found the queue
+ * empty, so two were tried; on the benchmark's two shared cores they
+ * drained no faster than one (tests/bench/RESULTS.md, "Drain": the claims
+ * waited for CPU, not for each other) and cost the database more per row.
+ * Raise it where the database has cores to spare. */
+#define LT_DELIV_CLAIMERS 1
 
 /* What the actor remembers of a row at a driver. */
 typedef struct {
