@@ -13,6 +13,7 @@
  * size only the actor knows. */
 #include "lt_callq.h"
 #include "lt_actor.h"
+#include "lt_log.h"
 #include "lt_pgconn.h"
 
 #include <sodium.h>
@@ -31,13 +32,14 @@ typedef struct {
 } envelope;
 
 struct lt_callq {
-    lt_callq_spec spec;  /* copied; its strings borrowed */
-    lt_loop *loop;       /* borrowed: the actor's */
-    void *router;        /* bound to spec.endpoint */
-    lt_pgconn *pg;       /* the one connection the requests share */
-    envelope *env;       /* FIFO ring of spec.cap; the head runs */
-    unsigned char *reqs; /* the actors' requests, spec.req_size each, same ring,
-                          * and one spare after it that a request is parsed into */
+    lt_callq_spec spec;   /* copied; its strings borrowed */
+    lt_loop *loop;        /* borrowed: the actor's */
+    const lt_config *cfg; /* lt_callq_serve's copy, NULL without it */
+    void *router;         /* bound to spec.endpoint */
+    lt_pgconn *pg;        /* the one connection the requests share */
+    envelope *env;        /* FIFO ring of spec.cap; the head runs */
+    unsigned char *reqs;  /* the actors' requests, spec.req_size each, same ring,
+                           * and one spare after it that a request is parsed into */
     size_t head, count;
     bool running; /* the head has a query out */
 };
@@ -238,4 +240,51 @@ void lt_callq_destroy(lt_callq **self_p)
     free(self->env);
     free(self);
     *self_p = NULL;
+}
+
+const lt_config *lt_callq_config(const lt_callq *self)
+{
+    return self->cfg;
+}
+
+static int on_pipe(lt_loop *loop, void *pipe, void *arg)
+{
+    (void)loop;
+    return lt_actor_read_pipe(pipe, arg) < 0 ? -1 : 0;
+}
+
+/* The queue of a served actor, reading its connect timeout and, later,
+ * its ops' settings from copy. */
+static lt_callq *open_served(void *zmq_ctx, lt_loop *loop, lt_config *copy, const lt_config *cfg,
+                             const lt_callq_spec *spec)
+{
+    if (lt_config_copy(copy, cfg) < 0)
+        return NULL;
+    lt_callq_spec s = *spec;
+    s.connect_timeout_ms = copy->database.connect_timeout_ms;
+    lt_callq *q = lt_callq_new(zmq_ctx, loop, &s);
+    if (q)
+        q->cfg = copy;
+    return q;
+}
+
+void lt_callq_serve(void *pipe, void *zmq_ctx, const lt_config *cfg, const lt_callq_spec *spec)
+{
+    lt_config *copy = calloc(1, sizeof(*copy)); /* zeroed, so freeing an uncopied one is safe */
+    lt_loop *loop = lt_loop_new();
+    lt_callq *q = NULL;
+    if (!copy || !loop || !(q = open_served(zmq_ctx, loop, copy, cfg, spec)) ||
+        lt_loop_add_socket(loop, pipe, on_pipe, copy) < 0) {
+        LT_ERROR("%s cannot start: %s", spec->name, zmq_strerror(zmq_errno()));
+        lt_actor_signal(pipe, -1);
+        goto out;
+    }
+    lt_actor_signal(pipe, 0);
+    lt_loop_run(loop);
+out:
+    lt_callq_destroy(&q);
+    lt_loop_destroy(&loop);
+    if (copy)
+        lt_config_free(copy);
+    free(copy);
 }

@@ -15,6 +15,7 @@
 #ifndef LT_CALLQ_H
 #define LT_CALLQ_H
 
+#include "lt_config.h"
 #include "lt_loop.h"
 
 #include <jansson.h>
@@ -49,7 +50,7 @@ typedef struct lt_callq_spec {
     const char *name;           /* the connection's name in log lines; borrowed */
     const char *endpoint;       /* where the ROUTER binds; borrowed */
     const char *conninfo;       /* borrowed; outlives the queue */
-    int64_t connect_timeout_ms; /* lt_pgconn's */
+    int64_t connect_timeout_ms; /* lt_pgconn's (lt_callq_serve takes the configuration's) */
     size_t cap;                 /* requests held at once, the running one included */
     size_t req_size;            /* bytes of the actor's request struct */
     const char *malformed;      /* the 500's message for a request parse refused; borrowed */
@@ -66,6 +67,16 @@ lt_callq *lt_callq_new(void *zmq_ctx, lt_loop *loop, const lt_callq_spec *spec)
 /* Drops the connection (no op is called), closes the ROUTER, wipes the
  * queue, sets *self_p to NULL. Accepts NULL. */
 void lt_callq_destroy(lt_callq **self_p);
+
+/* Runs a whole query actor in the calling actor thread (an lt_actor_fn's
+ * body): copies cfg, makes a loop and a queue with spec on it, signals
+ * readiness on pipe (-1, logged, when it cannot start) and serves until
+ * "$TERM"; "$RELOAD" updates the copy, which the ops read through
+ * lt_callq_config. conninfo in spec must outlive the actor. */
+void lt_callq_serve(void *pipe, void *zmq_ctx, const lt_config *cfg, const lt_callq_spec *spec);
+/* The served actor's configuration (borrowed; reloads show in it), or NULL
+ * for a queue made with lt_callq_new. */
+const lt_config *lt_callq_config(const lt_callq *self);
 
 /* Sends the head request's query (lt_pgconn_query); its result goes to
  * ops.result. Returns 0, or -1 when the connection would not take it. */

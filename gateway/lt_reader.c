@@ -5,14 +5,15 @@
  * that wait in its own loop and hands back the finished body. One query at
  * a time on one connection keeps the load a front can put on the database
  * bounded by LT_READER_MAX_QUEUE; more readers can be started later if a
- * measurement asks for them (the DEALER in lt_httpcall spreads requests). */
+ * measurement asks for them (the DEALER in lt_httpcall spreads requests).
+ * The queue, the connection and the actor's loop are lt_callq's; this file
+ * is what the verbs mean: their parameters, their steps (the token lookup
+ * first for the dossier reads) and their answers. */
 #include "lt_reader.h"
-#include "lt_actor.h"
 #include "lt_auth.h"
 #include "lt_callq.h"
 #include "lt_dossier_read.h"
 #include "lt_log.h"
-#include "lt_loop.h"
 #include "lt_procedure.h"
 #include "lt_read_query.h"
 #include "lt_status_doc.h"
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #define QUERY_TIMEOUT_MS 10000
 
@@ -108,13 +108,6 @@ typedef struct {
     bool authed;              /* the token step is done and who is the caller */
     lt_principal who;
 } request;
-
-typedef struct {
-    void *pipe;
-    lt_loop *loop;
-    lt_config cfg;
-    lt_callq *q; /* LT_READER_ENDPOINT, the requests and the connection */
-} reader;
 
 /* The page, one statement so version and rows come from one snapshot. The
  * codes compare in byte order (COLLATE "C") whatever the database's
@@ -203,14 +196,15 @@ static void answer_text(lt_callq *q, int status, char *text)
 
 static bool on_result(void *actor, lt_callq *q, void *r_req, const PGresult *r, const char *err)
 {
-    reader *self = actor;
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
     request *req = r_req;
     if (req->status) {
         /* Status answers 200 even without the database: it says so inside. */
         bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
         answer_text(q, 200,
                     lt_statusdoc_answer(ok ? PQgetvalue(r, 0, 0) : NULL,
-                                        ok ? NULL : (r ? PQresultErrorMessage(r) : err), &self->cfg,
+                                        ok ? NULL : (r ? PQresultErrorMessage(r) : err), cfg,
                                         req->metrics));
     } else if (!r) {
         lt_callq_answer_error(q, 503, "not_ready", err ? err : "database unavailable");
@@ -244,7 +238,8 @@ static bool on_result(void *actor, lt_callq *q, void *r_req, const PGresult *r, 
 /* Starts the head request's next step (lt_callq_ops.step). */
 static int start_step(void *actor, lt_callq *q, void *r_req)
 {
-    reader *self = actor;
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
     request *req = r_req;
     if (req->status)
         return lt_callq_query(q, LT_STATUSDOC_SQL, 0, NULL, QUERY_TIMEOUT_MS) < 0 ? -1 : 1;
@@ -257,7 +252,7 @@ static int start_step(void *actor, lt_callq *q, void *r_req)
         return lt_callq_query(q, catalog_sql, 4, p, QUERY_TIMEOUT_MS) < 0 ? -1 : 1;
     }
     if (!req->authed && !req->token[0]) {
-        if (self->cfg.auth.required) {
+        if (cfg->auth.required) {
             answer_text(q, 401, lt_auth_refusal_text(LT_AUTH_MISSING));
             return 0;
         }
@@ -293,10 +288,11 @@ static int start_step(void *actor, lt_callq *q, void *r_req)
  * rest 503. */
 static void on_down(void *actor, lt_callq *q, void *r_req, const char *reason)
 {
-    reader *self = actor;
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
     const request *req = r_req;
     if (req->status)
-        answer_text(q, 200, lt_statusdoc_answer(NULL, reason, &self->cfg, req->metrics));
+        answer_text(q, 200, lt_statusdoc_answer(NULL, reason, cfg, req->metrics));
     else
         lt_callq_answer_error(q, 503, "not_ready", reason);
 }
@@ -317,51 +313,18 @@ static int parse_request(void *actor, const char *verb, const json_t *j, void *r
     return ok ? 0 : -1;
 }
 
-static int on_pipe(lt_loop *loop, void *pipe, void *arg)
+void lt_reader_actor(void *pipe, void *args)
 {
-    (void)loop;
-    reader *self = arg;
-    return lt_actor_read_pipe(pipe, &self->cfg) < 0 ? -1 : 0;
-}
-
-static lt_callq *new_queue(reader *self, const lt_reader_args *a)
-{
+    const lt_reader_args *a = args;
     lt_callq_spec spec = {
         .name = "reader",
         .endpoint = LT_READER_ENDPOINT,
         .conninfo = a->conninfo,
-        .connect_timeout_ms = self->cfg.database.connect_timeout_ms,
         .cap = LT_READER_MAX_QUEUE,
         .req_size = sizeof(request),
         .malformed = "malformed request to the reader",
         .busy = "too many read requests waiting; try again",
         .ops = {.parse = parse_request, .step = start_step, .result = on_result, .down = on_down},
-        .actor = self,
     };
-    return lt_callq_new(a->zmq_ctx, self->loop, &spec);
-}
-
-void lt_reader_actor(void *pipe, void *args)
-{
-    const lt_reader_args *a = args;
-    reader *self = calloc(1, sizeof(*self));
-    if (!self) {
-        lt_actor_signal(pipe, -1);
-        return;
-    }
-    self->pipe = pipe;
-    self->loop = lt_loop_new();
-    if (!self->loop || lt_config_copy(&self->cfg, a->cfg) < 0 || !(self->q = new_queue(self, a)) ||
-        lt_loop_add_socket(self->loop, pipe, on_pipe, self) < 0) {
-        LT_ERROR("reader cannot start: %s", zmq_strerror(zmq_errno()));
-        lt_actor_signal(pipe, -1);
-        goto out;
-    }
-    lt_actor_signal(pipe, 0);
-    lt_loop_run(self->loop);
-out:
-    lt_callq_destroy(&self->q);
-    lt_loop_destroy(&self->loop);
-    lt_config_free(&self->cfg);
-    free(self);
+    lt_callq_serve(pipe, a->zmq_ctx, a->cfg, &spec);
 }

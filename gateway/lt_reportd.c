@@ -13,9 +13,9 @@
  * A report is two steps on the connection: set statement_timeout to what
  * is left of its time (so the database, not a dropped connection, ends an
  * overlong statement, and the answer can say which limit), then
- * LT_REPORT_SQL; lt_report_build turns the rows into the answer. */
+ * LT_REPORT_SQL; lt_report_build turns the rows into the answer. The
+ * queue, the connection and the actor's loop are lt_callq's. */
 #include "lt_reportd.h"
-#include "lt_actor.h"
 #include "lt_callq.h"
 #include "lt_log.h"
 #include "lt_loop.h"
@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 /* The client-side deadline beyond the statement_timeout: only for a server
  * that does not answer its own cancel (lt_pgconn then drops the link). */
@@ -83,30 +82,24 @@ typedef struct {
     bool timeout_set;  /* step one (statement_timeout) is done */
 } request;
 
-typedef struct {
-    void *pipe;
-    lt_loop *loop;
-    lt_config cfg;
-    lt_callq *q; /* LT_REPORTD_ENDPOINT, the reports and the connection */
-} reportd;
-
-static void answer_failure(reportd *self, lt_callq *q, const char *sqlstate)
+static void answer_failure(lt_callq *q, const char *sqlstate)
 {
     char body[512];
-    int status = lt_reportd_failure(sqlstate, self->cfg.report.timeout_ms, body, sizeof(body));
+    int status =
+        lt_reportd_failure(sqlstate, lt_callq_config(q)->report.timeout_ms, body, sizeof(body));
     lt_callq_answer(q, status, body);
 }
 
 /* The calendar is read for each report (a small file), so an edited
  * holiday table counts at the next call. */
-static void answer_report(reportd *self, lt_callq *q, const request *req, const PGresult *r)
+static void answer_report(lt_callq *q, const request *req, const PGresult *r)
 {
     char err[512] = "";
     if (lt_report_unknown_unit(r)) {
         lt_callq_answer_error(q, 404, "not_found", "no such unit");
         return;
     }
-    lt_calendar *cal = lt_report_calendar(&self->cfg, err, sizeof(err));
+    lt_calendar *cal = lt_report_calendar(lt_callq_config(q), err, sizeof(err));
     json_t *doc = cal ? lt_report_build(&req->q, r, cal, req->now, NULL, err, sizeof(err)) : NULL;
     lt_calendar_destroy(&cal);
     char *text = doc ? lt_report_dumps(doc) : NULL;
@@ -122,28 +115,29 @@ static void answer_report(reportd *self, lt_callq *q, const request *req, const 
 
 static bool on_result(void *actor, lt_callq *q, void *r_req, const PGresult *r, const char *err)
 {
-    reportd *self = actor;
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
     request *req = r_req;
     if (!r) {
         /* lt_pgconn's own deadline: the server ignored its statement_timeout. */
         bool late = err && strcmp(err, "query timed out") == 0;
         LT_WARN("reportd: report %s..%s: %s", req->q.from, req->q.to, err ? err : "no result");
-        answer_failure(self, q, late ? SQLSTATE_CANCELED : NULL);
+        answer_failure(q, late ? SQLSTATE_CANCELED : NULL);
     } else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (state && strcmp(state, SQLSTATE_CANCELED) == 0)
             LT_WARN("reportd: report %s..%s by %s over report.timeout (%" PRId64 " ms)",
                     req->q.from, req->q.to, lt_report_group_name(req->q.group),
-                    self->cfg.report.timeout_ms);
+                    cfg->report.timeout_ms);
         else
             LT_WARN("reportd: report failed: %s", PQresultErrorMessage(r));
-        answer_failure(self, q, state ? state : "XX000");
+        answer_failure(q, state ? state : "XX000");
     } else if (!req->timeout_set) {
         /* Step one done: the same request goes on to its statement. */
         req->timeout_set = true;
         return false;
     } else {
-        answer_report(self, q, req, r);
+        answer_report(q, req, r);
     }
     return true;
 }
@@ -151,13 +145,13 @@ static bool on_result(void *actor, lt_callq *q, void *r_req, const PGresult *r, 
 /* Sends the head request's next step (lt_callq_ops.step). */
 static int start_step(void *actor, lt_callq *q, void *r_req)
 {
-    reportd *self = actor;
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
     request *req = r_req;
-    int64_t left =
-        lt_reportd_remaining(req->arrived, lt_loop_now_ms(), self->cfg.report.timeout_ms);
+    int64_t left = lt_reportd_remaining(req->arrived, lt_loop_now_ms(), cfg->report.timeout_ms);
     if (left == 0) {
         /* Its time went in the queue; the front has given up on it too. */
-        answer_failure(self, q, SQLSTATE_CANCELED);
+        answer_failure(q, SQLSTATE_CANCELED);
         return 0;
     }
     if (!req->timeout_set) {
@@ -184,55 +178,22 @@ static int parse_request(void *actor, const char *verb, const json_t *j, void *r
     return strcmp(verb, "report") == 0 && lt_report_query_from_json(j, &req->q) == 0 ? 0 : -1;
 }
 
-static int on_pipe(lt_loop *loop, void *pipe, void *arg)
+void lt_reportd_actor(void *pipe, void *args)
 {
-    (void)loop;
-    reportd *self = arg;
-    return lt_actor_read_pipe(pipe, &self->cfg) < 0 ? -1 : 0;
-}
-
-static lt_callq *new_queue(reportd *self, const lt_reportd_args *a, char *busy, size_t busy_cap)
-{
-    snprintf(busy, busy_cap, "a report is running and %d more wait their turn; try again shortly",
+    const lt_reportd_args *a = args;
+    char busy[160];
+    snprintf(busy, sizeof(busy),
+             "a report is running and %d more wait their turn; try again shortly",
              LT_REPORTD_MAX_WAITING);
     lt_callq_spec spec = {
         .name = "reportd",
         .endpoint = LT_REPORTD_ENDPOINT,
         .conninfo = a->conninfo,
-        .connect_timeout_ms = self->cfg.database.connect_timeout_ms,
         .cap = LT_REPORTD_MAX_WAITING + 1, /* the running one and those waiting */
         .req_size = sizeof(request),
         .malformed = "malformed request to the report actor",
         .busy = busy,
         .ops = {.parse = parse_request, .step = start_step, .result = on_result},
-        .actor = self,
     };
-    return lt_callq_new(a->zmq_ctx, self->loop, &spec);
-}
-
-void lt_reportd_actor(void *pipe, void *args)
-{
-    const lt_reportd_args *a = args;
-    reportd *self = calloc(1, sizeof(*self));
-    char busy[160]; /* lt_callq borrows it: it lives as long as the loop runs */
-    if (!self) {
-        lt_actor_signal(pipe, -1);
-        return;
-    }
-    self->pipe = pipe;
-    self->loop = lt_loop_new();
-    if (!self->loop || lt_config_copy(&self->cfg, a->cfg) < 0 ||
-        !(self->q = new_queue(self, a, busy, sizeof(busy))) ||
-        lt_loop_add_socket(self->loop, pipe, on_pipe, self) < 0) {
-        LT_ERROR("reportd cannot start: %s", zmq_strerror(zmq_errno()));
-        lt_actor_signal(pipe, -1);
-        goto out;
-    }
-    lt_actor_signal(pipe, 0);
-    lt_loop_run(self->loop);
-out:
-    lt_callq_destroy(&self->q);
-    lt_loop_destroy(&self->loop);
-    lt_config_free(&self->cfg);
-    free(self);
+    lt_callq_serve(pipe, a->zmq_ctx, a->cfg, &spec);
 }
