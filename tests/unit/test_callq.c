@@ -37,6 +37,8 @@ typedef struct {
     int parsed;      /* requests parse accepted */
     lt_config cfg;   /* what the actor is served with */
     void *ctx;       /* the test's ZeroMQ context */
+    lt_actor *actor; /* the queue's thread */
+    void *dealer;    /* the front's side */
 } fixture;
 
 static int parse(void *actor, const char *verb, const json_t *params, void *r_req)
@@ -168,14 +170,32 @@ static void call(void *d, const char *id, const char *verb, const char *params, 
     recv_reply(d, ret);
 }
 
+/* Starts the queue's actor and a front connected to it. */
+static void start(fixture *fx)
+{
+    fx->ctx = zmq_ctx_new();
+    assert_non_null(fx->ctx);
+    assert_int_equal(lt_config_init_defaults(&fx->cfg), 0);
+    fx->actor = lt_actor_new(fx->ctx, "callq", queue_actor, fx);
+    assert_non_null(fx->actor);
+    fx->dealer = dealer_to(fx->ctx);
+}
+
+static void stop(fixture *fx)
+{
+    zmq_close(fx->dealer);
+    lt_actor_destroy(&fx->actor);
+    assert_null(fx->actor);
+    lt_config_free(&fx->cfg);
+    zmq_ctx_term(fx->ctx);
+}
+
 static void test_malformed_and_down(void **state)
 {
     (void)state;
-    fixture fx = {.ctx = zmq_ctx_new()};
-    assert_int_equal(lt_config_init_defaults(&fx.cfg), 0);
-    lt_actor *a = lt_actor_new(fx.ctx, "callq", queue_actor, &fx);
-    assert_non_null(a);
-    void *d = dealer_to(fx.ctx);
+    fixture fx = {0};
+    start(&fx);
+    void *d = fx.dealer;
     reply r;
 
     /* A well-formed request: the database is down, so 503 not_ready with
@@ -215,24 +235,18 @@ static void test_malformed_and_down(void **state)
         assert_int_equal(r.status, 503);
     }
 
-    zmq_close(d);
-    lt_actor_destroy(&a);
-    assert_null(a);
+    stop(&fx);
     /* Every request was parsed into wiped memory: no token carried over. */
     assert_int_equal(fx.parsed, 6);
     assert_int_equal(fx.dirty_slots, 0);
-    lt_config_free(&fx.cfg);
-    zmq_ctx_term(fx.ctx);
 }
 
 static void test_down_hook_answers(void **state)
 {
     (void)state;
-    fixture fx = {.ctx = zmq_ctx_new(), .with_down = true};
-    assert_int_equal(lt_config_init_defaults(&fx.cfg), 0);
-    lt_actor *a = lt_actor_new(fx.ctx, "callq", queue_actor, &fx);
-    assert_non_null(a);
-    void *d = dealer_to(fx.ctx);
+    fixture fx = {.with_down = true};
+    start(&fx);
+    void *d = fx.dealer;
     reply r;
     /* The hook answers from the parsed request itself. */
     call(d, "a", "echo", "{\"token\": \"t\", \"n\": 41}", &r);
@@ -242,10 +256,7 @@ static void test_down_hook_answers(void **state)
     call(d, "b", "echo", "{\"token\": \"t\", \"n\": 42}", &r);
     assert_string_equal(r.id, "b");
     assert_int_equal(r.n, 42);
-    zmq_close(d);
-    lt_actor_destroy(&a);
-    lt_config_free(&fx.cfg);
-    zmq_ctx_term(fx.ctx);
+    stop(&fx);
 }
 
 static void test_new_refuses(void **state)
