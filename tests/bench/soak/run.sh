@@ -98,13 +98,7 @@ pgaf_track() { af_pids+=("$1"); }
 # shellcheck source=../../lib/acks.sh
 . "$src/tests/lib/acks.sh"
 pgaf_init "$tmp/af" "$pg_bin"
-pgaf_monitor_start || die "the pg_auto_failover monitor did not start (see $tmp/af/monitor.log)"
-pgaf_node_start node1
-pgaf_wait 60 eval '[ "$(pgaf_state node1)" = single ]' || die "node1 did not start (see $tmp/af/node1.log)"
-pgaf_node_start node2
-pgaf_wait_pair 120 node1 node2 || die "node2 did not become a standby (see $tmp/af/node2.log)"
-[ -n "$(psql "$(pgaf_node_url node1)" -Atc "SHOW synchronous_standby_names")" ] ||
-  die "replication is not synchronous"
+pgaf_pair_start || die "$PGAF_ERR"
 [ "$(psql "$(pgaf_node_url node1)" -Atc "SHOW fsync")" = on ] || die "fsync is off"
 pg_version=$(psql "$(pgaf_node_url node1)" -Atc "SHOW server_version")
 dburl=$(pgaf_multihost_url lienthong node1 node2)
