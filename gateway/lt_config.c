@@ -190,6 +190,10 @@ const cf_key lt_cfkeys[] = {
     {"delivery.probe_interval", DURATION(delivery.probe_interval_ms), .def = "15s", .min = 100 * MS,
      .max = 1 * HOUR, .flags = CF_RELOAD,
      .help = "while a destination's circuit is open: how often one call probes it"},
+    {"delivery.ca_file", PATH(delivery.ca_file), .def = "",
+     .help = "PEM CA bundle for the TLS of the units' gateways, the ward callbacks and "
+             "webhook.url (a provincial private CA); empty = the system store; the portal has "
+             "portal.ca_file"},
     {"catalog.url", URL(catalog.url), .def = "",
      .help = "national catalog base URL, or a parent gateway's .../v1/catalog (federation); "
              "empty = catalog only from `catalog sync --file`"},

@@ -94,6 +94,7 @@ typedef struct lt_config {
         int64_t retry_horizon_ms;  /* a row failing retryably this long becomes a dead letter */
         int64_t circuit_failures;  /* consecutive retryable failures that open the circuit */
         int64_t probe_interval_ms; /* while the circuit is open: one probe this often */
+        char *ca_file; /* PEM bundle for the unit, ward and webhook legs; empty = system store */
     } delivery;
     struct {
         char *url;              /* national catalog base URL; empty = file imports only */

@@ -398,11 +398,14 @@ int lt_deliv_leg_setup(lt_deliv *self, lt_deliv_leg *lg)
     size_t n = (size_t)(self->cfg.delivery.inflight > 0 ? self->cfg.delivery.inflight : 1);
     bool portal = !strcmp(lg->kind, "portal");
     /* Each slot has one call at a time (a portal's login, then its sync
-     * calls, one after the other). */
-    lt_curlm_opts co = {
-        .max_in_flight = (int)n,
-        .timeout_ms = portal ? self->cfg.portal.timeout_ms : self->cfg.units.timeout_ms,
-        .ca_file = portal && self->cfg.portal.ca_file[0] ? self->cfg.portal.ca_file : NULL};
+     * calls, one after the other). The drivers borrow this handle, so the
+     * leg's CA bundle is set here: the portal's own, or the one of every
+     * unit, ward and webhook leg. */
+    const char *ca = portal ? self->cfg.portal.ca_file : self->cfg.delivery.ca_file;
+    lt_curlm_opts co = {.max_in_flight = (int)n,
+                        .timeout_ms =
+                            portal ? self->cfg.portal.timeout_ms : self->cfg.units.timeout_ms,
+                        .ca_file = ca && ca[0] ? ca : NULL};
     if (!(lg->curl = lt_curlm_new(self->loop, &co)) ||
         !(lg->slots = calloc(n, sizeof(*lg->slots)))) {
         lt_curlm_destroy(&lg->curl);

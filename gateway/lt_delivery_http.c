@@ -5,6 +5,7 @@
  * the receiver may have applied the call, which the key makes harmless. */
 #include "lt_delivery_http.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,16 @@ lt_delivery_verdict lt_delivery_http_verdict(long status)
     return LT_DELIVERY_DEAD;
 }
 
+/* What an operator does about a TLS failure of these legs, or "". */
+static const char *tls_hint(int curl_code)
+{
+    if (curl_code == CURLE_PEER_FAILED_VERIFICATION)
+        return " (a private CA belongs in delivery.ca_file)";
+    if (curl_code == CURLE_SSL_CACERT_BADFILE)
+        return " (delivery.ca_file is not a usable CA bundle)";
+    return "";
+}
+
 static void on_post(lt_curlm *m, const lt_curlm_response *resp, void *arg)
 {
     (void)m;
@@ -43,9 +54,13 @@ static void on_post(lt_curlm *m, const lt_curlm_response *resp, void *arg)
     char err[256] = "", answer[ANSWER_MAX + 1];
     lt_delivery_result r = {.http_status = (int)resp->status, .error = err};
     if (resp->curl_code != 0) {
+        /* Retried like any transport error: once the operator fixes the CA
+         * (or the receiver its certificate) the backlog goes by itself. The
+         * hint names the key, as curl's sentence does not. */
         r.verdict = LT_DELIVERY_RETRY;
         r.http_status = 0;
-        snprintf(err, sizeof(err), "%s", resp->error ? resp->error : "transport error");
+        snprintf(err, sizeof(err), "%s%s", resp->error ? resp->error : "transport error",
+                 tls_hint(resp->curl_code));
     } else {
         r.verdict = h->o.judge(resp, err, sizeof(err));
         if (r.verdict != LT_DELIVERY_OK) {

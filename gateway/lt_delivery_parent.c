@@ -81,6 +81,7 @@ int lt_delivery_parent_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg, 
     lt_delivery_http_opts o = {.url = full,
                                .token = token,
                                .timeout_ms = cfg->units.timeout_ms,
+                               .ca_file = cfg->delivery.ca_file,
                                .curl = curl,
                                .body = parent_body,
                                .judge = parent_judge};

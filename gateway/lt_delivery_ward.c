@@ -60,6 +60,7 @@ int lt_delivery_ward_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
         return -1;
     lt_delivery_http_opts o = {.url = url,
                                .timeout_ms = cfg->units.timeout_ms,
+                               .ca_file = cfg->delivery.ca_file,
                                .curl = curl,
                                .body = ward_body,
                                .judge = ward_judge,

@@ -52,6 +52,7 @@ int lt_delivery_webhook_new(lt_loop *loop, lt_curlm *curl, const lt_config *cfg,
         return -1;
     lt_delivery_http_opts o = {.url = cfg->webhook.url,
                                .timeout_ms = cfg->units.timeout_ms,
+                               .ca_file = cfg->delivery.ca_file,
                                .curl = curl,
                                .body = webhook_body,
                                .judge = webhook_judge};

@@ -498,31 +498,16 @@ static int on_dbstate(lt_loop *loop, void *sock, void *arg)
     return 0;
 }
 
-static int on_reader(lt_loop *loop, void *sock, void *arg)
+/* One answer from an actor asked through lt_httpcall (the reader or the
+ * report actor: the socket says which) resumes its suspended request. */
+static int on_call_answer(lt_loop *loop, void *sock, void *arg)
 {
     (void)loop;
-    (void)sock;
     http_server *srv = arg;
+    lt_httpcall *call = sock == lt_httpcall_socket(srv->reader) ? srv->reader : srv->reports;
     int status = 0;
     char *body = NULL;
-    http_req *req = lt_httpcall_recv(srv->reader, &status, &body);
-    if (!req) {
-        free(body);
-        return 0; /* late: that request already timed out */
-    }
-    resume_with(req, status, body);
-    run_mhd(srv);
-    return 0;
-}
-
-static int on_reports(lt_loop *loop, void *sock, void *arg)
-{
-    (void)loop;
-    (void)sock;
-    http_server *srv = arg;
-    int status = 0;
-    char *body = NULL;
-    http_req *req = lt_httpcall_recv(srv->reports, &status, &body);
+    http_req *req = lt_httpcall_recv(call, &status, &body);
     if (!req) {
         free(body);
         return 0; /* late: that request already timed out */
@@ -699,8 +684,8 @@ void lt_http_actor(void *pipe, void *args)
               lt_ingest_client_new(a->zmq_ctx, (size_t)srv.cfg.limits.queue, PUSH_TIMEOUT_MS)) ||
         !(srv.rate = lt_limits_new(RATE_KEYS)) || start_mhd(&srv) < 0 ||
         lt_loop_add_socket(srv.loop, pipe, on_pipe, &srv) < 0 ||
-        lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reader), on_reader, &srv) < 0 ||
-        lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reports), on_reports, &srv) < 0 ||
+        lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reader), on_call_answer, &srv) < 0 ||
+        lt_loop_add_socket(srv.loop, lt_httpcall_socket(srv.reports), on_call_answer, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, lt_ingest_client_socket(srv.writer), on_writer, &srv) < 0 ||
         lt_loop_add_timer(srv.loop, CALL_EXPIRE_MS, CALL_EXPIRE_MS, on_call_expire, &srv) < 0 ||
         lt_loop_add_socket(srv.loop, srv.dbstate, on_dbstate, &srv) < 0 ||

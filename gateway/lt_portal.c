@@ -30,6 +30,7 @@
 #include "lt_mask.h"
 #include "lt_sbuf.h"
 
+#include <curl/curl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -492,13 +493,30 @@ static void next_call(lt_portal *self)
         post_call(self);
 }
 
+/* lt_portal_judge on an answer, with curl's own sentence after a transport
+ * error: "transport error" alone leaves an operator guessing between a
+ * refused connection, a timeout and a certificate that does not verify. */
+static lt_portal_answer judge(lt_portal *self, const lt_curlm_response *resp, char code[CODE_LEN],
+                              char *why, size_t cap)
+{
+    lt_portal_answer ans = lt_portal_judge(self, resp->curl_code, resp->status, resp->body,
+                                           resp->body_len, code, why, cap);
+    if (resp->curl_code != 0 && resp->error && resp->error[0]) {
+        size_t len = strlen(why);
+        snprintf(why + len, cap - len, ": %s%s", resp->error,
+                 resp->curl_code == CURLE_PEER_FAILED_VERIFICATION
+                     ? " (a private CA belongs in portal.ca_file)"
+                     : "");
+    }
+    return ans;
+}
+
 static void on_login(lt_curlm *m, const lt_curlm_response *resp, void *arg)
 {
     (void)m;
     lt_portal *self = arg;
     char code[CODE_LEN], why[256];
-    lt_portal_answer ans = lt_portal_judge(self, resp->curl_code, resp->status, resp->body,
-                                           resp->body_len, code, why, sizeof(why));
+    lt_portal_answer ans = judge(self, resp, code, why, sizeof(why));
     if (ans == LT_PORTAL_ANS_OK) {
         json_t *doc = json_loadb(resp->body, resp->body_len, 0, NULL);
         const char *s = json_string_value(json_object_get(doc, "session"));
@@ -582,8 +600,7 @@ static void on_sync(lt_curlm *m, const lt_curlm_response *resp, void *arg)
     lt_portal *self = arg;
     call *c = &self->calls[self->cur];
     char code[CODE_LEN], why[256];
-    lt_portal_answer ans = lt_portal_judge(self, resp->curl_code, resp->status, resp->body,
-                                           resp->body_len, code, why, sizeof(why));
+    lt_portal_answer ans = judge(self, resp, code, why, sizeof(why));
     LT_DEBUG("portal: %s of %zu with key %s isUpdating %s: HTTP %ld error_code %s", c->service,
              json_array_size(c->data), c->key, c->updating ? "True" : "False", resp->status,
              code[0] ? code : "none");

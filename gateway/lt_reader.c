@@ -5,14 +5,15 @@
  * that wait in its own loop and hands back the finished body. One query at
  * a time on one connection keeps the load a front can put on the database
  * bounded by LT_READER_MAX_QUEUE; more readers can be started later if a
- * measurement asks for them (the DEALER in lt_httpcall spreads requests). */
+ * measurement asks for them (the DEALER in lt_httpcall spreads requests).
+ * The queue, the connection and the actor's loop are lt_callq's; this file
+ * is what the verbs mean: their parameters, their steps (the token lookup
+ * first for the dossier reads) and their answers. */
 #include "lt_reader.h"
-#include "lt_actor.h"
 #include "lt_auth.h"
+#include "lt_callq.h"
 #include "lt_dossier_read.h"
 #include "lt_log.h"
-#include "lt_loop.h"
-#include "lt_pgconn.h"
 #include "lt_procedure.h"
 #include "lt_read_query.h"
 #include "lt_status_doc.h"
@@ -22,10 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #define QUERY_TIMEOUT_MS 10000
-#define MAX_FRAME        64 /* bytes of a routing id or request id */
 
 /* ---- parameters (pure) ---------------------------------------------------- */
 
@@ -101,9 +100,6 @@ int lt_catalog_query_from_json(const json_t *j, lt_catalog_query *ret)
 /* ---- the actor ------------------------------------------------------------ */
 
 typedef struct {
-    char route[MAX_FRAME]; /* the DEALER's routing id */
-    size_t route_len;
-    char id[MAX_FRAME];       /* the caller's request id */
     bool catalog;             /* the catalog verb (public: no token, one query) */
     bool status, metrics;     /* "status" or "metrics" (public: lt_status_doc) */
     lt_catalog_query cq;      /* its parameters */
@@ -112,37 +108,6 @@ typedef struct {
     bool authed;              /* the token step is done and who is the caller */
     lt_principal who;
 } request;
-
-typedef struct {
-    void *pipe;
-    void *router; /* LT_READER_ENDPOINT */
-    lt_loop *loop;
-    lt_config cfg;
-    lt_pgconn *pg;
-    request queue[LT_READER_MAX_QUEUE]; /* FIFO ring */
-    size_t head, count;
-    bool running; /* queue[head] is being queried */
-} reader;
-static void answer(reader *self, const request *r, int status, const char *body)
-{
-    char st[8];
-    snprintf(st, sizeof(st), "%d", status);
-    if (zmq_send(self->router, r->route, r->route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return; /* the front is gone or stuck; its request times out there */
-    zmq_send(self->router, r->id, strlen(r->id), ZMQ_SNDMORE);
-    zmq_send(self->router, st, strlen(st), ZMQ_SNDMORE);
-    zmq_send(self->router, body, strlen(body), 0);
-}
-
-static void answer_error(reader *self, const request *r, int status, const char *code,
-                         const char *message)
-{
-    json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    answer(self, r, status, text ? text : "{}");
-    free(text);
-    json_decref(j);
-}
 
 /* The page, one statement so version and rows come from one snapshot. The
  * codes compare in byte order (COLLATE "C") whatever the database's
@@ -220,95 +185,75 @@ static const char *verb_of(const request *r)
                         : lt_read_verb_name(r->rq.verb);
 }
 
-static void answer_text(reader *self, const request *r, int status, char *text)
+static void answer_text(lt_callq *q, int status, char *text)
 {
     if (text)
-        answer(self, r, status, text);
+        lt_callq_answer(q, status, text);
     else
-        answer_error(self, r, 500, "internal", "out of memory");
+        lt_callq_answer_error(q, 500, "internal", "out of memory");
     free(text);
 }
 
-/* The head request is answered: the next one may go. */
-static void pop(reader *self)
+static bool on_result(void *actor, lt_callq *q, void *r_req, const PGresult *r, const char *err)
 {
-    sodium_memzero(self->queue[self->head].token, LT_TOKEN_MAX);
-    self->head = (self->head + 1) % LT_READER_MAX_QUEUE;
-    self->count--;
-}
-
-static void run_next(reader *self);
-
-static void on_result(lt_pgconn *pg, PGresult *r, const char *err, void *arg)
-{
-    (void)pg;
-    reader *self = arg;
-    request *req = &self->queue[self->head];
-    self->running = false;
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
+    request *req = r_req;
     if (req->status) {
         /* Status answers 200 even without the database: it says so inside. */
         bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-        answer_text(self, req, 200,
+        answer_text(q, 200,
                     lt_statusdoc_answer(ok ? PQgetvalue(r, 0, 0) : NULL,
-                                        ok ? NULL : (r ? PQresultErrorMessage(r) : err), &self->cfg,
+                                        ok ? NULL : (r ? PQresultErrorMessage(r) : err), cfg,
                                         req->metrics));
     } else if (!r) {
-        answer_error(self, req, 503, "not_ready", err ? err : "database unavailable");
+        lt_callq_answer_error(q, 503, "not_ready", err ? err : "database unavailable");
     } else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         LT_WARN("reader: %s query failed: %s", verb_of(req), PQresultErrorMessage(r));
-        answer_error(self, req, 500, "internal", "the database could not be read");
+        lt_callq_answer_error(q, 500, "internal", "the database could not be read");
     } else if (req->catalog) {
-        answer_text(self, req, 200, catalog_body(r, &req->cq));
+        answer_text(q, 200, catalog_body(r, &req->cq));
     } else if (!req->authed) {
         /* The token step: the same request goes on to its read. */
         lt_auth_rc rc = lt_auth_match(req->token, r, &req->who);
         sodium_memzero(req->token, sizeof(req->token));
-        PQclear(r);
         if (rc == LT_AUTH_OK) {
             req->authed = true;
-            run_next(self);
-            return;
+            return false;
         }
-        answer_text(self, req, 401, lt_auth_refusal_text(rc));
-        r = NULL;
+        answer_text(q, 401, lt_auth_refusal_text(rc));
     } else {
         int status = 0;
         char *body = NULL;
         if (lt_dossier_read_answer(&req->rq, &req->who, r, &status, &body) == 0) {
-            answer_text(self, req, status, body);
+            answer_text(q, status, body);
         } else {
             LT_WARN("reader: %s: a stored value could not be read", verb_of(req));
-            answer_error(self, req, 500, "internal", "the stored data could not be read");
+            lt_callq_answer_error(q, 500, "internal", "the stored data could not be read");
         }
     }
-    PQclear(r);
-    pop(self);
-    run_next(self);
+    return true;
 }
 
-/* Starts the head request's next step. Returns 1 when a query went out, 0
- * when the request was answered without one, -1 when the connection would
- * not take the query (busy, or lost: the state callback answers then). */
-static int start_step(reader *self, request *req)
+/* Starts the head request's next step (lt_callq_ops.step). */
+static int start_step(void *actor, lt_callq *q, void *r_req)
 {
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
+    request *req = r_req;
     if (req->status)
-        return lt_pgconn_query(self->pg, LT_STATUSDOC_SQL, 0, NULL, QUERY_TIMEOUT_MS, on_result,
-                               self) < 0
-                   ? -1
-                   : 1;
+        return lt_callq_query(q, LT_STATUSDOC_SQL, 0, NULL, QUERY_TIMEOUT_MS) < 0 ? -1 : 1;
     if (req->catalog) {
         char since[24], level[8], limit[24];
         snprintf(since, sizeof(since), "%" PRId64, req->cq.since);
         snprintf(level, sizeof(level), "%d", req->cq.level);
         snprintf(limit, sizeof(limit), "%" PRId64, req->cq.limit);
         const char *p[4] = {since, level, req->cq.after, limit};
-        return lt_pgconn_query(self->pg, catalog_sql, 4, p, QUERY_TIMEOUT_MS, on_result, self) < 0
-                   ? -1
-                   : 1;
+        return lt_callq_query(q, catalog_sql, 4, p, QUERY_TIMEOUT_MS) < 0 ? -1 : 1;
     }
     if (!req->authed && !req->token[0]) {
-        if (self->cfg.auth.required) {
-            answer_text(self, req, 401, lt_auth_refusal_text(LT_AUTH_MISSING));
+        if (cfg->auth.required) {
+            answer_text(q, 401, lt_auth_refusal_text(LT_AUTH_MISSING));
             return 0;
         }
         /* Loopback development: no token, no limits. */
@@ -319,12 +264,11 @@ static int start_step(reader *self, request *req)
         const char *tokens[1] = {req->token};
         char *prefixes = lt_auth_prefix_array(tokens, 1);
         if (!prefixes) {
-            answer_error(self, req, 500, "internal", "out of memory");
+            lt_callq_answer_error(q, 500, "internal", "out of memory");
             return 0;
         }
         const char *p[1] = {prefixes};
-        int rc =
-            lt_pgconn_query(self->pg, LT_AUTH_LOOKUP_SQL, 1, p, QUERY_TIMEOUT_MS, on_result, self);
+        int rc = lt_callq_query(q, LT_AUTH_LOOKUP_SQL, 1, p, QUERY_TIMEOUT_MS);
         free(prefixes);
         return rc < 0 ? -1 : 1;
     }
@@ -332,144 +276,55 @@ static int start_step(reader *self, request *req)
         char msg[96];
         snprintf(msg, sizeof(msg), "a %s token may not call %s", lt_auth_role_name(req->who.role),
                  lt_read_verb_name(req->rq.verb));
-        answer_error(self, req, 403, "forbidden", msg);
+        lt_callq_answer_error(q, 403, "forbidden", msg);
         return 0;
     }
     lt_read_stmt st;
     lt_dossier_read_stmt(&req->rq, &req->who, &st);
-    return lt_pgconn_query(self->pg, st.sql, st.nparams, st.params, QUERY_TIMEOUT_MS, on_result,
-                           self) < 0
-               ? -1
-               : 1;
+    return lt_callq_query(q, st.sql, st.nparams, st.params, QUERY_TIMEOUT_MS) < 0 ? -1 : 1;
 }
 
-static void run_next(reader *self)
+/* The database is down: status still answers 200 (it says so inside), the
+ * rest 503. */
+static void on_down(void *actor, lt_callq *q, void *r_req, const char *reason)
 {
-    while (self->count > 0 && !self->running) {
-        request *req = &self->queue[self->head];
-        if (!lt_pgconn_up(self->pg) && req->status) {
-            answer_text(
-                self, req, 200,
-                lt_statusdoc_answer(NULL, lt_pgconn_reason(self->pg), &self->cfg, req->metrics));
-            pop(self);
-            continue;
-        }
-        if (!lt_pgconn_up(self->pg)) {
-            answer_error(self, req, 503, "not_ready", lt_pgconn_reason(self->pg));
-            pop(self);
-            continue;
-        }
-        int rc = start_step(self, req);
-        if (rc < 0)
-            return; /* busy; or lost, and the state callback answers the queue */
-        if (rc == 0) {
-            pop(self);
-            continue;
-        }
-        self->running = true;
-    }
+    (void)actor;
+    const lt_config *cfg = lt_callq_config(q);
+    const request *req = r_req;
+    if (req->status)
+        answer_text(q, 200, lt_statusdoc_answer(NULL, reason, cfg, req->metrics));
+    else
+        lt_callq_answer_error(q, 503, "not_ready", reason);
 }
 
-static void on_pg_state(lt_pgconn *pg, bool up, const char *reason, void *arg)
+static int parse_request(void *actor, const char *verb, const json_t *j, void *r_req)
 {
-    (void)pg;
-    (void)up;
-    (void)reason;
-    run_next(arg); /* queued requests go, or get 503 */
-}
-
-static size_t recv_into(void *sock, char *buf, size_t cap, int *ret_more)
-{
-    int n = zmq_recv(sock, buf, cap - 1, 0);
-    size_t more_len = sizeof(*ret_more);
-    zmq_getsockopt(sock, ZMQ_RCVMORE, ret_more, &more_len);
-    if (n < 0)
-        n = 0;
-    size_t len = (size_t)n < cap - 1 ? (size_t)n : cap - 1;
-    buf[len] = '\0';
-    return len;
-}
-
-static int on_request(lt_loop *loop, void *sock, void *arg)
-{
-    (void)loop;
-    reader *self = arg;
-    request req = {0};
-    int more = 0;
-    char verb[32] = "";
-    req.route_len = recv_into(sock, req.route, sizeof(req.route), &more);
-    if (more)
-        recv_into(sock, req.id, sizeof(req.id), &more);
-    if (more)
-        recv_into(sock, verb, sizeof(verb), &more);
-    char *params = more ? lt_msg_recv_str(sock, &more) : NULL;
-    lt_msg_drain(sock);
-    json_t *j = params ? json_loads(params, 0, NULL) : NULL;
-    if (params)
-        sodium_memzero(params, strlen(params)); /* it may hold a token */
-    free(params);
+    (void)actor;
+    request *req = r_req;
     lt_read_verb rv;
-    req.catalog = strcmp(verb, "catalog") == 0;
-    req.metrics = strcmp(verb, "metrics") == 0;
-    req.status = req.metrics || strcmp(verb, "status") == 0;
-    bool ok = j && (req.status    ? true
-                    : req.catalog ? lt_catalog_query_from_json(j, &req.cq) == 0
-                                  : lt_read_verb_parse(verb, &rv) == 0 &&
-                                        lt_read_query_from_json(rv, j, &req.rq, req.token,
-                                                                sizeof(req.token)) == 0);
-    json_decref(j);
-    if (!ok) {
-        answer_error(self, &req, 500, "internal", "malformed request to the reader");
-    } else if (self->count == LT_READER_MAX_QUEUE) {
-        answer_error(self, &req, 503, "busy", "too many read requests waiting; try again");
-    } else {
-        self->queue[(self->head + self->count) % LT_READER_MAX_QUEUE] = req;
-        self->count++;
-        run_next(self);
-    }
-    return 0;
-}
-
-static int on_pipe(lt_loop *loop, void *pipe, void *arg)
-{
-    (void)loop;
-    reader *self = arg;
-    return lt_actor_read_pipe(pipe, &self->cfg) < 0 ? -1 : 0;
+    req->catalog = strcmp(verb, "catalog") == 0;
+    req->metrics = strcmp(verb, "metrics") == 0;
+    req->status = req->metrics || strcmp(verb, "status") == 0;
+    bool ok = req->status    ? true
+              : req->catalog ? lt_catalog_query_from_json(j, &req->cq) == 0
+                             : lt_read_verb_parse(verb, &rv) == 0 &&
+                                   lt_read_query_from_json(rv, j, &req->rq, req->token,
+                                                           sizeof(req->token)) == 0;
+    return ok ? 0 : -1;
 }
 
 void lt_reader_actor(void *pipe, void *args)
 {
     const lt_reader_args *a = args;
-    reader *self = calloc(1, sizeof(*self)); /* the queue is too big for a stack */
-    int linger = 0, hwm = LT_READER_MAX_QUEUE * 4, one = 1;
-    if (!self) {
-        lt_actor_signal(pipe, -1);
-        return;
-    }
-    self->pipe = pipe;
-    lt_pgconn_callbacks cb = {.state = on_pg_state, .arg = self};
-    self->loop = lt_loop_new();
-    self->router = zmq_socket(a->zmq_ctx, ZMQ_ROUTER);
-    if (!self->loop || !self->router || lt_config_copy(&self->cfg, a->cfg) < 0 ||
-        zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
-        zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
-        zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
-        zmq_bind(self->router, LT_READER_ENDPOINT) < 0 ||
-        !(self->pg = lt_pgconn_new(self->loop, a->conninfo, self->cfg.database.connect_timeout_ms,
-                                   "reader", &cb)) ||
-        lt_loop_add_socket(self->loop, pipe, on_pipe, self) < 0 ||
-        lt_loop_add_socket(self->loop, self->router, on_request, self) < 0) {
-        LT_ERROR("reader cannot start: %s", zmq_strerror(zmq_errno()));
-        lt_actor_signal(pipe, -1);
-        goto out;
-    }
-    lt_actor_signal(pipe, 0);
-    lt_loop_run(self->loop);
-out:
-    lt_pgconn_destroy(&self->pg);
-    if (self->router)
-        zmq_close(self->router);
-    lt_loop_destroy(&self->loop);
-    lt_config_free(&self->cfg);
-    free(self);
+    lt_callq_spec spec = {
+        .name = "reader",
+        .endpoint = LT_READER_ENDPOINT,
+        .conninfo = a->conninfo,
+        .cap = LT_READER_MAX_QUEUE,
+        .req_size = sizeof(request),
+        .malformed = "malformed request to the reader",
+        .busy = "too many read requests waiting; try again",
+        .ops = {.parse = parse_request, .step = start_step, .result = on_result, .down = on_down},
+    };
+    lt_callq_serve(pipe, a->zmq_ctx, a->cfg, &spec);
 }

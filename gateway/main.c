@@ -128,12 +128,14 @@ static int cmd_serve(cli_ctx *cx)
     int rc = EXIT_USAGE;
     if (check_dialects(&cfg) < 0)
         goto out;
+    /* The files too, at every start and not only in the dry run: a CA file
+     * nobody can read would otherwise fail every delivery, one at a time. */
+    char err[PATH_MAX + 512];
+    if (lt_serve_check_files(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "lienthong: configuration error: %s\n", err);
+        goto out;
+    }
     if (check_only) {
-        char err[PATH_MAX + 512];
-        if (lt_serve_check_files(&cfg, err, sizeof(err)) < 0) {
-            fprintf(stderr, "lienthong: configuration error: %s\n", err);
-            goto out;
-        }
         if (cx->json)
             lt_config_print_json(&cfg, stdout);
         else

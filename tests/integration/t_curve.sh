@@ -39,12 +39,14 @@ lt_assert_eq 2 "$rc" "serve -n with curve on and no server key: $out"
 lt_assert_contains "$out" "zmq.curve_key: cannot read $LT_TMP/nokey/curve/server.key" \
   "serve -n names the key and the file"
 
-# auto is on off loopback: without the server key the gateway does not start.
+# auto is on off loopback: without the server key the gateway does not start,
+# refused as a configuration error (exit 2) naming the key, before it opens
+# anything.
 rc=0
 LIENTHONG_DATA_DIR=$LT_TMP/nokey timeout 60 env LIENTHONG_HTTP_LISTEN=127.0.0.1:0 \
   LIENTHONG_ZMQ_INGRESS=tcp://192.0.2.1:5570 "$LIENTHONG_BIN" serve >"$LT_TMP/nokey.log" 2>&1 ||
   rc=$?
-lt_assert_eq 1 "$rc" "a CURVE gateway without its key exits 1"
+lt_assert_eq 2 "$rc" "a CURVE gateway without its key exits 2"
 lt_assert_contains "$(cat "$LT_TMP/nokey.log")" "zmq.curve_key" "and names the key"
 
 # ---- keys ----------------------------------------------------------------------------

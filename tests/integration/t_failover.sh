@@ -39,13 +39,8 @@ pgaf_track() { LT_PIDS+=("$1"); } # lib.sh's clean-up also stops every postmaste
 # shellcheck source=../lib/pgaf.sh
 source "$LT_SOURCE_DIR/tests/lib/pgaf.sh"
 pgaf_init "$LT_TMP/af" "$LT_PG_BIN"
-pgaf_monitor_start || lt_fail "the pg_auto_failover monitor did not start"
-pgaf_node_start node1
-lt_wait 60 eval '[ "$(pgaf_state node1)" = single ]' || lt_fail "node1 did not become a single primary"
-pgaf_node_start node2
-pgaf_wait_pair 90 node1 node2 || lt_fail "node2 did not become a secondary ($(pgaf_state node1)/$(pgaf_state node2))"
+pgaf_pair_start || lt_fail "$PGAF_ERR"
 sync_names=$(psql "$(pgaf_node_url node1)" -Atc "SHOW synchronous_standby_names")
-[ -n "$sync_names" ] || lt_fail "replication is not synchronous on the primary"
 lt_log "primary node1 :${PGAF_PORT[node1]}, synchronous standby node2 :${PGAF_PORT[node2]} ($sync_names)"
 
 # ---- the gateway on the multi-host URL --------------------------------------------

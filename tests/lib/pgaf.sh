@@ -152,6 +152,21 @@ pgaf_wait_pair() {
   return 1
 }
 
+# pgaf_pair_start: the monitor, a primary node1 and a synchronous standby
+# node2, each step bounded. Returns 1 with what failed in PGAF_ERR.
+pgaf_pair_start() {
+  PGAF_ERR=
+  pgaf_monitor_start || { PGAF_ERR="the monitor did not start (see $PGAF_DIR/monitor.log)"; return 1; }
+  pgaf_node_start node1
+  pgaf_wait 60 eval '[ "$(pgaf_state node1)" = single ]' ||
+    { PGAF_ERR="node1 did not become a single primary (see $PGAF_DIR/node1.log)"; return 1; }
+  pgaf_node_start node2
+  pgaf_wait_pair 120 node1 node2 ||
+    { PGAF_ERR="node2 did not become a secondary ($(pgaf_state node1)/$(pgaf_state node2); see $PGAF_DIR/node2.log)"; return 1; }
+  [ -n "$(psql "$(pgaf_node_url node1)" -Atc "SHOW synchronous_standby_names")" ] ||
+    { PGAF_ERR="replication is not synchronous on the primary"; return 1; }
+}
+
 # pgaf_stop_all: every PostgreSQL of the cluster stopped (QUIT: immediate)
 # by its postmaster.pid, for the caller's clean-up after the supervisors
 # were sent TERM.

@@ -434,17 +434,47 @@ static void connection_event(void *cls, struct MHD_Connection *c, void **socket_
     }
 }
 
+/* --tls-cert/--tls-key as PEM text (MHD takes memory, not file names, as
+ * in gateway/lt_http_tls.c); NULL when the service speaks plain HTTP. */
+static char *tls_cert_pem, *tls_key_pem;
+
+/* The whole of a small file, NUL-terminated; NULL when it cannot be read. */
+static char *slurp(const char *path)
+{
+    enum { MAX_PEM = 1024 * 1024 };
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(MAX_PEM + 1);
+    size_t n = buf ? fread(buf, 1, MAX_PEM + 1, f) : 0;
+    bool bad = ferror(f) != 0 || n > MAX_PEM;
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static struct MHD_Daemon *start_service(void)
 {
     struct sockaddr_in sa = {
         .sin_family = AF_INET, .sin_port = htons(opt.port), .sin_addr = opt.host};
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem},
+                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem},
+                                   {MHD_OPTION_END, 0, NULL}};
+    if (tls_cert_pem)
+        flags |= MHD_USE_TLS;
+    else
+        tls[0] = tls[2];
     return MHD_start_daemon(flags, 0, NULL, NULL, serve, NULL, MHD_OPTION_SOCK_ADDR, &sa,
                             MHD_OPTION_THREAD_POOL_SIZE, opt.threads, MHD_OPTION_CONNECTION_LIMIT,
                             opt.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED,
                             completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, connection_event, NULL,
-                            MHD_OPTION_END);
+                            MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 /* Stops the service listener (down = true) or starts it again on the same
@@ -552,6 +582,11 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 1;
+    if (opt.tls_cert &&
+        (!(tls_cert_pem = slurp(opt.tls_cert)) || !(tls_key_pem = slurp(opt.tls_key)))) {
+        fprintf(stderr, "lt_simpeer: cannot read %s or %s\n", opt.tls_cert, opt.tls_key);
+        goto out;
+    }
     svc = start_service();
     if (!svc) {
         fprintf(stderr, "lt_simpeer: cannot listen on %s:%u\n", inet_ntoa(opt.host), opt.port);
@@ -574,8 +609,9 @@ int main(int argc, char **argv)
     char line[512];
     snprintf(line, sizeof(line),
              "{\"msg\": \"simpeer: listening on 127.0.0.1:%u\", \"role\": \"%s\", \"port\": %u, "
-             "\"control_port\": %u, \"pid\": %ld}",
-             opt.port, lt_simpeer_role_name(conf.role), opt.port, ctl_port_bound, (long)getpid());
+             "\"control_port\": %u, \"pid\": %ld, \"scheme\": \"%s\"}",
+             opt.port, lt_simpeer_role_name(conf.role), opt.port, ctl_port_bound, (long)getpid(),
+             tls_cert_pem ? "https" : "http");
     printf("%s\n", line);
     fflush(stdout);
     if (log_fp)
@@ -618,5 +654,7 @@ out:
     lt_simpeer_store_destroy(&store);
     if (log_fp)
         fclose(log_fp);
+    free(tls_cert_pem);
+    free(tls_key_pem);
     return rc;
 }

@@ -203,6 +203,8 @@ typedef struct {
     uint16_t port, ctl_port;       /* 0 = any free port */
     const char *port_file;         /* gets the start line (NULL = none) */
     const char *log_file;          /* JSON lines: start, each call, control, stop */
+    const char *tls_cert;          /* PEM certificate chain: the service speaks HTTPS */
+    const char *tls_key;           /* its PEM key (both or neither) */
     long max_seconds;              /* exit after this long */
     size_t max_stored;             /* bound of each list and map of the store */
     size_t max_body;               /* larger request bodies are answered 413 */

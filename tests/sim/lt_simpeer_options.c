@@ -22,7 +22,7 @@ void lt_simpeer_options_usage(void)
     fputs("usage: lt_simpeer --role portal|parent|ward|webhook [--listen 127.0.0.1:PORT]\n"
           "         [--control-listen 127.0.0.1:PORT] [--port-file F] [--log FILE]\n"
           "         [--max-seconds N] [--max-stored N] [--max-body BYTES] [--threads N]\n"
-          "         [--max-connections N] [--lean]\n"
+          "         [--max-connections N] [--lean] [--tls-cert F --tls-key F]\n"
           "         [--login-path P] [--sync-path P] [--username U] [--password P]\n"
           "         [--session-calls N] [--session-seconds N] [--update-missing create|refuse]\n"
           "         [--success-code C] [--numeric-codes] [--token T]\n"
@@ -96,6 +96,10 @@ int lt_simpeer_options_parse(int argc, char **argv, lt_simpeer_options *opt)
             ok = v != NULL, opt->port_file = v;
         } else if (strcmp(a, "--log") == 0) {
             ok = v != NULL, opt->log_file = v;
+        } else if (strcmp(a, "--tls-cert") == 0) {
+            ok = v && *v, opt->tls_cert = v;
+        } else if (strcmp(a, "--tls-key") == 0) {
+            ok = v && *v, opt->tls_key = v;
         } else if (strcmp(a, "--max-seconds") == 0) {
             ok = lt_sim_num(v, 1, 86400, &x), opt->max_seconds = (long)x;
         } else if (strcmp(a, "--max-stored") == 0) {
@@ -140,5 +144,6 @@ int lt_simpeer_options_parse(int argc, char **argv, lt_simpeer_options *opt)
             return -1;
         i += takes;
     }
-    return role_set ? 0 : -1;
+    /* A certificate without its key (or the reverse) is a typo, not plain HTTP. */
+    return role_set && !opt->tls_cert == !opt->tls_key ? 0 : -1;
 }

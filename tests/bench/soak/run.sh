@@ -9,7 +9,7 @@
 #   database PostgreSQL high availability as in production: a pg_auto_failover
 #            monitor, a primary and a synchronous standby (tests/lib/pgaf.sh),
 #            the gateway on a multi-host URL with target_session_attrs=read-write;
-#   faults   at 15 % of the run: the gateway killed with SIGKILL and started
+#   faults   at 15 % of the load (from its start): the gateway killed with SIGKILL and started
 #            again on the same port and database; at 30 %: the portal
 #            simulator down ({"down": true}: connections refused) for 60 s
 #            (a tenth of the run if shorter); at 50 %: the primary's
@@ -98,13 +98,7 @@ pgaf_track() { af_pids+=("$1"); }
 # shellcheck source=../../lib/acks.sh
 . "$src/tests/lib/acks.sh"
 pgaf_init "$tmp/af" "$pg_bin"
-pgaf_monitor_start || die "the pg_auto_failover monitor did not start (see $tmp/af/monitor.log)"
-pgaf_node_start node1
-pgaf_wait 60 eval '[ "$(pgaf_state node1)" = single ]' || die "node1 did not start (see $tmp/af/node1.log)"
-pgaf_node_start node2
-pgaf_wait_pair 120 node1 node2 || die "node2 did not become a standby (see $tmp/af/node2.log)"
-[ -n "$(psql "$(pgaf_node_url node1)" -Atc "SHOW synchronous_standby_names")" ] ||
-  die "replication is not synchronous"
+pgaf_pair_start || die "$PGAF_ERR"
 [ "$(psql "$(pgaf_node_url node1)" -Atc "SHOW fsync")" = on ] || die "fsync is off"
 pg_version=$(psql "$(pgaf_node_url node1)" -Atc "SHOW server_version")
 dburl=$(pgaf_multihost_url lienthong node1 node2)
@@ -196,12 +190,14 @@ ready_sampler=$!
   --timeout-ms 10000 --run-id 7 --seed 7 --ack-log "$tmp/acks.txt" --json \
   >"$tmp/push.json" 2>"$tmp/push.log" &
 push_pid=$!
+load_t0=$SECONDS
+fault "load started"
 
 # ---- the fault schedule -------------------------------------------------------------
-at() { # FRACTION: sleeps until that point of the run
+at() { # FRACTION: sleeps until that point of the load (not of the set-up)
   local due
   due=$(awk -v d="$dur" -v f="$1" 'BEGIN { printf "%d", d * f }')
-  while [ $((SECONDS - t0)) -lt "$due" ]; do
+  while [ $((SECONDS - load_t0)) -lt "$due" ]; do
     kill -0 "$push_pid" 2>/dev/null || die "lt_push ended early (see $tmp/push.log)"
     sleep 1
   done
