@@ -320,20 +320,13 @@ int lt_config_copy(lt_config *dst, const lt_config *src)
  * here, so that `serve -n` and the start say which key is missing. */
 static int check_portal(const lt_config *cfg, lt_config_error *err)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } need[] = {
-        {"portal.agency", offsetof(lt_config, portal.agency)},
-        {"portal.username", offsetof(lt_config, portal.username)},
-        {"portal.password", offsetof(lt_config, portal.password)},
-    };
+    const char *const keys[] = {"portal.agency", "portal.username", "portal.password"};
+    const char *const values[] = {cfg->portal.agency, cfg->portal.username, cfg->portal.password};
     if (!cfg->portal.url || cfg->portal.url[0] == '\0')
         return 0;
-    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
-        const char *v = *(char *const *)((const char *)cfg + need[i].off);
-        if (!v || v[0] == '\0') {
-            lt_config_set_err(err, need[i].key,
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!values[i] || values[i][0] == '\0') {
+            lt_config_set_err(err, keys[i],
                               "must be set when portal.url is (the portal's login and madonvi); "
                               "leave portal.url empty for no portal delivery");
             return -1;

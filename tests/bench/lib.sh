@@ -9,6 +9,8 @@
 # and watchdog, and a fix to one (the KILL after a hung shutdown) had to be
 # made four times.
 #
+# `bench_fixture URL UNIT`: a migrated database with units, one procedure and
+# a ward token ($token).
 # `bench_build TARGETS...` (before bench_init: a first Release build takes
 # minutes, and the watchdog is for the measurement): $build, absolute.
 # After `bench_init NAME TIMEOUT`: $tmp $pgdata $sock $pg_bin, log, die,
@@ -137,4 +139,23 @@ bench_cleanup() {
     rm -rf "$tmp"
   fi
   exit $rc
+}
+
+# bench_fixture URL UNIT: the database at URL migrated, the example
+# three-tier unit tree imported, one commune-level procedure (2.000908:
+# the portal is its only destination) in the catalog, and a ward token of
+# UNIT in $token. Logs in $tmp/{migrate,units,catalog}.log.
+bench_fixture() {
+  local url=$1 unit=$2
+  LIENTHONG_DATABASE_URL=$url timeout 120 "$bin" migrate >"$tmp/migrate.log" 2>&1 || die "migrate failed"
+  LIENTHONG_DATABASE_URL=$url timeout 120 "$bin" units import "$src/deploy/units/example-3tier.json" \
+    >"$tmp/units.log" 2>&1 || die "units import failed"
+  cat >"$tmp/catalog.json" <<'JSON'
+[{"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}]
+JSON
+  LIENTHONG_DATABASE_URL=$url timeout 120 "$bin" catalog sync --file "$tmp/catalog.json" \
+    >"$tmp/catalog.log" 2>&1 || die "catalog sync failed"
+  token=$(LIENTHONG_DATABASE_URL=$url timeout 60 "$bin" token create --unit "$unit" --role ward --json |
+    jq -r .token)
+  [ -n "$token" ] && [ "$token" != null ] || die "token create failed"
 }

@@ -92,18 +92,7 @@ gw_stop() {
 
 # ---- 1. fill ------------------------------------------------------------------------
 psql "host=$sock user=lienthong dbname=postgres" -qc "CREATE DATABASE fill"
-export LIENTHONG_DATABASE_URL
-LIENTHONG_DATABASE_URL=$(url fill)
-timeout 120 "$bin" migrate >"$tmp/migrate.log" 2>&1 || die "migrate failed"
-timeout 120 "$bin" units import "$src/deploy/units/example-3tier.json" >"$tmp/units.log" 2>&1 ||
-  die "units import failed"
-cat >"$tmp/catalog.json" <<'JSON'
-[{"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}]
-JSON
-timeout 120 "$bin" catalog sync --file "$tmp/catalog.json" >"$tmp/catalog.log" 2>&1 || die "catalog sync failed"
-token=$(timeout 60 "$bin" token create --unit "$unit" --role ward --json | jq -r .token)
-[ -n "$token" ] && [ "$token" != null ] || die "token create failed"
-unset LIENTHONG_DATABASE_URL
+bench_fixture "$(url fill)" "$unit"
 
 gw_spawn fill fill
 for _ in $(seq 1 600); do

@@ -106,17 +106,7 @@ q() { psql "$dburl" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 fault "cluster up: primary node1 :${PGAF_PORT[node1]}, synchronous standby node2 :${PGAF_PORT[node2]}"
 
 # ---- fixture ----------------------------------------------------------------------
-export LIENTHONG_DATABASE_URL=$dburl
-timeout 120 "$bin" migrate >"$tmp/migrate.log" 2>&1 || die "migrate failed"
-timeout 120 "$bin" units import "$src/deploy/units/example-3tier.json" >"$tmp/units.log" 2>&1 ||
-  die "units import failed"
-cat >"$tmp/catalog.json" <<'JSON'
-[{"MATTHC": "2.000908", "TENTTHC": "Cấp bản sao trích lục hộ tịch", "TRANGTHAI": "1", "CAPTHUCHIEN": [{"CAPTHUCHIEN": "3"}]}]
-JSON
-timeout 120 "$bin" catalog sync --file "$tmp/catalog.json" >"$tmp/catalog.log" 2>&1 || die "catalog sync failed"
-token=$(timeout 60 "$bin" token create --unit "$unit" --role ward --json | jq -r .token)
-[ -n "$token" ] && [ "$token" != null ] || die "token create failed"
-unset LIENTHONG_DATABASE_URL
+bench_fixture "$dburl" "$unit"
 
 # ---- the portal simulator (keeps every record: the de-duplicated view) ------------
 "$peer" --role portal --username cong --password matkhau --port-file "$tmp/peer.port" \
